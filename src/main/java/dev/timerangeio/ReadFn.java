@@ -1,0 +1,378 @@
+package dev.timerangeio;
+
+import java.time.Instant;
+import java.util.Optional;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.InstantCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Distribution;
+import org.apache.beam.sdk.metrics.Gauge;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.splittabledofn.ManualWatermarkEstimator;
+import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
+import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker.TruncateResult;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The splittable DoFn behind {@link TimeRangeIO.Read}. Its input is the single impulse element;
+ * its restriction is a {@link TimeRange} of epoch microseconds, read in fixed-duration chunks.
+ *
+ * <h3>Initial restriction</h3>
+ *
+ * {@code [start, end)}: the start resolved when the pipeline starts reading — the configured
+ * instant, {@code earliest()} of the source (or the safe horizon if the source is empty), or the
+ * safe horizon for {@code "latest"}; the end is the configured end time, or {@link Long#MAX_VALUE}
+ * ("no end") for a streaming read.
+ *
+ * <h3>Initial splitting</h3>
+ *
+ * The backlog — the part of the range whose chunks are already at or below the safe horizon (now
+ * minus the ingestion lag) — is cut into at most {@code maxInitialSplits} restrictions of whole
+ * chunks, so that a catch-up over months runs in parallel without building one object per chunk.
+ * The rest of the range (up to the end, or unbounded) is one more restriction that follows the
+ * clock.
+ *
+ * <h3>Claims, checkpoints and resume</h3>
+ *
+ * The tracker ({@link ChunkRangeTracker}) claims a whole chunk {@code [p, q)} at a time, before
+ * the chunk is queried. A checkpoint or split always lands on a chunk boundary: a residual taken
+ * right after a claim starts at {@code q}, so the claimed chunk is read exactly once, by this
+ * call. A chunk is only claimed once {@code q <= now - ingestionLag}; before that the DoFn returns
+ * {@code resume()} with a delay of the time left until the chunk is ready, but never less than the
+ * poll interval: no busy loop and no sleeping on a worker thread.
+ *
+ * <h3>Progress and size</h3>
+ *
+ * Work is measured in microseconds of time range: done is what was claimed, remaining is up to
+ * the end of the range or, for an unbounded range, up to the safe horizon. {@code @GetSize} is the
+ * part of the range that is ready to read now.
+ *
+ * <h3>Watermark</h3>
+ *
+ * A manual, monotonic estimator: after a chunk {@code [p, q)} has been emitted, the watermark is
+ * {@code q - watermarkDelay}, whether the chunk held records or not, so an idle source's watermark
+ * follows the clock. It starts at {@code start - watermarkDelay} and never goes back.
+ *
+ * <h3>Drain</h3>
+ *
+ * A restriction with an end is processed to its end; one with no end is dropped, so a drained
+ * streaming read stops without waiting for the future.
+ */
+abstract class ReadFn<T> extends DoFn<byte[], T> {
+  private static final Logger LOG = LoggerFactory.getLogger(ReadFn.class);
+  static final String METRICS_NAMESPACE = "TimeRangeIO";
+
+  private final TimeRangeIO.Read<T> spec;
+  private final ChunkGrid grid;
+  private final long lagMicros;
+  private final long watermarkDelayMicros;
+  private final Duration pollInterval;
+
+  private final Counter rowsRead = Metrics.counter(METRICS_NAMESPACE, "rowsRead");
+  private final Counter chunksRead = Metrics.counter(METRICS_NAMESPACE, "chunksRead");
+  private final Counter emptyChunks = Metrics.counter(METRICS_NAMESPACE, "emptyChunks");
+  private final Distribution chunkReadMillis =
+      Metrics.distribution(METRICS_NAMESPACE, "chunkReadMillis");
+  private final Gauge watermarkLagMillis = Metrics.gauge(METRICS_NAMESPACE, "watermarkLagMillis");
+  private final Gauge backlogMicros = Metrics.gauge(METRICS_NAMESPACE, "backlogMicros");
+
+  private transient boolean queryOpen;
+
+  ReadFn(TimeRangeIO.Read<T> spec) {
+    this.spec = spec;
+    this.grid = new ChunkGrid(Times.durationMicros(spec.getPartitionDuration()));
+    this.lagMicros = Times.durationMicros(spec.getIngestionLag());
+    this.watermarkDelayMicros = Times.durationMicros(spec.getWatermarkDelay());
+    this.pollInterval = Duration.millis(spec.getPollInterval().toMillis());
+  }
+
+  static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec) {
+    return spec.getEndMicros() != null ? new Bounded<>(spec) : new Unbounded<>(spec);
+  }
+
+  /** The variant for a read with an end time: a bounded PCollection. */
+  @BoundedPerElement
+  static final class Bounded<T> extends ReadFn<T> {
+    Bounded(TimeRangeIO.Read<T> spec) {
+      super(spec);
+    }
+  }
+
+  /** The variant for a read that follows the clock forever. */
+  @UnboundedPerElement
+  static final class Unbounded<T> extends ReadFn<T> {
+    Unbounded(TimeRangeIO.Read<T> spec) {
+      super(spec);
+    }
+  }
+
+  /** The safe horizon: chunks ending at or below it are fully ingested and may be read. */
+  long horizon() {
+    return Times.saturatedSubtract(spec.getClock().nowMicros(), lagMicros);
+  }
+
+  private TimeRangeQuery<T> query() throws Exception {
+    TimeRangeQuery<T> query = spec.getQuery();
+    if (!queryOpen) {
+      query.open();
+      queryOpen = true;
+    }
+    return query;
+  }
+
+  @Setup
+  public void setup() throws Exception {
+    query();
+  }
+
+  @Teardown
+  public void teardown() throws Exception {
+    if (queryOpen) {
+      queryOpen = false;
+      spec.getQuery().close();
+    }
+  }
+
+  @GetInitialRestriction
+  public TimeRange initialRestriction() throws Exception {
+    long end = spec.getEndMicros() != null ? spec.getEndMicros() : Long.MAX_VALUE;
+    long start = resolveStart();
+    if (start > end) {
+      LOG.info(
+          "TimeRangeIO: start {} resolves after the end time {}; nothing to read",
+          Times.describe(start),
+          Times.describe(end));
+      start = end;
+    }
+    LOG.info("TimeRangeIO: reading {}", TimeRange.of(start, end));
+    return TimeRange.of(start, end);
+  }
+
+  private long resolveStart() throws Exception {
+    switch (spec.getStartMode()) {
+      case INSTANT:
+        return spec.getStartMicros();
+      case LATEST:
+        return horizon();
+      case EARLIEST:
+        Optional<Instant> earliest = query().earliest();
+        if (earliest == null || earliest.isEmpty()) {
+          long horizon = horizon();
+          LOG.info(
+              "TimeRangeIO: start \"earliest\" but the source holds no record; starting at the"
+                  + " safe horizon {}",
+              Times.describe(horizon));
+          return horizon;
+        }
+        // The source may report more than microsecond precision; floor so the record is included.
+        Instant e = earliest.get();
+        return Times.toMicros("earliest()", e.minusNanos(e.getNano() % 1_000));
+      default:
+        throw new IllegalStateException("unknown start mode " + spec.getStartMode());
+    }
+  }
+
+  @SplitRestriction
+  public void splitRestriction(
+      @Restriction TimeRange restriction, OutputReceiver<TimeRange> receiver) {
+    for (TimeRange piece : initialSplits(restriction, horizon())) {
+      receiver.output(piece);
+    }
+  }
+
+  /**
+   * The backlog of {@code restriction} below {@code horizon}, cut on chunk boundaries into at most
+   * {@code maxInitialSplits} pieces of about the same number of chunks, then the rest.
+   */
+  java.util.List<TimeRange> initialSplits(TimeRange restriction, long horizon) {
+    java.util.List<TimeRange> pieces = new java.util.ArrayList<>();
+    long from = restriction.fromMicros();
+    long to = restriction.toMicros();
+    long backlogEnd = to <= horizon ? to : Math.max(from, grid.floorBoundary(horizon));
+    if (backlogEnd > from) {
+      long firstIndex = grid.chunkIndex(from);
+      long chunks = grid.chunkIndex(backlogEnd - 1) - firstIndex + 1;
+      long parts = Math.min(chunks, spec.getMaxInitialSplits());
+      long base = chunks / parts;
+      long extra = chunks % parts;
+      long pieceStart = from;
+      for (long j = 1; j <= parts; j++) {
+        // Chunks before the end of piece j: floor(j * chunks / parts), without overflow.
+        long chunksBefore = j * base + (j * extra) / parts;
+        long pieceEnd =
+            j == parts
+                ? backlogEnd
+                : Math.max(from, (firstIndex + chunksBefore) * grid.durationMicros());
+        pieces.add(TimeRange.of(pieceStart, pieceEnd));
+        pieceStart = pieceEnd;
+      }
+    }
+    if (to > backlogEnd) {
+      pieces.add(TimeRange.of(backlogEnd, to));
+    }
+    return pieces;
+  }
+
+  @NewTracker
+  public ChunkRangeTracker newTracker(@Restriction TimeRange restriction) {
+    return new ChunkRangeTracker(restriction, grid, this::horizon);
+  }
+
+  @GetRestrictionCoder
+  public Coder<TimeRange> restrictionCoder() {
+    return TimeRangeCoder.of();
+  }
+
+  @GetSize
+  public double size(@Restriction TimeRange restriction) {
+    long readyEnd = Math.min(restriction.toMicros(), horizon());
+    return Math.max(0d, (double) readyEnd - (double) restriction.fromMicros());
+  }
+
+  /** Null, as Beam's own default for unbounded restrictions, means "nothing left to process". */
+  @TruncateRestriction
+  public @Nullable TruncateResult<TimeRange> truncate(@Restriction TimeRange restriction) {
+    if (restriction.toMicros() == Long.MAX_VALUE) {
+      return null;
+    }
+    return TruncateResult.of(restriction);
+  }
+
+  @GetInitialWatermarkEstimatorState
+  public org.joda.time.Instant initialWatermark(@Restriction TimeRange restriction) {
+    return Times.toBeamTimestamp(
+        Times.saturatedSubtract(restriction.fromMicros(), watermarkDelayMicros));
+  }
+
+  @GetWatermarkEstimatorStateCoder
+  public Coder<org.joda.time.Instant> watermarkStateCoder() {
+    return InstantCoder.of();
+  }
+
+  @NewWatermarkEstimator
+  public MonotonicWatermarkEstimator newWatermarkEstimator(
+      @WatermarkEstimatorState org.joda.time.Instant state) {
+    return new MonotonicWatermarkEstimator(state);
+  }
+
+  @ProcessElement
+  public ProcessContinuation process(
+      RestrictionTracker<TimeRange, Long> tracker,
+      ManualWatermarkEstimator<org.joda.time.Instant> watermark,
+      OutputReceiver<T> out)
+      throws Exception {
+    long position = tracker.currentRestriction().fromMicros();
+    while (position < tracker.currentRestriction().toMicros()) {
+      long chunkEnd = grid.chunkEnd(position, tracker.currentRestriction().toMicros());
+      long horizon = horizon();
+      backlogMicros.set(Math.max(0, Times.saturatedSubtract(horizon, position)));
+      if (chunkEnd > horizon) {
+        // Caught up: come back when the chunk is fully ingested, at most once per poll interval.
+        long waitMillis = Math.floorDiv(chunkEnd - horizon + Times.MICROS_PER_MILLI - 1, 1_000);
+        return ProcessContinuation.resume()
+            .withResumeDelay(Duration.millis(Math.max(pollInterval.getMillis(), waitMillis)));
+      }
+      if (!tracker.tryClaim(position)) {
+        return ProcessContinuation.stop();
+      }
+      readChunk(TimeRange.of(position, chunkEnd), out);
+      watermark.setWatermark(
+          Times.toBeamTimestamp(Times.saturatedSubtract(chunkEnd, watermarkDelayMicros)));
+      watermarkLagMillis.set(
+          spec.getClock().nowMicros() / Times.MICROS_PER_MILLI
+              - watermark.currentWatermark().getMillis());
+      position = chunkEnd;
+    }
+    return ProcessContinuation.stop();
+  }
+
+  private void readChunk(TimeRange chunk, OutputReceiver<T> out) throws Exception {
+    long startNanos = System.nanoTime();
+    Iterable<T> records = query().query(chunk);
+    if (records == null) {
+      throw new IllegalStateException(
+          spec.getQuery().getClass().getName()
+              + ".query("
+              + chunk
+              + ") returned null; return an empty Iterable for a range with no records");
+    }
+    SerializableFunction<T, Instant> timestampFn = spec.getTimestampFn();
+    org.joda.time.Instant chunkTimestamp = Times.toBeamTimestamp(chunk.fromMicros());
+    long lowest = Times.saturatedSubtract(chunk.fromMicros(), watermarkDelayMicros);
+    long rows = 0;
+    for (T record : records) {
+      org.joda.time.Instant timestamp =
+          timestampFn == null ? chunkTimestamp : recordTimestamp(timestampFn, record, chunk, lowest);
+      out.outputWithTimestamp(record, timestamp);
+      rows++;
+    }
+    rowsRead.inc(rows);
+    chunksRead.inc();
+    if (rows == 0) {
+      emptyChunks.inc();
+    }
+    chunkReadMillis.update((System.nanoTime() - startNanos) / 1_000_000);
+  }
+
+  private org.joda.time.Instant recordTimestamp(
+      SerializableFunction<T, Instant> timestampFn, T record, TimeRange chunk, long lowest) {
+    Instant time = timestampFn.apply(record);
+    if (time == null) {
+      throw new IllegalStateException(
+          "TimeRangeIO: withTimestampFn returned null for a record of chunk " + chunk
+              + "; every record needs a time (record: " + abbreviate(record) + ")");
+    }
+    long micros = Times.toMicros("withTimestampFn result", time.minusNanos(time.getNano() % 1_000));
+    if (micros < lowest || micros >= chunk.toMicros()) {
+      throw new IllegalStateException(
+          "TimeRangeIO: the source returned a record whose time "
+              + time
+              + " lies outside its chunk "
+              + chunk
+              + (watermarkDelayMicros > 0
+                  ? " (allowing the watermark delay of " + spec.getWatermarkDelay() + ")"
+                  : "")
+              + "; emitting it would duplicate or reorder records across chunks (record: "
+              + abbreviate(record)
+              + ")");
+    }
+    return Times.toBeamTimestamp(micros);
+  }
+
+  private static String abbreviate(Object record) {
+    String s = String.valueOf(record);
+    return s.length() <= 200 ? s : s.substring(0, 200) + "…";
+  }
+
+  /** A manual watermark estimator that ignores attempts to move the watermark back. */
+  static final class MonotonicWatermarkEstimator
+      implements ManualWatermarkEstimator<org.joda.time.Instant> {
+    private org.joda.time.Instant watermark;
+
+    MonotonicWatermarkEstimator(org.joda.time.Instant initial) {
+      this.watermark = initial;
+    }
+
+    @Override
+    public void setWatermark(org.joda.time.Instant candidate) {
+      if (candidate.isAfter(watermark)) {
+        watermark = candidate;
+      }
+    }
+
+    @Override
+    public org.joda.time.Instant currentWatermark() {
+      return watermark;
+    }
+
+    @Override
+    public org.joda.time.Instant getState() {
+      return watermark;
+    }
+  }
+}

@@ -1,0 +1,429 @@
+package dev.timerangeio;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.allOf;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.sdk.transforms.DoFn.OutputReceiver;
+import org.apache.beam.sdk.transforms.DoFn.ProcessContinuation;
+import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
+import org.apache.beam.sdk.transforms.splittabledofn.SplitResult;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.apache.beam.sdk.transforms.windowing.PaneInfo;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.OutputBuilder;
+import org.apache.beam.sdk.values.WindowedValues;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Instant;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/** The read DoFn's methods called directly, with a hand-driven clock. */
+@RunWith(JUnit4.class)
+public class ReadFnTest {
+  private static final long SECOND = 1_000_000L;
+  private static final long MINUTE = 60 * SECOND;
+  /** 2024-05-01T00:00:00Z. */
+  private static final long T0 = 1_714_521_600L * SECOND;
+
+  private final TestClock clock = new TestClock(T0 + 10 * MINUTE);
+
+  private TimeRangeIO.Read<KV<Long, Long>> read(TestSource source) {
+    return TimeRangeIO.<KV<Long, Long>>read()
+        .withQuery(source)
+        .withCoder(TestSource.CODER)
+        .withPartitionDuration(Duration.ofMinutes(1))
+        .withIngestionLag(Duration.ofSeconds(30))
+        .withPollInterval(Duration.ofSeconds(5))
+        .withClock(clock);
+  }
+
+  /** Collects output with timestamps. */
+  private static final class Collector<T> implements OutputReceiver<T> {
+    final List<T> values = new ArrayList<>();
+    final List<Instant> timestamps = new ArrayList<>();
+
+    @Override
+    public OutputBuilder<T> builder(T value) {
+      // A record output without a timestamp would show up here as a null timestamp.
+      return WindowedValues.<T>builder()
+          .setValue(value)
+          .setWindow(GlobalWindow.INSTANCE)
+          .setPaneInfo(PaneInfo.NO_FIRING)
+          .setReceiver(
+              windowed -> {
+                values.add(windowed.getValue());
+                timestamps.add(windowed.getTimestamp());
+              });
+    }
+  }
+
+  /** A tracker that takes a checkpoint right after its first successful claim. */
+  private static final class CheckpointAfterFirstClaim extends RestrictionTracker<TimeRange, Long> {
+    final ChunkRangeTracker delegate;
+    SplitResult<TimeRange> checkpoint;
+
+    CheckpointAfterFirstClaim(ChunkRangeTracker delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public boolean tryClaim(Long position) {
+      boolean claimed = delegate.tryClaim(position);
+      if (claimed && checkpoint == null) {
+        checkpoint = delegate.trySplit(0);
+      }
+      return claimed;
+    }
+
+    @Override
+    public TimeRange currentRestriction() {
+      return delegate.currentRestriction();
+    }
+
+    @Override
+    public @Nullable SplitResult<TimeRange> trySplit(double fraction) {
+      return delegate.trySplit(fraction);
+    }
+
+    @Override
+    public void checkDone() {
+      delegate.checkDone();
+    }
+
+    @Override
+    public IsBounded isBounded() {
+      return delegate.isBounded();
+    }
+  }
+
+  @Test
+  public void initialRestrictionStartsAtIsoInstantAndEndsAtEndTime() throws Exception {
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(
+            read(TestSource.of())
+                .withStartTime("2024-05-01T02:00:00.000001+02:00")
+                .withEndTime(Times.toInstant(T0 + 5 * MINUTE)));
+    assertEquals(TimeRange.of(T0 + 1, T0 + 5 * MINUTE), fn.initialRestriction());
+  }
+
+  @Test
+  public void initialRestrictionForLatestIsTheSafeHorizon() throws Exception {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()).withStartTime("latest"));
+    long horizon = T0 + 10 * MINUTE - 30 * SECOND;
+    assertEquals(TimeRange.of(horizon, Long.MAX_VALUE), fn.initialRestriction());
+  }
+
+  @Test
+  public void initialRestrictionForEarliestAsksTheSource() throws Exception {
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(read(TestSource.of(T0 + 7, T0 + 99)).withStartTime("earliest"));
+    assertEquals(TimeRange.of(T0 + 7, Long.MAX_VALUE), fn.initialRestriction());
+  }
+
+  @Test
+  public void initialRestrictionForEarliestOnEmptySourceIsTheSafeHorizon() throws Exception {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()).withStartTime("earliest"));
+    assertEquals(T0 + 10 * MINUTE - 30 * SECOND, fn.initialRestriction().fromMicros());
+  }
+
+  @Test
+  public void latestAfterTheEndTimeReadsNothing() throws Exception {
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(read(TestSource.of()).withEndTime(Times.toInstant(T0)));
+    assertTrue(fn.initialRestriction().isEmpty());
+  }
+
+  @Test
+  public void splitRestrictionCutsBacklogOnChunkBoundariesAndKeepsTheRestWhole() {
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(read(TestSource.of()).withStartTime(Times.toInstant(T0)).withMaxInitialSplits(3));
+    long horizon = T0 + 7 * MINUTE + 10 * SECOND;
+    List<TimeRange> pieces = fn.initialSplits(TimeRange.of(T0 + 5, Long.MAX_VALUE), horizon);
+    assertEquals(
+        List.of(
+            TimeRange.of(T0 + 5, T0 + 2 * MINUTE),
+            TimeRange.of(T0 + 2 * MINUTE, T0 + 4 * MINUTE),
+            TimeRange.of(T0 + 4 * MINUTE, T0 + 7 * MINUTE),
+            TimeRange.of(T0 + 7 * MINUTE, Long.MAX_VALUE)),
+        pieces);
+  }
+
+  @Test
+  public void splitRestrictionOfBoundedRangeInThePastCoversItExactly() {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()));
+    List<TimeRange> pieces =
+        fn.initialSplits(TimeRange.of(T0 + 5, T0 + 3 * MINUTE + 7), T0 + 10 * MINUTE);
+    assertEquals(
+        List.of(
+            TimeRange.of(T0 + 5, T0 + MINUTE),
+            TimeRange.of(T0 + MINUTE, T0 + 2 * MINUTE),
+            TimeRange.of(T0 + 2 * MINUTE, T0 + 3 * MINUTE),
+            TimeRange.of(T0 + 3 * MINUTE, T0 + 3 * MINUTE + 7)),
+        pieces);
+  }
+
+  @Test
+  public void splitRestrictionOfTenYearsOfMinuteChunksIsCapped() {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()));
+    long tenYears = 3653L * 24 * 60 * MINUTE;
+    List<TimeRange> pieces =
+        fn.initialSplits(TimeRange.of(T0 - tenYears, Long.MAX_VALUE), T0 + 30 * SECOND);
+    assertEquals(TimeRangeIO.DEFAULT_MAX_INITIAL_SPLITS + 1, pieces.size());
+    long expectedFrom = T0 - tenYears;
+    for (TimeRange piece : pieces) {
+      assertEquals("contiguous", expectedFrom, piece.fromMicros());
+      assertTrue(
+          "on the minute grid: " + piece,
+          piece.toMicros() == Long.MAX_VALUE || Math.floorMod(piece.toMicros(), MINUTE) == 0);
+      expectedFrom = piece.toMicros();
+    }
+    assertEquals(T0, pieces.get(pieces.size() - 1).fromMicros());
+  }
+
+  @Test
+  public void splitRestrictionOfRangeNotYetReadyIsOnePiece() {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()));
+    assertEquals(
+        List.of(TimeRange.of(T0, Long.MAX_VALUE)),
+        fn.initialSplits(TimeRange.of(T0, Long.MAX_VALUE), T0 + 59 * SECOND));
+    assertEquals(List.of(), fn.initialSplits(TimeRange.of(T0, T0), T0 + MINUTE));
+  }
+
+  @Test
+  public void sizeIsTheReadyPartOfTheRange() {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()));
+    long horizon = T0 + 10 * MINUTE - 30 * SECOND;
+    assertEquals(
+        (double) (horizon - T0), fn.size(TimeRange.of(T0, Long.MAX_VALUE)), 0);
+    assertEquals(MINUTE, fn.size(TimeRange.of(T0, T0 + MINUTE)), 0);
+    assertEquals(0d, fn.size(TimeRange.of(horizon + 1, Long.MAX_VALUE)), 0);
+  }
+
+  @Test
+  public void processReadsReadyChunksThenResumesAfterTheTimeLeftUntilTheNextIsReady()
+      throws Exception {
+    TestSource source = TestSource.of(T0, T0 + MINUTE - 1, T0 + MINUTE, T0 + 9 * MINUTE + 1);
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source).withTimestampFn(TestSource::timeOf));
+    TimeRange restriction = TimeRange.of(T0, Long.MAX_VALUE);
+    ChunkRangeTracker tracker = fn.newTracker(restriction);
+    ReadFn.MonotonicWatermarkEstimator watermark =
+        fn.newWatermarkEstimator(fn.initialWatermark(restriction));
+    Collector<KV<Long, Long>> out = new Collector<>();
+
+    ProcessContinuation c = fn.process(tracker, watermark, out);
+
+    // Horizon is T0 + 9m30s: chunks up to T0 + 9m are read, [9m, 10m) is not yet safe.
+    assertTrue(c.shouldResume());
+    assertEquals(org.joda.time.Duration.standardSeconds(30), c.resumeDelay());
+    assertEquals(source.records().subList(0, 3), out.values);
+    assertEquals(new Instant((T0 + MINUTE) / 1000), out.timestamps.get(2));
+    assertEquals(new Instant((T0 + 9 * MINUTE) / 1000), watermark.currentWatermark());
+    assertEquals(9, source.queries());
+
+    SplitResult<TimeRange> checkpoint = tracker.trySplit(0);
+    assertEquals(T0 + 9 * MINUTE, checkpoint.getResidual().fromMicros());
+    tracker.checkDone();
+
+    // Caught up again after the clock moves: the residual resumes at the next chunk.
+    clock.advance(MINUTE);
+    ChunkRangeTracker resumed = fn.newTracker(checkpoint.getResidual());
+    c = fn.process(resumed, watermark, out);
+    assertTrue(c.shouldResume());
+    assertEquals(source.records(), out.values);
+    assertEquals(new Instant((T0 + 10 * MINUTE) / 1000), watermark.currentWatermark());
+  }
+
+  @Test
+  public void resumeDelayIsNeverShorterThanThePollInterval() throws Exception {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()));
+    TimeRange restriction = TimeRange.of(T0 + 9 * MINUTE, Long.MAX_VALUE);
+    clock.set(T0 + 10 * MINUTE + 30 * SECOND - 1); // the chunk [9m, 10m) is ready in 1 µs
+    ProcessContinuation c =
+        fn.process(
+            fn.newTracker(restriction),
+            fn.newWatermarkEstimator(fn.initialWatermark(restriction)),
+            new Collector<>());
+    assertTrue(c.shouldResume());
+    assertEquals(org.joda.time.Duration.standardSeconds(5), c.resumeDelay());
+  }
+
+  @Test
+  public void watermarkAdvancesOverEmptyChunksAndHonoursTheDelay() throws Exception {
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(read(TestSource.of()).withWatermarkDelay(Duration.ofSeconds(10)));
+    TimeRange restriction = TimeRange.of(T0, T0 + 3 * MINUTE);
+    ReadFn.MonotonicWatermarkEstimator watermark =
+        fn.newWatermarkEstimator(fn.initialWatermark(restriction));
+    assertEquals(new Instant((T0 - 10 * SECOND) / 1000), watermark.currentWatermark());
+    ProcessContinuation c = fn.process(fn.newTracker(restriction), watermark, new Collector<>());
+    assertFalse(c.shouldResume());
+    assertEquals(new Instant((T0 + 3 * MINUTE - 10 * SECOND) / 1000), watermark.currentWatermark());
+  }
+
+  @Test
+  public void watermarkNeverGoesBack() {
+    ReadFn.MonotonicWatermarkEstimator watermark =
+        new ReadFn.MonotonicWatermarkEstimator(new Instant(1000));
+    watermark.setWatermark(new Instant(500));
+    assertEquals(new Instant(1000), watermark.currentWatermark());
+    watermark.setWatermark(new Instant(2000));
+    assertEquals(new Instant(2000), watermark.getState());
+  }
+
+  @Test
+  public void checkpointRightAfterAClaimEmitsThatChunkOnceAndLeavesTheRestToTheResidual()
+      throws Exception {
+    TestSource source = TestSource.of(T0, T0 + 1, T0 + MINUTE, T0 + 2 * MINUTE);
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source));
+    TimeRange restriction = TimeRange.of(T0, T0 + 3 * MINUTE);
+    CheckpointAfterFirstClaim tracker = new CheckpointAfterFirstClaim(fn.newTracker(restriction));
+    Collector<KV<Long, Long>> first = new Collector<>();
+    ProcessContinuation c =
+        fn.process(
+            tracker, fn.newWatermarkEstimator(fn.initialWatermark(restriction)), first);
+    assertFalse(c.shouldResume());
+    tracker.checkDone();
+    assertEquals(source.records().subList(0, 2), first.values);
+    TimeRange residual = tracker.checkpoint.getResidual();
+    assertEquals(TimeRange.of(T0 + MINUTE, T0 + 3 * MINUTE), residual);
+
+    Collector<KV<Long, Long>> second = new Collector<>();
+    fn.process(
+        fn.newTracker(residual), fn.newWatermarkEstimator(fn.initialWatermark(residual)), second);
+    assertEquals(source.records().subList(2, 4), second.values);
+  }
+
+  @Test
+  public void recordOutsideItsChunkFailsNamingTimeAndChunk() {
+    // The record's own time says T0 + 2m, but the source returns it for the first chunk.
+    TestSource source = TestSource.of(T0);
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(
+            read(source)
+                .withTimestampFn(r -> Times.toInstant(T0 + 2 * MINUTE)));
+    TimeRange restriction = TimeRange.of(T0, T0 + MINUTE);
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                fn.process(
+                    fn.newTracker(restriction),
+                    fn.newWatermarkEstimator(fn.initialWatermark(restriction)),
+                    new Collector<>()));
+    assertThat(
+        e.getMessage(),
+        allOf(
+            containsString("2024-05-01T00:02:00Z"),
+            containsString("outside its chunk"),
+            containsString(restriction.toString())));
+  }
+
+  @Test
+  public void recordWithinTheWatermarkDelayBeforeItsChunkIsAccepted() throws Exception {
+    TestSource source = TestSource.of(T0 + MINUTE);
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(
+            read(source)
+                .withWatermarkDelay(Duration.ofSeconds(10))
+                .withTimestampFn(r -> Times.toInstant(T0 + MINUTE - 10 * SECOND)));
+    TimeRange restriction = TimeRange.of(T0 + MINUTE, T0 + 2 * MINUTE);
+    Collector<KV<Long, Long>> out = new Collector<>();
+    fn.process(
+        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    assertEquals(List.of(new Instant((T0 + MINUTE - 10 * SECOND) / 1000)), out.timestamps);
+  }
+
+  @Test
+  public void recordWithoutTimeFailsTheBundle() {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of(T0)).withTimestampFn(r -> null));
+    TimeRange restriction = TimeRange.of(T0, T0 + MINUTE);
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                fn.process(
+                    fn.newTracker(restriction),
+                    fn.newWatermarkEstimator(fn.initialWatermark(restriction)),
+                    new Collector<>()));
+    assertThat(e.getMessage(), containsString("returned null"));
+  }
+
+  @Test
+  public void timestampsAreFlooredToMilliseconds() throws Exception {
+    TestSource source = TestSource.of(T0 + 1_999, T0 - 1);
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source).withTimestampFn(TestSource::timeOf));
+    TimeRange restriction = TimeRange.of(T0 - MINUTE, T0 + MINUTE);
+    Collector<KV<Long, Long>> out = new Collector<>();
+    fn.process(
+        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    assertEquals(
+        List.of(new Instant(T0 / 1000 - 1), new Instant(T0 / 1000 + 1)), out.timestamps);
+  }
+
+  @Test
+  public void withoutTimestampFnRecordsCarryTheirChunkStart() throws Exception {
+    TestSource source = TestSource.of(T0 + 5 * SECOND);
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source));
+    TimeRange restriction = TimeRange.of(T0, T0 + MINUTE);
+    Collector<KV<Long, Long>> out = new Collector<>();
+    fn.process(
+        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    assertEquals(List.of(new Instant(T0 / 1000)), out.timestamps);
+  }
+
+  @Test
+  public void noChunkIsReadBeforeItsEndPassesTheSafeHorizon() throws Exception {
+    TestSource source = TestSource.of();
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source));
+    long horizon = T0 + 10 * MINUTE - 30 * SECOND;
+    TimeRange restriction = TimeRange.of(T0 + 8 * MINUTE, Long.MAX_VALUE);
+    ChunkRangeTracker tracker = fn.newTracker(restriction);
+    fn.process(tracker, fn.newWatermarkEstimator(fn.initialWatermark(restriction)), new Collector<>());
+    // Only [8m, 9m) ended at or below the horizon (9m30s).
+    assertEquals(1, source.queries());
+    assertThat(tracker.trySplit(0).getResidual().fromMicros(), lessThanOrEqualTo(horizon));
+  }
+
+  @Test
+  public void sourceThatThrowsFailsWithItsMessage() {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of().failingWith("boom at source")));
+    TimeRange restriction = TimeRange.of(T0, T0 + MINUTE);
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                fn.process(
+                    fn.newTracker(restriction),
+                    fn.newWatermarkEstimator(fn.initialWatermark(restriction)),
+                    new Collector<>()));
+    assertEquals("boom at source", e.getMessage());
+  }
+
+  @Test
+  public void drainDropsTheOpenEndedRestrictionAndFinishesBoundedOnes() {
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()));
+    assertNull(fn.truncate(TimeRange.of(T0, Long.MAX_VALUE)));
+    assertEquals(
+        TimeRange.of(T0, T0 + MINUTE),
+        fn.truncate(TimeRange.of(T0, T0 + MINUTE)).getTruncatedRestriction());
+  }
+
+  @Test
+  public void boundedAndUnboundedVariantsFollowTheEndTime() {
+    assertTrue(ReadFn.of(read(TestSource.of())) instanceof ReadFn.Unbounded);
+    assertTrue(
+        ReadFn.of(read(TestSource.of()).withEndTime(Times.toInstant(T0)))
+            instanceof ReadFn.Bounded);
+  }
+}

@@ -1,0 +1,125 @@
+package dev.timerangeio;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.values.KV;
+
+/**
+ * An in-memory source of records {@code KV(timeMicros, id)}, sorted by time. The data sits in a
+ * static registry so that the copies a runner deserializes don't carry (or re-copy) it.
+ *
+ * <p>Optionally a record only becomes visible once a clock has passed its time plus a visibility
+ * delay, as in a store that is still ingesting; and a query can be made to fail.
+ */
+final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
+  private static final long serialVersionUID = 1L;
+  private static final Map<String, long[]> TIMES = new ConcurrentHashMap<>();
+  private static final Map<String, AtomicLong> QUERIES = new ConcurrentHashMap<>();
+
+  static final Coder<KV<Long, Long>> CODER = KvCoder.of(VarLongCoder.of(), VarLongCoder.of());
+
+  private final String id;
+  private final MicrosClock visibilityClock;
+  private final long visibilityDelayMicros;
+  private final String failureMessage;
+
+  private TestSource(
+      String id, MicrosClock visibilityClock, long visibilityDelayMicros, String failureMessage) {
+    this.id = id;
+    this.visibilityClock = visibilityClock;
+    this.visibilityDelayMicros = visibilityDelayMicros;
+    this.failureMessage = failureMessage;
+  }
+
+  /** A source holding one record at each of {@code times}; record ids are indices. */
+  static TestSource of(long... times) {
+    long[] sorted = times.clone();
+    Arrays.sort(sorted);
+    String id = UUID.randomUUID().toString();
+    TIMES.put(id, sorted);
+    QUERIES.put(id, new AtomicLong());
+    return new TestSource(id, null, 0, null);
+  }
+
+  /** A source whose record at {@code t} is visible only once {@code clock >= t + delay}. */
+  TestSource visibleAfter(MicrosClock clock, long delayMicros) {
+    return new TestSource(id, clock, delayMicros, failureMessage);
+  }
+
+  /** A source whose every query throws an exception with {@code message}. */
+  TestSource failingWith(String message) {
+    return new TestSource(id, visibilityClock, visibilityDelayMicros, message);
+  }
+
+  /** All records, in time order: {@code KV(time, index)}. */
+  List<KV<Long, Long>> records() {
+    long[] times = TIMES.get(id);
+    List<KV<Long, Long>> out = new ArrayList<>(times.length);
+    for (int i = 0; i < times.length; i++) {
+      out.add(KV.of(times[i], (long) i));
+    }
+    return out;
+  }
+
+  long queries() {
+    return QUERIES.get(id).get();
+  }
+
+  @Override
+  public Iterable<KV<Long, Long>> query(TimeRange range) {
+    QUERIES.get(id).incrementAndGet();
+    if (failureMessage != null) {
+      throw new IllegalStateException(failureMessage);
+    }
+    long[] times = TIMES.get(id);
+    int lo = lowerBound(times, range.fromMicros());
+    int hi = lowerBound(times, range.toMicros());
+    long visibleBefore =
+        visibilityClock == null
+            ? Long.MAX_VALUE
+            : visibilityClock.nowMicros() - visibilityDelayMicros + 1;
+    List<KV<Long, Long>> out = new ArrayList<>(hi - lo);
+    for (int i = lo; i < hi; i++) {
+      if (times[i] < visibleBefore) {
+        out.add(KV.of(times[i], (long) i));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public Optional<Instant> earliest() {
+    long[] times = TIMES.get(id);
+    return times.length == 0 ? Optional.empty() : Optional.of(Times.toInstant(times[0]));
+  }
+
+  /** Index of the first element {@code >= key}. */
+  private static int lowerBound(long[] sorted, long key) {
+    int lo = 0;
+    int hi = sorted.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (sorted[mid] < key) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
+  /** The record's time as an Instant, for {@code withTimestampFn}. */
+  static Instant timeOf(KV<Long, Long> record) {
+    return Times.toInstant(record.getKey());
+  }
+}
