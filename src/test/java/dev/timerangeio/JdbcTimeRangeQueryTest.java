@@ -1,0 +1,166 @@
+package dev.timerangeio;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/** The JDBC query on an embedded H2 database: microsecond-exact bounds, earliest, validation. */
+@RunWith(JUnit4.class)
+public class JdbcTimeRangeQueryTest {
+  private static final Instant T0 = Instant.parse("2024-05-01T00:00:00Z");
+
+  @Rule public final transient TestPipeline pipeline = TestPipeline.create();
+
+  private String url;
+  private Connection keepAlive;
+
+  @Before
+  public void createTable() throws Exception {
+    url = "jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    keepAlive = DriverManager.getConnection(url);
+    try (Statement s = keepAlive.createStatement()) {
+      s.execute("CREATE TABLE events (id BIGINT PRIMARY KEY, ts TIMESTAMP(6) NOT NULL)");
+    }
+  }
+
+  @After
+  public void dropDatabase() throws Exception {
+    try (Statement s = keepAlive.createStatement()) {
+      s.execute("SHUTDOWN");
+    }
+  }
+
+  private void insert(long id, Instant time) throws Exception {
+    try (PreparedStatement ps = keepAlive.prepareStatement("INSERT INTO events VALUES (?, ?)")) {
+      ps.setLong(1, id);
+      ps.setObject(2, LocalDateTime.ofInstant(time, ZoneOffset.UTC));
+      ps.executeUpdate();
+    }
+  }
+
+  private static KV<Long, String> row(java.sql.ResultSet rs) throws Exception {
+    return KV.of(rs.getLong("id"), rs.getObject("ts", LocalDateTime.class).toString());
+  }
+
+  @Test
+  public void boundsAreHalfOpenAtTheMicrosecond() throws Exception {
+    insert(1, T0.minusNanos(1_000));
+    insert(2, T0);
+    insert(3, T0.plusSeconds(60).minusNanos(1_000));
+    insert(4, T0.plusSeconds(60));
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forTable(url, "events", "ts", JdbcTimeRangeQueryTest::row);
+    List<Long> ids = new ArrayList<>();
+    for (KV<Long, String> r : query.query(TimeRange.of(T0, T0.plusSeconds(60)))) {
+      ids.add(r.getKey());
+    }
+    query.close();
+    assertEquals(List.of(2L, 3L), ids);
+  }
+
+  @Test
+  public void sqlFormBindsBothBoundsAsParameters() throws Exception {
+    insert(1, T0);
+    insert(2, T0.plusNanos(1_000));
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forSql(
+                url, "SELECT id, ts FROM events WHERE ts >= ? AND ts < ? ORDER BY id", JdbcTimeRangeQueryTest::row)
+            .withTimeColumn("ts");
+    assertEquals(1, query.query(TimeRange.of(T0, T0.plusNanos(1_000))).size());
+    assertEquals(Optional.of(T0), query.earliest());
+    query.close();
+  }
+
+  @Test
+  public void earliestOfAnEmptyTableIsEmpty() throws Exception {
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forTable(url, "events", "ts", JdbcTimeRangeQueryTest::row);
+    assertEquals(Optional.empty(), query.earliest());
+    insert(1, T0.plusNanos(7_000));
+    assertEquals(Optional.of(T0.plusNanos(7_000)), query.earliest());
+    query.close();
+  }
+
+  @Test
+  public void injectionInIdentifiersIsRejected() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                JdbcTimeRangeQuery.forTable(
+                    url, "events; DROP TABLE events", "ts", JdbcTimeRangeQueryTest::row));
+    assertThat(e.getMessage(), containsString("events; DROP TABLE events"));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> JdbcTimeRangeQuery.forTable(url, "events", "ts) OR (1=1", JdbcTimeRangeQueryTest::row));
+  }
+
+  @Test
+  public void sqlWithoutTwoPlaceholdersIsRejected() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> JdbcTimeRangeQuery.forSql(url, "SELECT * FROM events WHERE ts >= ?", JdbcTimeRangeQueryTest::row));
+    assertThat(e.getMessage(), containsString("exactly two '?'"));
+  }
+
+  @Test
+  public void passwordNeverAppearsInToString() {
+    String withSecret = url + ";PASSWORD=hunter2";
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forTable(withSecret, "events", "ts", JdbcTimeRangeQueryTest::row)
+            .withPassword("s3cret");
+    assertThat(query.toString(), not(containsString("s3cret")));
+    assertThat(query.toString(), not(containsString("hunter2")));
+  }
+
+  @Test
+  public void pipelineReadsTheTableExactlyFromEarliest() throws Exception {
+    List<KV<Long, String>> expected = new ArrayList<>();
+    for (int i = 0; i < 2_000; i++) {
+      // Every 7th record on a chunk boundary; the rest at odd microseconds.
+      Instant t = T0.plusSeconds(i * 13L).plusNanos(i % 7 == 0 ? 0 : (i * 997L % 1_000_000) * 1_000);
+      insert(i, t);
+      expected.add(KV.of((long) i, LocalDateTime.ofInstant(t, ZoneOffset.UTC).toString()));
+    }
+    PCollection<KV<Long, String>> out =
+        pipeline.apply(
+            TimeRangeIO.<KV<Long, String>>read()
+                .withQuery(JdbcTimeRangeQuery.forTable(url, "events", "ts", JdbcTimeRangeQueryTest::row))
+                .withCoder(KvCoder.of(VarLongCoder.of(), StringUtf8Coder.of()))
+                .withStartTime("earliest")
+                .withEndTime(T0.plusSeconds(2_000 * 13L))
+                .withPartitionDuration(Duration.ofMinutes(10))
+                .withIngestionLag(Duration.ZERO));
+    PAssert.that(out).containsInAnyOrder(expected);
+    pipeline.run();
+  }
+}
