@@ -48,6 +48,15 @@ public class ReadFnTest {
         .withClock(clock);
   }
 
+  /** Runs one process() call over {@code restriction} with a fresh tracker and estimator. */
+  private static Collector<KV<Long, Long>> process(
+      ReadFn<KV<Long, Long>> fn, TimeRange restriction) throws Exception {
+    Collector<KV<Long, Long>> out = new Collector<>();
+    fn.process(
+        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    return out;
+  }
+
   /** Collects output with timestamps. */
   private static final class Collector<T> implements OutputReceiver<T> {
     final List<T> values = new ArrayList<>();
@@ -298,9 +307,7 @@ public class ReadFnTest {
     TimeRange residual = tracker.checkpoint.getResidual();
     assertEquals(TimeRange.of(T0 + MINUTE, T0 + 3 * MINUTE), residual);
 
-    Collector<KV<Long, Long>> second = new Collector<>();
-    fn.process(
-        fn.newTracker(residual), fn.newWatermarkEstimator(fn.initialWatermark(residual)), second);
+    Collector<KV<Long, Long>> second = process(fn, residual);
     assertEquals(source.records().subList(2, 4), second.values);
   }
 
@@ -314,13 +321,7 @@ public class ReadFnTest {
                 .withTimestampFn(r -> Times.toInstant(T0 + 2 * MINUTE)));
     TimeRange restriction = TimeRange.of(T0, T0 + MINUTE);
     IllegalStateException e =
-        assertThrows(
-            IllegalStateException.class,
-            () ->
-                fn.process(
-                    fn.newTracker(restriction),
-                    fn.newWatermarkEstimator(fn.initialWatermark(restriction)),
-                    new Collector<>()));
+        assertThrows(IllegalStateException.class, () -> process(fn, restriction));
     assertThat(
         e.getMessage(),
         allOf(
@@ -338,9 +339,7 @@ public class ReadFnTest {
                 .withWatermarkDelay(Duration.ofSeconds(10))
                 .withTimestampFn(r -> Times.toInstant(T0 + MINUTE - 10 * SECOND)));
     TimeRange restriction = TimeRange.of(T0 + MINUTE, T0 + 2 * MINUTE);
-    Collector<KV<Long, Long>> out = new Collector<>();
-    fn.process(
-        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    Collector<KV<Long, Long>> out = process(fn, restriction);
     assertEquals(List.of(new Instant((T0 + MINUTE - 10 * SECOND) / 1000)), out.timestamps);
   }
 
@@ -349,13 +348,7 @@ public class ReadFnTest {
     ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of(T0)).withTimestampFn(r -> null));
     TimeRange restriction = TimeRange.of(T0, T0 + MINUTE);
     IllegalStateException e =
-        assertThrows(
-            IllegalStateException.class,
-            () ->
-                fn.process(
-                    fn.newTracker(restriction),
-                    fn.newWatermarkEstimator(fn.initialWatermark(restriction)),
-                    new Collector<>()));
+        assertThrows(IllegalStateException.class, () -> process(fn, restriction));
     assertThat(e.getMessage(), containsString("returned null"));
   }
 
@@ -364,9 +357,7 @@ public class ReadFnTest {
     TestSource source = TestSource.of(T0 + 1_999, T0 - 1);
     ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source).withTimestampFn(TestSource::timeOf));
     TimeRange restriction = TimeRange.of(T0 - MINUTE, T0 + MINUTE);
-    Collector<KV<Long, Long>> out = new Collector<>();
-    fn.process(
-        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    Collector<KV<Long, Long>> out = process(fn, restriction);
     assertEquals(
         List.of(new Instant(T0 / 1000 - 1), new Instant(T0 / 1000 + 1)), out.timestamps);
   }
@@ -376,9 +367,7 @@ public class ReadFnTest {
     TestSource source = TestSource.of(T0 + 5 * SECOND);
     ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source));
     TimeRange restriction = TimeRange.of(T0, T0 + MINUTE);
-    Collector<KV<Long, Long>> out = new Collector<>();
-    fn.process(
-        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    Collector<KV<Long, Long>> out = process(fn, restriction);
     assertEquals(List.of(new Instant(T0 / 1000)), out.timestamps);
   }
 
@@ -400,13 +389,7 @@ public class ReadFnTest {
     ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of().failingWith("boom at source")));
     TimeRange restriction = TimeRange.of(T0, T0 + MINUTE);
     IllegalStateException e =
-        assertThrows(
-            IllegalStateException.class,
-            () ->
-                fn.process(
-                    fn.newTracker(restriction),
-                    fn.newWatermarkEstimator(fn.initialWatermark(restriction)),
-                    new Collector<>()));
+        assertThrows(IllegalStateException.class, () -> process(fn, restriction));
     assertEquals("boom at source", e.getMessage());
   }
 

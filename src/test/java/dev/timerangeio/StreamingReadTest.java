@@ -159,15 +159,7 @@ public class StreamingReadTest {
     TestSource source = TestSource.of(times).visibleAfter(MicrosClock.SYSTEM, 300_000);
 
     PCollection<KV<Long, Long>> output =
-        pipeline.apply(
-            TimeRangeIO.<KV<Long, Long>>read()
-                .withQuery(source)
-                .withCoder(TestSource.CODER)
-                .withStartTime(start)
-                .withEndTime(end)
-                .withPartitionDuration(Duration.ofMillis(250))
-                .withIngestionLag(Duration.ofSeconds(1))
-                .withPollInterval(Duration.ofMillis(20)));
+        pipeline.apply(liveRead(source, start, end, Duration.ofSeconds(1)));
     PAssert.that(output).satisfies(ReadPipelineTest.sameRecords(source.records()));
     pipeline.run().waitUntilFinish(org.joda.time.Duration.standardMinutes(1));
   }
@@ -183,15 +175,7 @@ public class StreamingReadTest {
 
     PCollection<Long> count =
         pipeline
-            .apply(
-                TimeRangeIO.<KV<Long, Long>>read()
-                    .withQuery(source)
-                    .withCoder(TestSource.CODER)
-                    .withStartTime(start)
-                    .withEndTime(end)
-                    .withPartitionDuration(Duration.ofMillis(250))
-                    .withIngestionLag(Duration.ZERO)
-                    .withPollInterval(Duration.ofMillis(20)))
+            .apply(liveRead(source, start, end, Duration.ZERO))
             .apply(Count.globally());
     PAssert.thatSingleton(count)
         .satisfies(
@@ -200,6 +184,19 @@ public class StreamingReadTest {
               return null;
             });
     pipeline.run().waitUntilFinish(org.joda.time.Duration.standardMinutes(1));
+  }
+
+  /** A bounded read over real time, in 250 ms chunks. */
+  private static TimeRangeIO.Read<KV<Long, Long>> liveRead(
+      TestSource source, Instant start, Instant end, Duration lag) {
+    return TimeRangeIO.<KV<Long, Long>>read()
+        .withQuery(source)
+        .withCoder(TestSource.CODER)
+        .withStartTime(start)
+        .withEndTime(end)
+        .withPartitionDuration(Duration.ofMillis(250))
+        .withIngestionLag(lag)
+        .withPollInterval(Duration.ofMillis(20));
   }
 
   private static long[] everyMillisecond(Instant start, Instant end) {
@@ -245,6 +242,34 @@ public class StreamingReadTest {
     Pipeline.PipelineExecutionException e =
         assertThrows(Pipeline.PipelineExecutionException.class, () -> pipeline.run());
     assertThat(rootCause(e).getMessage(), containsString("outside its chunk"));
+  }
+
+  /** Encodes like the test coder, but refuses the record with id 1. */
+  static final class RefusingCoder extends org.apache.beam.sdk.coders.CustomCoder<KV<Long, Long>> {
+    @Override
+    public void encode(KV<Long, Long> value, java.io.OutputStream out) throws java.io.IOException {
+      if (value.getValue() == 1L) {
+        throw new org.apache.beam.sdk.coders.CoderException("cannot encode record " + value);
+      }
+      TestSource.CODER.encode(value, out);
+    }
+
+    @Override
+    public KV<Long, Long> decode(java.io.InputStream in) throws java.io.IOException {
+      return TestSource.CODER.decode(in);
+    }
+  }
+
+  @Test
+  public void recordThatCannotBeEncodedFailsThePipeline() {
+    TestClock clock = new TestClock(T0 + 10 * MINUTE);
+    pipeline.apply(
+        read(TestSource.of(T0, T0 + SECOND), clock)
+            .withCoder(new RefusingCoder())
+            .withEndTime(Times.toInstant(T0 + MINUTE)));
+    Pipeline.PipelineExecutionException e =
+        assertThrows(Pipeline.PipelineExecutionException.class, () -> pipeline.run());
+    assertThat(rootCause(e).getMessage(), containsString("cannot encode record"));
   }
 
   private static Throwable rootCause(Throwable t) {
