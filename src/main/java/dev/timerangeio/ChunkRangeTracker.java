@@ -25,39 +25,45 @@ final class ChunkRangeTracker extends RestrictionTracker<TimeRange, Long>
   /** Estimated end of the work for a range with no end: the current safe horizon. */
   private final LongSupplier horizon;
 
-  private @Nullable Long lastAttempted;
-  /** End of the last claimed chunk; everything in {@code [from, claimedEnd)} is claimed. */
-  private @Nullable Long claimedEnd;
+  // Primitive fields and no varargs on the claim path: a claim allocates nothing.
+  private boolean attempted;
+  private long lastAttempted;
+  /** Where the next claim must start: everything in {@code [from, position)} is claimed. */
+  private long position;
 
   ChunkRangeTracker(TimeRange range, ChunkGrid grid, LongSupplier horizon) {
     this.range = range;
     this.grid = grid;
     this.horizon = horizon;
+    this.position = range.fromMicros();
   }
 
   /** Where the next claim must start. */
   private long position() {
-    return claimedEnd != null ? claimedEnd : range.fromMicros();
+    return position;
   }
 
   @Override
-  public boolean tryClaim(Long start) {
+  public boolean tryClaim(Long boxedStart) {
+    long start = boxedStart;
     checkArgument(
-        lastAttempted == null || start > lastAttempted,
+        !attempted || start > lastAttempted,
         "Trying to claim chunk start %s while the last attempted was %s",
         start,
         lastAttempted);
+    attempted = true;
     lastAttempted = start;
     if (start >= range.toMicros()) {
       return false;
     }
-    checkArgument(
-        start == position(),
-        "Chunks must be claimed in order without gaps: expected a claim at %s µs, got %s µs in %s",
-        position(),
-        start,
-        range);
-    claimedEnd = grid.chunkEnd(start, range.toMicros());
+    if (start != position) {
+      throw new IllegalArgumentException(
+          String.format(
+              "Chunks must be claimed in order without gaps: expected a claim at %s µs, got %s µs"
+                  + " in %s",
+              position, start, range));
+    }
+    position = grid.chunkEnd(start, range.toMicros());
     return true;
   }
 
