@@ -168,8 +168,10 @@ public class StreamingReadTest {
   public void withoutEnoughLagRecordsStillBeingIngestedAreLost() {
     // The control for the test above: a lag shorter than the visibility delay loses records,
     // which is the PySpark reader's "latestOffset = now()" mistake.
+    // The range runs 6 s into the future, so even a slow pipeline start leaves chunks that are
+    // read as soon as their end passes, while their last second is still invisible.
     Instant start = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-    Instant end = start.plusSeconds(2);
+    Instant end = start.plusSeconds(6);
     long[] times = everyMillisecond(start, end);
     TestSource source = TestSource.of(times).visibleAfter(MicrosClock.SYSTEM, 1_000_000);
 
