@@ -223,6 +223,12 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
     return records;
   }
 
+  /** A {@link #forSql} query needs {@link #withTimeColumn} to find its earliest record. */
+  @Override
+  public boolean supportsEarliest() {
+    return timeColumn != null;
+  }
+
   @Override
   public Optional<Instant> earliest() throws Exception {
     checkState(

@@ -294,6 +294,12 @@ public final class TimeRangeIO {
           query != null,
           "TimeRangeIO.read() requires a source: call withQuery(TimeRangeQuery) before applying"
               + " it");
+      checkArgument(
+          getStartMode() != StartMode.EARLIEST || query.supportsEarliest(),
+          "withStartTime(\"earliest\"): the query %s can't report its earliest record"
+              + " (TimeRangeQuery.supportsEarliest() is false); give an ISO-8601 start time or"
+              + " \"latest\", or a query that implements earliest()",
+          query);
       Long end = getEndMicros();
       if (end != null && getStartMode() == StartMode.INSTANT) {
         checkArgument(

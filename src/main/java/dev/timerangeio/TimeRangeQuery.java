@@ -35,6 +35,19 @@ public interface TimeRangeQuery<T> extends Serializable {
             + " it; give an ISO-8601 start time or \"latest\"");
   }
 
+  /**
+   * Whether {@link #earliest()} can answer, so that start time {@code "earliest"} is rejected when
+   * the read is built rather than when it runs. The default: whether this class overrides {@code
+   * earliest()}.
+   */
+  default boolean supportsEarliest() {
+    try {
+      return getClass().getMethod("earliest").getDeclaringClass() != TimeRangeQuery.class;
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
+  }
+
   /** Called once per worker copy before the first query. */
   default void open() throws Exception {}
 

@@ -175,6 +175,27 @@ public class ReadConfigurationTest {
   }
 
   @Test
+  public void earliestWithAQueryThatCannotAnswerIsRejectedInExpand() {
+    TimeRangeQuery<KV<Long, Long>> lambda = range -> java.util.List.of();
+    assertIllegalArgument(
+        () -> pipeline().apply(READ.withQuery(lambda).withStartTime("earliest")),
+        "withStartTime(\"earliest\")",
+        "ISO-8601");
+  }
+
+  @Test
+  public void earliestWithSqlQueryWithoutTimeColumnIsRejectedInExpand() {
+    JdbcTimeRangeQuery<KV<Long, Long>> sql =
+        JdbcTimeRangeQuery.forSql(
+            "jdbc:h2:mem:unused", "SELECT * FROM t WHERE ts >= ? AND ts < ?", rs -> KV.of(1L, 1L));
+    assertIllegalArgument(
+        () -> pipeline().apply(READ.withQuery(sql).withStartTime("earliest")),
+        "withStartTime(\"earliest\")");
+    // The same query with its time column is accepted.
+    pipeline().apply(READ.withQuery(sql.withTimeColumn("ts")).withStartTime("earliest"));
+  }
+
+  @Test
   public void timeRangeWithEndBeforeStartNamesBothValues() {
     assertIllegalArgument(() -> TimeRange.of(10, 5), "10", "5");
   }
