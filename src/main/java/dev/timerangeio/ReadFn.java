@@ -154,6 +154,23 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   }
 
   private long resolveStart() throws Exception {
+    String location = spec.getProgressLocation();
+    if (location != null) {
+      Optional<ProgressOffset> stored = ProgressStore.read(location);
+      if (stored.isPresent()) {
+        LOG.info(
+            "TimeRangeIO: resuming at the committed offset {} from {}; it wins over the configured"
+                + " start time {}",
+            stored.get(),
+            location,
+            spec.describeStart());
+        return stored.get().timestampMicros();
+      }
+      LOG.info(
+          "TimeRangeIO: no committed offset at {} yet; starting at {}",
+          location,
+          spec.describeStart());
+    }
     switch (spec.getStartMode()) {
       case INSTANT:
         return spec.getStartMicros();

@@ -17,6 +17,25 @@ import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TypeDescriptor;
+import java.util.Map;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.SimpleFunction;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PInput;
+import org.apache.beam.sdk.values.POutput;
+import org.apache.beam.sdk.values.PValue;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -58,6 +77,32 @@ public final class TimeRangeIO {
   /** Default {@link Read#withMaxInitialSplits}: 100 restrictions for the backlog. */
   public static final int DEFAULT_MAX_INITIAL_SPLITS = 100;
 
+  /** Default {@link Write#withDedupTtl}: ten minutes, as Beam's {@code Deduplicate}. */
+  public static final Duration DEFAULT_DEDUP_TTL = Duration.ofMinutes(10);
+  /** Default {@link Write#withBatchSize}: 1,000 records. */
+  public static final int DEFAULT_BATCH_SIZE = 1_000;
+  /** Default {@link Write#withMaxBatchDelay}: one second. */
+  public static final Duration DEFAULT_MAX_BATCH_DELAY = Duration.ofSeconds(1);
+  /** Default {@link Write#withMaxRetries}: 8 retries of a failed batch. */
+  public static final int DEFAULT_MAX_RETRIES = 8;
+  /** Default {@link Write#withInitialBackoff}: 200 ms, doubling (with jitter) up to a minute. */
+  public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(200);
+
+  /**
+   * An exactly-once write into an {@link IdempotentSink}; needs {@link Write#to}. See {@link
+   * Write}.
+   */
+  public static <T> Write<T> write() {
+    return new AutoValue_TimeRangeIO_Write.Builder<T>()
+        .setDedupTtl(DEFAULT_DEDUP_TTL)
+        .setBatchSize(DEFAULT_BATCH_SIZE)
+        .setMaxBatchDelay(DEFAULT_MAX_BATCH_DELAY)
+        .setMaxRetries(DEFAULT_MAX_RETRIES)
+        .setInitialBackoff(DEFAULT_INITIAL_BACKOFF)
+        .setClock(MicrosClock.SYSTEM)
+        .build();
+  }
+
   /** A read starting at {@code "latest"}, with the defaults above; needs {@link Read#withQuery}. */
   public static <T> Read<T> read() {
     return new AutoValue_TimeRangeIO_Read.Builder<T>()
@@ -69,6 +114,17 @@ public final class TimeRangeIO {
         .setMaxInitialSplits(DEFAULT_MAX_INITIAL_SPLITS)
         .setClock(MicrosClock.SYSTEM)
         .build();
+  }
+
+  private static void checkProgressLocation(String location) {
+    checkArgument(
+        location != null && !location.isBlank() && !location.matches(".*[*?\\[\\]{}].*"),
+        "withProgressLocation: must be the path of one file (no wildcards), was %s",
+        location);
+    checkArgument(
+        !location.endsWith("/"),
+        "withProgressLocation: must name a file, not a directory, was %s",
+        location);
   }
 
   /** How the start of a read is chosen. */
@@ -106,6 +162,8 @@ public final class TimeRangeIO {
 
     abstract MicrosClock getClock();
 
+    abstract @Nullable String getProgressLocation();
+
     abstract Builder<T> toBuilder();
 
     @AutoValue.Builder
@@ -133,6 +191,8 @@ public final class TimeRangeIO {
       abstract Builder<T> setMaxInitialSplits(int n);
 
       abstract Builder<T> setClock(MicrosClock clock);
+
+      abstract Builder<T> setProgressLocation(String location);
 
       abstract Read<T> build();
     }
@@ -262,6 +322,19 @@ public final class TimeRangeIO {
       return toBuilder().setMaxInitialSplits(maxInitialSplits).build();
     }
 
+    /**
+     * Where the committed read position is kept across relaunches: a file path Beam's {@code
+     * FileSystems} can write ({@code /var/lib/job/progress.json}, {@code gs://bucket/job.json}).
+     * When the file holds an offset, the read starts there and the configured start time is
+     * ignored (the log says so); a file that is not an offset fails the read, naming it. Give the
+     * same location to {@link Write#withProgressLocation}, which advances it once the sink holds
+     * every record before it. Default: none; every launch starts at the configured start time.
+     */
+    public Read<T> withProgressLocation(String location) {
+      checkProgressLocation(location);
+      return toBuilder().setProgressLocation(location).build();
+    }
+
     /** Replaces the clock; for tests. */
     Read<T> withClock(MicrosClock clock) {
       checkArgument(clock != null, "withClock(clock): clock must not be null");
@@ -372,7 +445,10 @@ public final class TimeRangeIO {
                   .withLabel("Timestamp function"))
           .add(
               DisplayData.item("maxInitialSplits", getMaxInitialSplits())
-                  .withLabel("Max initial splits"));
+                  .withLabel("Max initial splits"))
+          .addIfNotNull(
+              DisplayData.item("progressLocation", getProgressLocation())
+                  .withLabel("Progress location"));
     }
 
     String describeStart() {
@@ -384,6 +460,341 @@ public final class TimeRangeIO {
         default:
           return Times.describe(getStartMicros());
       }
+    }
+  }
+
+  /**
+   * Writes every record once into an {@link IdempotentSink}, keyed by its idempotency key.
+   *
+   * <pre>{@code
+   * TimeRangeIO.Write.Result result =
+   *     events.apply(
+   *         TimeRangeIO.<Event>write()
+   *             .to(JdbcIdempotentSink.forRows(url, "events_copy").withCreateTable(true))
+   *             .withKeyFn(Event::id)                       // what identifies a record
+   *             .withProgressLocation("/var/lib/job/progress.json"));
+   * result.getFailedRecords().apply(...);                   // records the sink rejected
+   * }</pre>
+   *
+   * <p>Each record gets the key {@link IdempotencyKeys#of IdempotencyKeys.of(keyFn(record))} (the
+   * whole record without a key function), so the same record read twice, by a retry or a relaunch,
+   * gets the same key. The records are re-windowed into the global window and a stateful step
+   * keyed on the key drops duplicates seen within {@link #withDedupTtl the TTL}; batches then go
+   * to the sink, which skips keys it already holds. That pair is what makes the sink exact: the
+   * stateful step removes duplicates in flight cheaply, the sink removes the rest (re-reads after
+   * a relaunch, duplicates further apart than the TTL).
+   *
+   * <p>With {@link #withProgressLocation} the write also commits the read position for {@link
+   * Read#withProgressLocation}: see that method. The records must keep the timestamps the read
+   * gave them (or earlier ones) on their way here: the commit follows the watermark.
+   */
+  @AutoValue
+  public abstract static class Write<T> extends PTransform<PCollection<T>, Write.Result> {
+
+    abstract @Nullable IdempotentSink<T> getSink();
+
+    abstract @Nullable SerializableFunction<T, ?> getKeyFn();
+
+    abstract @Nullable String getSourceIdentity();
+
+    abstract Duration getDedupTtl();
+
+    abstract int getBatchSize();
+
+    abstract Duration getMaxBatchDelay();
+
+    abstract int getMaxRetries();
+
+    abstract Duration getInitialBackoff();
+
+    abstract @Nullable String getProgressLocation();
+
+    abstract MicrosClock getClock();
+
+    abstract Builder<T> toBuilder();
+
+    @AutoValue.Builder
+    abstract static class Builder<T> {
+      abstract Builder<T> setSink(IdempotentSink<T> sink);
+
+      abstract Builder<T> setKeyFn(SerializableFunction<T, ?> keyFn);
+
+      abstract Builder<T> setSourceIdentity(String source);
+
+      abstract Builder<T> setDedupTtl(Duration ttl);
+
+      abstract Builder<T> setBatchSize(int size);
+
+      abstract Builder<T> setMaxBatchDelay(Duration delay);
+
+      abstract Builder<T> setMaxRetries(int retries);
+
+      abstract Builder<T> setInitialBackoff(Duration backoff);
+
+      abstract Builder<T> setProgressLocation(String location);
+
+      abstract Builder<T> setClock(MicrosClock clock);
+
+      abstract Write<T> build();
+    }
+
+    /** The sink; it must skip keys it already holds (see {@link IdempotentSink}). Required. */
+    public Write<T> to(IdempotentSink<T> sink) {
+      checkArgument(sink != null, "to(sink): sink must not be null");
+      return toBuilder().setSink(sink).build();
+    }
+
+    /**
+     * What identifies a record, e.g. its source-provided id: the key is {@code
+     * IdempotencyKeys.of(keyFn.apply(record))}. It must be a pure function of the record (never a
+     * batch id, a read time or a random value), or a re-read would get a new key and be written
+     * twice. Default: the whole record.
+     */
+    public Write<T> withKeyFn(SerializableFunction<T, ?> keyFn) {
+      checkArgument(keyFn != null, "withKeyFn(fn): function must not be null");
+      return toBuilder().setKeyFn(keyFn).build();
+    }
+
+    /**
+     * A name of the source mixed into every key ({@link IdempotencyKeys#of(String, Object)}), so
+     * equal ids from two sources writing into one sink don't collide. Default: none.
+     */
+    public Write<T> withSourceIdentity(String source) {
+      checkArgument(
+          source != null && !source.isEmpty(),
+          "withSourceIdentity: must be a non-empty string, was %s",
+          source);
+      return toBuilder().setSourceIdentity(source).build();
+    }
+
+    /**
+     * How long (processing time) a key is remembered to drop duplicates in flight; memory is
+     * about one key per record written within this time. Default {@link #DEFAULT_DEDUP_TTL};
+     * allowed: 1 ms or more.
+     */
+    public Write<T> withDedupTtl(Duration ttl) {
+      checkArgument(
+          ttl != null && ttl.toMillis() >= 1,
+          "withDedupTtl: must be at least 1 ms, was %s",
+          ttl);
+      return toBuilder().setDedupTtl(ttl).build();
+    }
+
+    /**
+     * The most records per {@link IdempotentSink#write} call. Default {@link #DEFAULT_BATCH_SIZE};
+     * allowed: 1 or more.
+     */
+    public Write<T> withBatchSize(int batchSize) {
+      checkArgument(batchSize >= 1, "withBatchSize: must be at least 1, was %s", batchSize);
+      return toBuilder().setBatchSize(batchSize).build();
+    }
+
+    /**
+     * The longest a record waits in a partly filled batch before the batch is written; a batch is
+     * also written at the end of each bundle. Default {@link #DEFAULT_MAX_BATCH_DELAY}; allowed:
+     * zero (write every record at once) or more.
+     */
+    public Write<T> withMaxBatchDelay(Duration delay) {
+      checkArgument(
+          delay != null && !delay.isNegative(),
+          "withMaxBatchDelay: must be zero or positive, was %s",
+          delay);
+      return toBuilder().setMaxBatchDelay(delay).build();
+    }
+
+    /**
+     * How often a batch that failed transiently is retried before the bundle fails (and the
+     * runner retries it). Default {@link #DEFAULT_MAX_RETRIES}; allowed: 0 or more.
+     */
+    public Write<T> withMaxRetries(int maxRetries) {
+      checkArgument(maxRetries >= 0, "withMaxRetries: must be 0 or more, was %s", maxRetries);
+      return toBuilder().setMaxRetries(maxRetries).build();
+    }
+
+    /**
+     * The first retry's wait; each further wait is 1.5 times longer, randomized by ±50 % so
+     * workers don't retry in step, and capped at one minute. Default {@link
+     * #DEFAULT_INITIAL_BACKOFF}; allowed: 1 ms or more.
+     */
+    public Write<T> withInitialBackoff(Duration initialBackoff) {
+      checkArgument(
+          initialBackoff != null && initialBackoff.toMillis() >= 1,
+          "withInitialBackoff: must be at least 1 ms, was %s",
+          initialBackoff);
+      return toBuilder().setInitialBackoff(initialBackoff).build();
+    }
+
+    /**
+     * Where to commit the read position once the sink holds every record before it; give the
+     * same location to {@link Read#withProgressLocation}. The position follows the watermark at
+     * the end of the write, so it lags the sink a little and never runs ahead of it. Default:
+     * none.
+     */
+    public Write<T> withProgressLocation(String location) {
+      checkProgressLocation(location);
+      return toBuilder().setProgressLocation(location).build();
+    }
+
+    /** Replaces the clock that times batches; for tests. */
+    Write<T> withClock(MicrosClock clock) {
+      checkArgument(clock != null, "withClock(clock): clock must not be null");
+      return toBuilder().setClock(clock).build();
+    }
+
+    /** The smallest step, in event time, between two progress commits. */
+    static final Duration PROGRESS_MIN_STEP = Duration.ofSeconds(1);
+
+    @Override
+    public Result expand(PCollection<T> input) {
+      IdempotentSink<T> sink = getSink();
+      checkState(
+          sink != null,
+          "TimeRangeIO.write() requires a sink: call to(IdempotentSink) before applying it");
+      Coder<T> recordCoder = input.getCoder();
+      SerializableFunction<T, ?> keyFn = getKeyFn();
+      String source = getSourceIdentity();
+      TupleTag<String> writtenTag = new TupleTag<String>() {};
+      TupleTag<BadRecord> failedTag = new TupleTag<BadRecord>() {};
+      TupleTag<KV<Integer, Long>> progressTag =
+          getProgressLocation() == null ? null : new TupleTag<KV<Integer, Long>>() {};
+
+      PCollectionTuple outputs =
+          input
+              .apply(
+                  "ComputeIdempotencyKeys",
+                  MapElements.via(new KeyFn<>(keyFn, source)))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
+              // Duplicates in different windows are still duplicates.
+              .apply("IntoGlobalWindow", Window.into(new GlobalWindows()))
+              .apply("DropDuplicates", ParDo.of(new DedupFn<T>(getDedupTtl())))
+              .apply(
+                  "WriteToSink",
+                  ParDo.of(
+                          new WriteFn<>(
+                              sink,
+                              recordCoder,
+                              getBatchSize(),
+                              getMaxBatchDelay(),
+                              getMaxRetries(),
+                              getInitialBackoff(),
+                              failedTag,
+                              progressTag,
+                              getClock()))
+                      .withOutputTags(
+                          writtenTag,
+                          progressTag == null
+                              ? TupleTagList.of(failedTag)
+                              : TupleTagList.of(failedTag).and(progressTag)));
+      PCollection<String> written = outputs.get(writtenTag).setCoder(StringUtf8Coder.of());
+      PCollection<BadRecord> failed =
+          outputs.get(failedTag).setCoder(BadRecord.getCoder(input.getPipeline()));
+      if (progressTag != null) {
+        outputs
+            .get(progressTag)
+            .setCoder(KvCoder.of(VarIntCoder.of(), VarLongCoder.of()))
+            .apply(
+                "CommitProgress",
+                ParDo.of(new ProgressFn(getProgressLocation(), PROGRESS_MIN_STEP)));
+      }
+      return new Result(input.getPipeline(), writtenTag, written, failedTag, failed);
+    }
+
+    /** Computes {@code KV(idempotency key, record)}; a named class so it serializes plainly. */
+    private static final class KeyFn<T> extends SimpleFunction<T, KV<String, T>> {
+      private final @Nullable SerializableFunction<T, ?> keyFn;
+      private final @Nullable String source;
+
+      KeyFn(@Nullable SerializableFunction<T, ?> keyFn, @Nullable String source) {
+        this.keyFn = keyFn;
+        this.source = source;
+      }
+
+      @Override
+      public KV<String, T> apply(T record) {
+        Object identity = keyFn == null ? record : keyFn.apply(record);
+        String key =
+            source == null ? IdempotencyKeys.of(identity) : IdempotencyKeys.of(source, identity);
+        return KV.of(key, record);
+      }
+    }
+
+    @Override
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      builder
+          .addIfNotNull(
+              DisplayData.item("sink", getSink() == null ? null : getSink().toString())
+                  .withLabel("Idempotent sink"))
+          .add(
+              DisplayData.item(
+                      "keyFn",
+                      getKeyFn() == null ? "the whole record" : getKeyFn().getClass().getName())
+                  .withLabel("Key function"))
+          .addIfNotNull(
+              DisplayData.item("sourceIdentity", getSourceIdentity())
+                  .withLabel("Source identity"))
+          .add(DisplayData.item("dedupTtl", getDedupTtl().toString()).withLabel("Dedup TTL"))
+          .add(DisplayData.item("batchSize", getBatchSize()).withLabel("Batch size"))
+          .add(
+              DisplayData.item("maxBatchDelay", getMaxBatchDelay().toString())
+                  .withLabel("Max batch delay"))
+          .add(DisplayData.item("maxRetries", getMaxRetries()).withLabel("Max retries"))
+          .add(
+              DisplayData.item("initialBackoff", getInitialBackoff().toString())
+                  .withLabel("Initial retry backoff"))
+          .addIfNotNull(
+              DisplayData.item("progressLocation", getProgressLocation())
+                  .withLabel("Progress location"));
+    }
+
+    /**
+     * What {@link Write} produces: the idempotency keys the sink acknowledged (at their records'
+     * timestamps, in the global window) and the records it rejected, as Beam {@link BadRecord}s
+     * (the record as JSON and encoded with its coder, the sink's message and stack trace).
+     */
+    public static final class Result implements POutput {
+      private final Pipeline pipeline;
+      private final TupleTag<String> writtenTag;
+      private final PCollection<String> writtenKeys;
+      private final TupleTag<BadRecord> failedTag;
+      private final PCollection<BadRecord> failedRecords;
+
+      Result(
+          Pipeline pipeline,
+          TupleTag<String> writtenTag,
+          PCollection<String> writtenKeys,
+          TupleTag<BadRecord> failedTag,
+          PCollection<BadRecord> failedRecords) {
+        this.pipeline = pipeline;
+        this.writtenTag = writtenTag;
+        this.writtenKeys = writtenKeys;
+        this.failedTag = failedTag;
+        this.failedRecords = failedRecords;
+      }
+
+      /** The idempotency key of every record the sink acknowledged. */
+      public PCollection<String> getWrittenKeys() {
+        return writtenKeys;
+      }
+
+      /** The records the sink rejected for good ({@link RejectedRecordException}). */
+      public PCollection<BadRecord> getFailedRecords() {
+        return failedRecords;
+      }
+
+      @Override
+      public Pipeline getPipeline() {
+        return pipeline;
+      }
+
+      @Override
+      public Map<TupleTag<?>, PValue> expand() {
+        return ImmutableMap.of(writtenTag, writtenKeys, failedTag, failedRecords);
+      }
+
+      @Override
+      public void finishSpecifyingOutput(
+          String transformName, PInput input, PTransform<?, ?> transform) {}
     }
   }
 }

@@ -12,6 +12,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.BooleanSupplier;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricQueryResults;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.joda.time.Duration;
 
@@ -92,4 +96,24 @@ final class PipelineSupport {
       }
     }
   }
+
+  /** The attempted value of the counter {@code name} in the TimeRangeIO namespace, summed. */
+  static long counter(PipelineResult result, String name) {
+    long sum = 0;
+    for (MetricResult<Long> r : query(result, name).getCounters()) {
+      sum += r.getAttempted();
+    }
+    return sum;
+  }
+
+  /** The TimeRangeIO metric {@code name} of a pipeline run. */
+  static MetricQueryResults query(PipelineResult result, String name) {
+    return result
+        .metrics()
+        .queryMetrics(
+            MetricsFilter.builder()
+                .addNameFilter(MetricNameFilter.named(ReadFn.METRICS_NAMESPACE, name))
+                .build());
+  }
+
 }

@@ -1,5 +1,8 @@
 package dev.timerangeio;
 
+import static dev.timerangeio.PipelineSupport.counter;
+import static dev.timerangeio.PipelineSupport.query;
+
 import static org.junit.Assert.assertEquals;
 
 import java.time.Duration;
@@ -55,23 +58,6 @@ public class ReadMetricsTest {
     assertEquals(55 * 60_000L, gauge(result, "watermarkLagMillis").getValue());
     // The last chunk read started at T0 + 4m; the safe horizon was T0 + 50m.
     assertEquals(46 * MINUTE, gauge(result, "backlogMicros").getValue());
-  }
-
-  private static MetricQueryResults query(PipelineResult result, String name) {
-    return result
-        .metrics()
-        .queryMetrics(
-            MetricsFilter.builder()
-                .addNameFilter(MetricNameFilter.named(ReadFn.METRICS_NAMESPACE, name))
-                .build());
-  }
-
-  private static long counter(PipelineResult result, String name) {
-    long sum = 0;
-    for (MetricResult<Long> r : query(result, name).getCounters()) {
-      sum += r.getAttempted();
-    }
-    return sum;
   }
 
   private static DistributionResult distribution(PipelineResult result, String name) {

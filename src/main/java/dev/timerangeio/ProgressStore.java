@@ -1,0 +1,75 @@
+package dev.timerangeio;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.io.fs.ResolveOptions.StandardResolveOptions;
+import org.apache.beam.sdk.io.fs.ResourceId;
+
+/**
+ * Reads and writes the committed {@link ProgressOffset} at a location Beam's {@link FileSystems}
+ * knows (a local path, {@code gs://…}, {@code s3://…}). A write goes to a temporary file beside
+ * the target and is renamed over it, so a reader sees the old offset or the new one, never half a
+ * file. Internal.
+ */
+final class ProgressStore {
+  private ProgressStore() {}
+
+  /**
+   * The stored offset, or empty when nothing is stored yet. A file that is there but is not an
+   * offset is an error naming the location: restarting from the configured start instead would
+   * silently re-read or skip data.
+   */
+  static Optional<ProgressOffset> read(String location) throws IOException {
+    MatchResult match = FileSystems.match(location);
+    if (match.status() == MatchResult.Status.NOT_FOUND) {
+      return Optional.empty();
+    }
+    if (match.status() != MatchResult.Status.OK) {
+      throw new IOException(
+          "TimeRangeIO progress location " + location + ": can't look it up (" + match.status() + ")");
+    }
+    byte[] bytes;
+    try (ReadableByteChannel channel = FileSystems.open(match.metadata().get(0).resourceId());
+        InputStream in = Channels.newInputStream(channel)) {
+      bytes = in.readAllBytes();
+    }
+    try {
+      return Optional.of(ProgressOffset.fromJson(new String(bytes, StandardCharsets.UTF_8)));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(
+          "TimeRangeIO progress location "
+              + location
+              + " holds no valid offset ("
+              + e.getMessage()
+              + "); expected JSON like {\"timestamp\":\"2024-05-01T00:00:00Z\"}. Fix the file,"
+              + " or delete it to start from the configured start time.",
+          e);
+    }
+  }
+
+  /** Replaces the stored offset with {@code offset}, atomically where the file system renames so. */
+  static void write(String location, ProgressOffset offset) throws IOException {
+    ResourceId target = FileSystems.matchNewResource(location, false);
+    ResourceId temp =
+        target
+            .getCurrentDirectory()
+            .resolve(
+                "." + target.getFilename() + "." + UUID.randomUUID() + ".tmp",
+                StandardResolveOptions.RESOLVE_FILE);
+    try (WritableByteChannel channel = FileSystems.create(temp, "application/json");
+        OutputStream out = Channels.newOutputStream(channel)) {
+      out.write(offset.toJson().getBytes(StandardCharsets.UTF_8));
+    }
+    FileSystems.rename(List.of(temp), List.of(target));
+  }
+}

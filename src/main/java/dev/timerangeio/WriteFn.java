@@ -1,0 +1,229 @@
+package dev.timerangeio;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.util.BackOff;
+import org.apache.beam.sdk.util.FluentBackoff;
+import org.apache.beam.sdk.util.Sleeper;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.TupleTag;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes keyed records to an {@link IdempotentSink} in batches; internal to {@link
+ * TimeRangeIO.Write}.
+ *
+ * <p><b>Batching.</b> Records are buffered per bundle and written when the batch is full, when
+ * its oldest record has waited {@code maxBatchDelay}, and at the end of the bundle. A batch never
+ * outlives its bundle: the runner commits a bundle's outputs (and the dedup state before it) only
+ * after {@code @FinishBundle} returned, so a record counts as written only once the sink has
+ * acknowledged it.
+ *
+ * <p><b>Failures.</b> {@link RejectedRecordException} means "a record in here will never be
+ * accepted": the batch is halved until the rejected records stand alone; those go to the failed
+ * output with the sink's message, the rest are written. Any other exception is retried with
+ * exponential, jittered backoff ({@code writeRetries}); when the retries run out the bundle fails
+ * and the runner retries it, which the idempotent sink absorbs.
+ *
+ * <p><b>Outputs.</b> The key of every acknowledged record at the record's timestamp, the rejected
+ * records, and (when progress is committed) one signal per bundle carrying the bundle's latest
+ * record timestamp, for {@link ProgressFn}.
+ */
+class WriteFn<T> extends DoFn<KV<String, T>, String> {
+  private static final Logger LOG = LoggerFactory.getLogger(WriteFn.class);
+  private static final Duration MAX_BACKOFF = Duration.standardMinutes(1);
+
+  private final IdempotentSink<T> sink;
+  private final Coder<T> recordCoder;
+  private final int batchSize;
+  private final long maxBatchDelayMicros;
+  private final int maxRetries;
+  private final Duration initialBackoff;
+  private final TupleTag<BadRecord> failedTag;
+  private final @Nullable TupleTag<KV<Integer, Long>> progressTag;
+  private final MicrosClock clock;
+
+  private final Counter rowsWritten = Metrics.counter(ReadFn.METRICS_NAMESPACE, "rowsWritten");
+  private final Counter writeRetries = Metrics.counter(ReadFn.METRICS_NAMESPACE, "writeRetries");
+
+  /** A record with what is needed to emit it again after the bundle. */
+  private static final class Pending<T> {
+    final KV<String, T> record;
+    final Instant timestamp;
+    final BoundedWindow window;
+
+    Pending(KV<String, T> record, Instant timestamp, BoundedWindow window) {
+      this.record = record;
+      this.timestamp = timestamp;
+      this.window = window;
+    }
+  }
+
+  private transient List<Pending<T>> batch;
+  private transient long batchStartedMicros;
+  private transient List<Pending<T>> acknowledged;
+  private transient List<KV<Pending<T>, Exception>> rejected;
+  private transient @Nullable Pending<T> latest;
+
+  WriteFn(
+      IdempotentSink<T> sink,
+      Coder<T> recordCoder,
+      int batchSize,
+      java.time.Duration maxBatchDelay,
+      int maxRetries,
+      java.time.Duration initialBackoff,
+      TupleTag<BadRecord> failedTag,
+      @Nullable TupleTag<KV<Integer, Long>> progressTag,
+      MicrosClock clock) {
+    this.sink = sink;
+    this.recordCoder = recordCoder;
+    this.batchSize = batchSize;
+    this.maxBatchDelayMicros = Times.durationMicros(maxBatchDelay);
+    this.maxRetries = maxRetries;
+    this.initialBackoff = Duration.millis(Math.max(1, initialBackoff.toMillis()));
+    this.failedTag = failedTag;
+    this.progressTag = progressTag;
+    this.clock = clock;
+  }
+
+  @Setup
+  public void setup() throws Exception {
+    sink.open();
+  }
+
+  @StartBundle
+  public void startBundle() {
+    batch = new ArrayList<>();
+    acknowledged = new ArrayList<>();
+    rejected = new ArrayList<>();
+    latest = null;
+  }
+
+  @ProcessElement
+  public void process(
+      @Element KV<String, T> element, @Timestamp Instant timestamp, BoundedWindow window)
+      throws Exception {
+    Pending<T> pending = new Pending<>(element, timestamp, window);
+    if (latest == null || timestamp.isAfter(latest.timestamp)) {
+      latest = pending;
+    }
+    long now = clock.nowMicros();
+    if (batch.isEmpty()) {
+      batchStartedMicros = now;
+    }
+    batch.add(pending);
+    if (batch.size() >= batchSize || now - batchStartedMicros >= maxBatchDelayMicros) {
+      flush();
+    }
+  }
+
+  @FinishBundle
+  public void finishBundle(FinishBundleContext context) throws Exception {
+    flush();
+    for (Pending<T> p : acknowledged) {
+      context.output(p.record.getKey(), p.timestamp, p.window);
+    }
+    for (KV<Pending<T>, Exception> r : rejected) {
+      Pending<T> p = r.getKey();
+      context.output(
+          failedTag,
+          BadRecord.fromExceptionInformation(
+              p.record.getValue(),
+              recordCoder,
+              r.getValue(),
+              "TimeRangeIO.write(): the sink rejected the record with idempotency key "
+                  + p.record.getKey()),
+          p.timestamp,
+          p.window);
+    }
+    if (progressTag != null && latest != null) {
+      context.output(
+          progressTag, KV.of(0, latest.timestamp.getMillis()), latest.timestamp, latest.window);
+    }
+    acknowledged = new ArrayList<>();
+    rejected = new ArrayList<>();
+    latest = null;
+  }
+
+  @Teardown
+  public void teardown() throws Exception {
+    sink.close();
+  }
+
+  private void flush() throws Exception {
+    if (!batch.isEmpty()) {
+      List<Pending<T>> toWrite = batch;
+      batch = new ArrayList<>();
+      write(toWrite);
+    }
+  }
+
+  /** Writes {@code records}, retrying transient failures and isolating rejected records. */
+  private void write(List<Pending<T>> records) throws Exception {
+    List<KV<String, T>> keyed = new ArrayList<>(records.size());
+    for (Pending<T> p : records) {
+      keyed.add(p.record);
+    }
+    BackOff backoff =
+        FluentBackoff.DEFAULT
+            .withInitialBackoff(initialBackoff)
+            .withMaxBackoff(MAX_BACKOFF)
+            .withMaxRetries(maxRetries)
+            .backoff();
+    while (true) {
+      try {
+        sink.write(keyed);
+        rowsWritten.inc(records.size());
+        acknowledged.addAll(records);
+        return;
+      } catch (RejectedRecordException e) {
+        if (records.size() == 1) {
+          LOG.warn(
+              "TimeRangeIO.write(): the sink rejected the record with key {}: {}",
+              records.get(0).record.getKey(),
+              e.getMessage());
+          rejected.add(KV.of(records.get(0), e));
+          return;
+        }
+        // Idempotent sink: writing the accepted half again is harmless.
+        int half = records.size() / 2;
+        write(records.subList(0, half));
+        write(records.subList(half, records.size()));
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw e;
+      } catch (Exception e) {
+        long waitMillis = backoff.nextBackOffMillis();
+        if (waitMillis == BackOff.STOP) {
+          throw new IOException(
+              "TimeRangeIO.write(): the sink failed a batch of "
+                  + records.size()
+                  + " records "
+                  + (maxRetries + 1)
+                  + " times; failing the bundle so the runner retries it. Last error: "
+                  + e,
+              e);
+        }
+        writeRetries.inc();
+        LOG.warn(
+            "TimeRangeIO.write(): writing {} records failed ({}); retrying in {} ms",
+            records.size(),
+            e.toString(),
+            waitMillis);
+        Sleeper.DEFAULT.sleep(waitMillis);
+      }
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package dev.timerangeio;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.values.KV;
+
+/**
+ * An in-memory {@link IdempotentSink} that honours keys, with injectable failures. Its contents
+ * sit in a static registry so every copy a runner deserializes in this JVM shares them.
+ *
+ * <p>A transient failure may strike after part of the batch was stored, as in a store without
+ * transactions; the retry must then be absorbed by the keys.
+ */
+final class TestSink<T> implements IdempotentSink<T> {
+  private static final long serialVersionUID = 1L;
+
+  private static final class State {
+    final Map<String, Object> stored = new ConcurrentHashMap<>();
+    final AtomicLong keysSkipped = new AtomicLong();
+    final AtomicLong transientFailures = new AtomicLong();
+    final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
+    final Random random;
+
+    State(long seed) {
+      this.random = new Random(seed);
+    }
+  }
+
+  private static final Map<String, State> STATES = new ConcurrentHashMap<>();
+
+  private final String id;
+  private final double transientFailureRate;
+  private final SerializableFunction<T, Boolean> rejects;
+
+  private TestSink(String id, double transientFailureRate, SerializableFunction<T, Boolean> rejects) {
+    this.id = id;
+    this.transientFailureRate = transientFailureRate;
+    this.rejects = rejects;
+  }
+
+  static <T> TestSink<T> create() {
+    String id = UUID.randomUUID().toString();
+    STATES.put(id, new State(42));
+    return new TestSink<>(id, 0, r -> false);
+  }
+
+  /** Fails this fraction of write calls, some after storing part of the batch. */
+  TestSink<T> failingTransiently(double rate) {
+    return new TestSink<>(id, rate, rejects);
+  }
+
+  /** Rejects for good ({@link RejectedRecordException}) every batch holding such a record. */
+  TestSink<T> rejecting(SerializableFunction<T, Boolean> predicate) {
+    return new TestSink<>(id, transientFailureRate, predicate);
+  }
+
+  @Override
+  public void write(List<KV<String, T>> keyedRecords) throws Exception {
+    State state = STATES.get(id);
+    state.batchSizes.add(keyedRecords.size());
+    for (KV<String, T> kv : keyedRecords) {
+      if (rejects.apply(kv.getValue())) {
+        throw new RejectedRecordException("record " + kv.getValue() + " is not welcome here");
+      }
+    }
+    int storeBeforeFailing = -1;
+    synchronized (state.random) {
+      if (state.random.nextDouble() < transientFailureRate) {
+        storeBeforeFailing = state.random.nextInt(keyedRecords.size() + 1);
+      }
+    }
+    for (int i = 0; i < keyedRecords.size(); i++) {
+      if (i == storeBeforeFailing) {
+        break;
+      }
+      KV<String, T> kv = keyedRecords.get(i);
+      if (state.stored.putIfAbsent(kv.getKey(), kv.getValue()) != null) {
+        state.keysSkipped.incrementAndGet();
+      }
+    }
+    if (storeBeforeFailing >= 0) {
+      state.transientFailures.incrementAndGet();
+      throw new java.io.IOException("injected transient failure");
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  Map<String, T> stored() {
+    return (Map<String, T>) (Map<String, ?>) Map.copyOf(STATES.get(id).stored);
+  }
+
+  long keysSkipped() {
+    return STATES.get(id).keysSkipped.get();
+  }
+
+  long transientFailures() {
+    return STATES.get(id).transientFailures.get();
+  }
+
+  List<Integer> batchSizes() {
+    return new ArrayList<>(STATES.get(id).batchSizes);
+  }
+
+  @Override
+  public String toString() {
+    return "TestSink{" + id + "}";
+  }
+}
