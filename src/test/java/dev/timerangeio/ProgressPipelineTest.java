@@ -1,0 +1,121 @@
+package dev.timerangeio;
+
+import static dev.timerangeio.PipelineSupport.counter;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import org.apache.beam.sdk.Pipeline.PipelineExecutionException;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.values.KV;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/** Read and write sharing a progress location, relaunched in the same JVM. */
+@RunWith(JUnit4.class)
+public class ProgressPipelineTest {
+  private static final long HOUR = 3_600_000_000L;
+  private static final long T0 = Times.toMicros("t0", java.time.Instant.parse("2026-01-01T00:00:00Z"));
+
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+  @Rule public final transient TestPipeline relaunch = TestPipeline.create();
+  @Rule public final TemporaryFolder tmp = new TemporaryFolder();
+
+  private static TimeRangeIO.Read<KV<Long, Long>> read(TestSource source, long endMicros) {
+    return TimeRangeIO.<KV<Long, Long>>read()
+        .withQuery(source)
+        .withCoder(TestSource.CODER)
+        .withStartTime(Times.toInstant(T0))
+        .withEndTime(Times.toInstant(endMicros))
+        .withPartitionDuration(Duration.ofMinutes(5))
+        .withIngestionLag(Duration.ZERO)
+        .withTimestampFn(TestSource::timeOf);
+  }
+
+  private static TimeRangeIO.Write<KV<Long, Long>> write(TestSink<KV<Long, Long>> sink) {
+    return TimeRangeIO.<KV<Long, Long>>write().to(sink).withKeyFn(KV::getValue);
+  }
+
+  private static long[] randomTimes(int n, long from, long to) {
+    Random random = new Random(n);
+    long[] times = new long[n];
+    for (int i = 0; i < n; i++) {
+      times[i] = from + (long) (random.nextDouble() * (to - from));
+    }
+    return times;
+  }
+
+  @Test
+  public void aStoredOffsetWinsOverTheConfiguredStartTime() throws Exception {
+    String location = tmp.getRoot() + "/progress.json";
+    long offset = T0 + HOUR + 1; // off the chunk grid, at a record
+    ProgressStore.write(location, ProgressOffset.ofTimestamp(offset));
+    TestSource source = TestSource.of(T0, T0 + HOUR, offset - 1, offset, offset + 1, T0 + 2 * HOUR - 1);
+
+    PAssert.that(p.apply(read(source, T0 + 2 * HOUR).withProgressLocation(location)))
+        .containsInAnyOrder(KV.of(offset, 3L), KV.of(offset + 1, 4L), KV.of(T0 + 2 * HOUR - 1, 5L));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void aCorruptProgressFileFailsTheReadNamingIt() throws Exception {
+    File file = tmp.newFile("progress.json");
+    Files.write(file.toPath(), "not an offset".getBytes(StandardCharsets.UTF_8));
+    p.apply(read(TestSource.of(T0), T0 + HOUR).withProgressLocation(file.getPath()));
+
+    PipelineExecutionException e = assertThrows(PipelineExecutionException.class, p::run);
+    assertThat(e.getMessage(), containsString(file.getPath()));
+  }
+
+  @Test
+  public void aRelaunchResumesAtTheCommittedOffsetAndTheSinkHoldsEveryRecordOnce()
+      throws Exception {
+    String location = tmp.getRoot() + "/progress.json";
+    TestSource source = TestSource.of(randomTimes(3_000, T0, T0 + 4 * HOUR));
+    TestSink<KV<Long, Long>> sink = TestSink.create();
+
+    // First launch: a backfill of the first two hours.
+    p.apply(read(source, T0 + 2 * HOUR).withProgressLocation(location))
+        .apply(write(sink).withProgressLocation(location));
+    p.run().waitUntilFinish();
+
+    long lastWritten = 0;
+    for (KV<Long, Long> r : sink.stored().values()) {
+      lastWritten = Math.max(lastWritten, r.getKey());
+    }
+    // The watermark reached the end: the offset is just past the last record's millisecond.
+    long committed = ProgressStore.read(location).get().timestampMicros();
+    assertEquals(Math.floorDiv(lastWritten, 1000) * 1000 + 1000, committed);
+
+    // Relaunch with the same configured start: it reads only from the committed offset on.
+    relaunch
+        .apply(read(source, T0 + 4 * HOUR).withProgressLocation(location))
+        .apply(write(sink).withProgressLocation(location));
+    PipelineResult second = relaunch.run();
+    second.waitUntilFinish();
+
+    Map<String, KV<Long, Long>> expected = new HashMap<>();
+    long readAgain = 0;
+    for (KV<Long, Long> r : source.records()) {
+      expected.put(IdempotencyKeys.of(r.getValue()), r);
+      if (r.getKey() >= committed) {
+        readAgain++;
+      }
+    }
+    assertEquals(expected, sink.stored());
+    assertEquals(readAgain, counter(second, "rowsRead"));
+  }
+}
