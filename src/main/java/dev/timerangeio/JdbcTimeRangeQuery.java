@@ -16,7 +16,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.regex.Pattern;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -45,8 +44,6 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  */
 public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   private static final long serialVersionUID = 1L;
-  private static final Pattern IDENTIFIER =
-      Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?");
   /** Default {@link #withFetchSize}. */
   public static final int DEFAULT_FETCH_SIZE = 10_000;
 
@@ -95,9 +92,9 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
    */
   public static <T> JdbcTimeRangeQuery<T> forTable(
       String jdbcUrl, String table, String timeColumn, RowMapper<T> rowMapper) {
-    checkUrl(jdbcUrl);
-    checkIdentifier("table", table);
-    checkIdentifier("timeColumn", timeColumn);
+    JdbcSupport.checkUrl(jdbcUrl);
+    JdbcSupport.checkIdentifier("table", table);
+    JdbcSupport.checkIdentifier("timeColumn", timeColumn);
     checkArgument(rowMapper != null, "forTable: rowMapper must not be null");
     String sql =
         "SELECT * FROM " + table + " WHERE " + timeColumn + " >= ? AND " + timeColumn + " < ?";
@@ -111,7 +108,7 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
    * "earliest"} also call {@link #withTimeColumn}.
    */
   public static <T> JdbcTimeRangeQuery<T> forSql(String jdbcUrl, String sql, RowMapper<T> rowMapper) {
-    checkUrl(jdbcUrl);
+    JdbcSupport.checkUrl(jdbcUrl);
     checkArgument(sql != null && !sql.isBlank(), "forSql: sql must not be empty, was %s", sql);
     long placeholders = sql.chars().filter(c -> c == '?').count();
     checkArgument(
@@ -155,25 +152,9 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
 
   /** The time column of a {@link #forSql} query, for {@link #earliest()}. */
   public JdbcTimeRangeQuery<T> withTimeColumn(String timeColumn) {
-    checkIdentifier("withTimeColumn", timeColumn);
+    JdbcSupport.checkIdentifier("withTimeColumn", timeColumn);
     return new JdbcTimeRangeQuery<>(
         jdbcUrl, sql, table, timeColumn, rowMapper, username, password, zone, fetchSize);
-  }
-
-  private static void checkUrl(String jdbcUrl) {
-    checkArgument(
-        jdbcUrl != null && jdbcUrl.startsWith("jdbc:"),
-        "jdbcUrl must be a JDBC URL starting with \"jdbc:\", was %s",
-        jdbcUrl);
-  }
-
-  private static void checkIdentifier(String option, String name) {
-    checkArgument(
-        name != null && IDENTIFIER.matcher(name).matches(),
-        "%s: \"%s\" is not a plain SQL identifier (letters, digits, '_', optionally"
-            + " schema.name); quoting and expressions are not accepted",
-        option,
-        name);
   }
 
   @Override
@@ -263,7 +244,6 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   @Override
   public String toString() {
     // No password here: toString ends up in logs and display data.
-    String url = jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***");
-    return "JdbcTimeRangeQuery{" + url + ", " + sql + ", zone " + zone + "}";
+    return "JdbcTimeRangeQuery{" + JdbcSupport.redact(jdbcUrl) + ", " + sql + ", zone " + zone + "}";
   }
 }
