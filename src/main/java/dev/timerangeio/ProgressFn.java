@@ -28,9 +28,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>How: an event-time timer at {@code T} fires when the watermark reaches it and stores {@code
  * T}. Timers are armed from the per-bundle signals of {@link WriteFn} (the latest record
- * timestamp {@code m} of a bundle): at {@code m + 1 ms}, and after a firing at {@code T} again at
- * {@code max(T + minStep, m + 1 ms)} while records keep coming. So a backfill of months commits a
- * few times per watermark step, not once per millisecond, and an idle source stops committing
+ * timestamp {@code m} of a bundle): at {@code m + 1 ms} when that is earlier than the armed time,
+ * and after a firing at {@code T}, while later records exist (the latest at {@code L}), at {@code T
+ * + max(minStep, (L + 1 ms - T) / 2)}: halfway to the latest record, so a backfill of months
+ * commits a few dozen times per watermark step rather than once per millisecond, and a record
+ * the sink is slow to take still sees commits close up to it. An idle source stops committing
  * (its re-read after a relaunch is of empty chunks). All signals share one key: the work per
  * bundle is a few state reads.
  */
@@ -45,6 +47,9 @@ class ProgressFn extends DoFn<KV<Integer, Long>, Void> {
 
   @StateId("armed")
   private final StateSpec<ValueState<Long>> armedSpec = StateSpecs.value(VarLongCoder.of());
+
+  @StateId("committed")
+  private final StateSpec<ValueState<Long>> committedSpec = StateSpecs.value(VarLongCoder.of());
 
   @TimerId("commit")
   private final TimerSpec commitSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
@@ -65,7 +70,8 @@ class ProgressFn extends DoFn<KV<Integer, Long>, Void> {
     if (seen == null || m > seen) {
       latest.write(m);
     }
-    if (armed.read() == null) {
+    Long armedAt = armed.read();
+    if (armedAt == null || m + 1 < armedAt) {
       arm(m + 1, armed, commit);
     }
   }
@@ -74,15 +80,21 @@ class ProgressFn extends DoFn<KV<Integer, Long>, Void> {
   public void commit(
       @StateId("latest") ValueState<Long> latest,
       @StateId("armed") ValueState<Long> armed,
+      @StateId("committed") ValueState<Long> committed,
       @TimerId("commit") Timer commit)
       throws Exception {
     long t = armed.read();
-    ProgressStore.write(location, ProgressOffset.ofTimestamp(t * Times.MICROS_PER_MILLI));
-    LOG.debug("TimeRangeIO: committed progress {} to {}", Times.describe(t * 1000), location);
     armed.clear();
+    Long previous = committed.read();
+    // Only a record behind the watermark (late data) could arm a timer below a commit.
+    if (previous == null || t > previous) {
+      ProgressStore.write(location, ProgressOffset.ofTimestamp(t * Times.MICROS_PER_MILLI));
+      committed.write(t);
+      LOG.debug("TimeRangeIO: committed progress {} to {}", Times.describe(t * 1000), location);
+    }
     long m = latest.read();
     if (m >= t) {
-      arm(Math.max(t + minStepMillis, m + 1), armed, commit);
+      arm(t + Math.max(minStepMillis, (m + 1 - t) / 2), armed, commit);
     }
   }
 

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.beam.sdk.transforms.SerializableFunction;
@@ -26,6 +27,7 @@ final class TestSink<T> implements IdempotentSink<T> {
     final AtomicLong keysSkipped = new AtomicLong();
     final AtomicLong transientFailures = new AtomicLong();
     final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
+    final CountDownLatch gate = new CountDownLatch(1);
     final Random random;
 
     State(long seed) {
@@ -38,32 +40,52 @@ final class TestSink<T> implements IdempotentSink<T> {
   private final String id;
   private final double transientFailureRate;
   private final SerializableFunction<T, Boolean> rejects;
+  private final SerializableFunction<T, Boolean> heldBack;
 
-  private TestSink(String id, double transientFailureRate, SerializableFunction<T, Boolean> rejects) {
+  private TestSink(
+      String id,
+      double transientFailureRate,
+      SerializableFunction<T, Boolean> rejects,
+      SerializableFunction<T, Boolean> heldBack) {
     this.id = id;
     this.transientFailureRate = transientFailureRate;
     this.rejects = rejects;
+    this.heldBack = heldBack;
   }
 
   static <T> TestSink<T> create() {
     String id = UUID.randomUUID().toString();
     STATES.put(id, new State(42));
-    return new TestSink<>(id, 0, r -> false);
+    return new TestSink<>(id, 0, r -> false, r -> false);
   }
 
   /** Fails this fraction of write calls, some after storing part of the batch. */
   TestSink<T> failingTransiently(double rate) {
-    return new TestSink<>(id, rate, rejects);
+    return new TestSink<>(id, rate, rejects, heldBack);
   }
 
   /** Rejects for good ({@link RejectedRecordException}) every batch holding such a record. */
   TestSink<T> rejecting(SerializableFunction<T, Boolean> predicate) {
-    return new TestSink<>(id, transientFailureRate, predicate);
+    return new TestSink<>(id, transientFailureRate, predicate, heldBack);
+  }
+
+  /** Blocks every write of a batch holding such a record until {@link #release()}. */
+  TestSink<T> holdingBack(SerializableFunction<T, Boolean> predicate) {
+    return new TestSink<>(id, transientFailureRate, rejects, predicate);
+  }
+
+  void release() {
+    STATES.get(id).gate.countDown();
   }
 
   @Override
   public void write(List<KV<String, T>> keyedRecords) throws Exception {
     State state = STATES.get(id);
+    for (KV<String, T> kv : keyedRecords) {
+      if (heldBack.apply(kv.getValue())) {
+        state.gate.await();
+      }
+    }
     state.batchSizes.add(keyedRecords.size());
     for (KV<String, T> kv : keyedRecords) {
       if (rejects.apply(kv.getValue())) {

@@ -1,0 +1,140 @@
+package dev.timerangeio;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.TupleTag;
+import org.joda.time.Instant;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/** {@link WriteFn}'s methods called directly: batching by size and time, rejects, outputs. */
+@RunWith(JUnit4.class)
+public class WriteFnTest {
+  private static final long SECOND = 1_000_000L;
+  private final TupleTag<BadRecord> failedTag = new TupleTag<>();
+  private final TupleTag<KV<Integer, Long>> progressTag = new TupleTag<>();
+  private final TestClock clock = new TestClock(0);
+
+  /** What a bundle emitted, by output. */
+  private final List<String> written = new ArrayList<>();
+  private final List<String> failed = new ArrayList<>();
+  private final List<KV<Integer, Long>> signals = new ArrayList<>();
+
+  private WriteFn<String> fn(TestSink<String> sink, int batchSize, Duration maxDelay) {
+    return new WriteFn<>(
+        sink, StringUtf8Coder.of(), batchSize, maxDelay, 0, Duration.ofMillis(1), failedTag,
+        progressTag, clock);
+  }
+
+  private void process(WriteFn<String> fn, String record, long timestampMillis) throws Exception {
+    fn.process(
+        KV.of(IdempotencyKeys.of(record), record), new Instant(timestampMillis), GlobalWindow.INSTANCE);
+  }
+
+  private void finish(WriteFn<String> fn) throws Exception {
+    fn.finishBundle(
+        fn.new FinishBundleContext() {
+          @Override
+          public PipelineOptions getPipelineOptions() {
+            return PipelineOptionsFactory.create();
+          }
+
+          @Override
+          public void output(String key, Instant timestamp, BoundedWindow window) {
+            written.add(key + "@" + timestamp.getMillis());
+          }
+
+          @Override
+          @SuppressWarnings("unchecked")
+          public <T> void output(TupleTag<T> tag, T value, Instant timestamp, BoundedWindow window) {
+            if (tag.equals(failedTag)) {
+              failed.add(((BadRecord) value).getFailure().getDescription() + "@" + timestamp.getMillis());
+            } else {
+              signals.add((KV<Integer, Long>) value);
+            }
+          }
+        });
+  }
+
+  @Test
+  public void aFullBatchIsWrittenAtOnceAndTheRestAtTheEndOfTheBundle() throws Exception {
+    TestSink<String> sink = TestSink.create();
+    WriteFn<String> fn = fn(sink, 3, Duration.ofHours(1));
+    fn.startBundle();
+    for (int i = 0; i < 7; i++) {
+      process(fn, "r" + i, i);
+    }
+    assertEquals(List.of(3, 3), sink.batchSizes());
+    assertEquals("nothing is emitted before the bundle ends", List.of(), written);
+
+    finish(fn);
+
+    assertEquals(List.of(3, 3, 1), sink.batchSizes());
+    assertEquals(7, written.size());
+    assertEquals(IdempotencyKeys.of("r6") + "@6", written.get(6));
+    assertEquals("one signal with the bundle's latest timestamp", List.of(KV.of(0, 6L)), signals);
+  }
+
+  @Test
+  public void aBatchWhoseOldestRecordWaitedTheMaxDelayIsWritten() throws Exception {
+    TestSink<String> sink = TestSink.create();
+    WriteFn<String> fn = fn(sink, 1_000, Duration.ofSeconds(1));
+    fn.startBundle();
+    process(fn, "a", 0);
+    clock.advance(SECOND / 2);
+    process(fn, "b", 0);
+    assertEquals(List.of(), sink.batchSizes());
+    clock.advance(SECOND / 2);
+    process(fn, "c", 0); // "a" has now waited one second
+    assertEquals(List.of(3), sink.batchSizes());
+    process(fn, "d", 0);
+    finish(fn);
+    assertEquals(List.of(3, 1), sink.batchSizes());
+  }
+
+  @Test
+  public void rejectedRecordsAreIsolatedByHalvingAndTheOthersWrittenOnce() throws Exception {
+    TestSink<String> sink = TestSink.<String>create().rejecting(r -> r.equals("r5"));
+    WriteFn<String> fn = fn(sink, 8, Duration.ofHours(1));
+    fn.startBundle();
+    for (int i = 0; i < 8; i++) {
+      process(fn, "r" + i, 100 + i);
+    }
+    finish(fn);
+
+    // 8 → [0..3] ok, [4..7] rejected → [4,5] rejected → [4] ok, [5] rejected; [6,7] ok.
+    assertEquals(List.of(8, 4, 4, 2, 1, 1, 2), sink.batchSizes());
+    assertEquals(7, sink.stored().size());
+    assertEquals(7, written.size());
+    assertEquals(
+        List.of(
+            "TimeRangeIO.write(): the sink rejected the record with idempotency key "
+                + IdempotencyKeys.of("r5") + "@105"),
+        failed);
+  }
+
+  @Test
+  public void aTransientFailureWithoutRetriesLeftFailsTheBundleAndEmitsNothing() throws Exception {
+    TestSink<String> sink = TestSink.<String>create().failingTransiently(1.0);
+    WriteFn<String> fn = fn(sink, 10, Duration.ofHours(1));
+    fn.startBundle();
+    process(fn, "a", 0);
+    Exception e = assertThrows(Exception.class, () -> finish(fn));
+    assertThat(e.getMessage(), containsString("failed a batch of 1 records 1 times"));
+    assertEquals(List.of(), written);
+  }
+}
