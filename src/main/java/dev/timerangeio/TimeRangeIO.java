@@ -25,6 +25,7 @@ import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.SimpleFunction;
+import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
@@ -666,7 +667,11 @@ public final class TimeRangeIO {
               .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
               // Duplicates in different windows are still duplicates.
               .apply("IntoGlobalWindow", Window.into(new GlobalWindows()))
+              .apply("ShardByKey", WithKeys.of(new ShardFn<T>()))
+              .setCoder(
+                  KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), recordCoder)))
               .apply("DropDuplicates", ParDo.of(new DedupFn<T>(getDedupTtl())))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
               .apply(
                   "WriteToSink",
                   ParDo.of(
@@ -697,6 +702,14 @@ public final class TimeRangeIO {
                 ParDo.of(new ProgressFn(getProgressLocation(), PROGRESS_MIN_STEP)));
       }
       return new Result(input.getPipeline(), writtenTag, written, failedTag, failed);
+    }
+
+    /** The dedup shard of a keyed record. */
+    private static final class ShardFn<T> extends SimpleFunction<KV<String, T>, Integer> {
+      @Override
+      public Integer apply(KV<String, T> keyed) {
+        return DedupFn.shardOf(keyed.getKey());
+      }
     }
 
     /** Computes {@code KV(idempotency key, record)}; a named class so it serializes plainly. */
