@@ -480,7 +480,8 @@ public final class TimeRangeIO {
    * <p>Each record gets the key {@link IdempotencyKeys#of IdempotencyKeys.of(keyFn(record))} (the
    * whole record without a key function), so the same record read twice, by a retry or a relaunch,
    * gets the same key. The records are re-windowed into the global window and a stateful step
-   * keyed on the key drops duplicates seen within {@link #withDedupTtl the TTL}; batches then go
+   * keyed on shards of the key space drops duplicates seen within {@link #withDedupTtl the TTL};
+   * batches then go
    * to the sink, which skips keys it already holds. That pair is what makes the sink exact: the
    * stateful step removes duplicates in flight cheaply, the sink removes the rest (re-reads after
    * a relaunch, duplicates further apart than the TTL).
@@ -569,14 +570,14 @@ public final class TimeRangeIO {
     }
 
     /**
-     * How long (processing time) a key is remembered to drop duplicates in flight; memory is
-     * about one key per record written within this time. Default {@link #DEFAULT_DEDUP_TTL};
-     * allowed: 1 ms or more.
+     * How long (processing time) a key is at least remembered to drop duplicates in flight; it is
+     * forgotten before 1.5 times this. Memory is about one key per record written within this
+     * time. Default {@link #DEFAULT_DEDUP_TTL}; allowed: 2 ms or more.
      */
     public Write<T> withDedupTtl(Duration ttl) {
       checkArgument(
-          ttl != null && ttl.toMillis() >= 1,
-          "withDedupTtl: must be at least 1 ms, was %s",
+          ttl != null && ttl.toMillis() >= 2,
+          "withDedupTtl: must be at least 2 ms, was %s",
           ttl);
       return toBuilder().setDedupTtl(ttl).build();
     }
