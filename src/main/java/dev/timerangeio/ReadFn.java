@@ -1,6 +1,10 @@
 package dev.timerangeio;
 
+import java.io.IOException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.InstantCoder;
@@ -13,6 +17,9 @@ import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.splittabledofn.ManualWatermarkEstimator;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker.TruncateResult;
+import org.apache.beam.sdk.util.BackOff;
+import org.apache.beam.sdk.util.FluentBackoff;
+import org.apache.beam.sdk.util.Sleeper;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.slf4j.Logger;
@@ -80,6 +87,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       Metrics.distribution(METRICS_NAMESPACE, "chunkReadMillis");
   private final Gauge watermarkLagMillis = Metrics.gauge(METRICS_NAMESPACE, "watermarkLagMillis");
   private final Gauge backlogMicros = Metrics.gauge(METRICS_NAMESPACE, "backlogMicros");
+  private final Counter sourceRetries = Metrics.counter(METRICS_NAMESPACE, "sourceRetries");
 
   private transient boolean queryOpen;
 
@@ -132,6 +140,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
 
   @Teardown
   public void teardown() throws Exception {
+    closeQuery();
+  }
+
+  private void closeQuery() throws Exception {
     if (queryOpen) {
       queryOpen = false;
       spec.getQuery().close();
@@ -310,14 +322,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
 
   private void readChunk(TimeRange chunk, OutputReceiver<T> out) throws Exception {
     long startNanos = System.nanoTime();
-    Iterable<T> records = query().query(chunk);
-    if (records == null) {
-      throw new IllegalStateException(
-          spec.getQuery().getClass().getName()
-              + ".query("
-              + chunk
-              + ") returned null; return an empty Iterable for a range with no records");
-    }
+    Collection<T> records = queryWithRetries(chunk);
     SerializableFunction<T, Instant> timestampFn = spec.getTimestampFn();
     org.joda.time.Instant chunkTimestamp = Times.toBeamTimestamp(chunk.fromMicros());
     long lowest = Times.saturatedSubtract(chunk.fromMicros(), watermarkDelayMicros);
@@ -334,6 +339,79 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       emptyChunks.inc();
     }
     chunkReadMillis.update((System.nanoTime() - startNanos) / 1_000_000);
+  }
+
+  /**
+   * The chunk's records, retrying transient failures ({@link SourceErrors}). The records are
+   * collected before any is emitted, so a failure halfway through a lazily fetched result is
+   * retried without emitting a record twice.
+   */
+  private Collection<T> queryWithRetries(TimeRange chunk) throws Exception {
+    BackOff backoff =
+        FluentBackoff.DEFAULT
+            .withInitialBackoff(Duration.millis(spec.getInitialBackoff().toMillis()))
+            .withMaxBackoff(Duration.standardMinutes(1))
+            .withMaxRetries(spec.getMaxRetries())
+            .backoff();
+    long started = System.nanoTime();
+    long budgetNanos = spec.getMaxRetryDuration().toNanos();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        Iterable<T> records = query().query(chunk);
+        if (records == null) {
+          throw new IllegalStateException(
+              spec.getQuery().getClass().getName()
+                  + ".query("
+                  + chunk
+                  + ") returned null; return an empty Iterable for a range with no records");
+        }
+        if (records instanceof Collection) {
+          return (Collection<T>) records;
+        }
+        List<T> list = new ArrayList<>();
+        records.forEach(list::add);
+        return list;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw e;
+      } catch (Exception e) {
+        if (!SourceErrors.isTransient(e)) {
+          throw e;
+        }
+        long waitMillis = backoff.nextBackOffMillis();
+        if (waitMillis != BackOff.STOP) {
+          waitMillis =
+              Math.max(waitMillis, SourceErrors.retryAfter(e).map(d -> d.toMillis()).orElse(0L));
+        }
+        long elapsedNanos = System.nanoTime() - started;
+        if (waitMillis == BackOff.STOP || elapsedNanos + waitMillis * 1_000_000 > budgetNanos) {
+          throw new IOException(
+              "TimeRangeIO: the query for chunk "
+                  + chunk
+                  + " failed transiently "
+                  + attempt
+                  + " times in "
+                  + elapsedNanos / 1_000_000
+                  + " ms (withMaxRetries "
+                  + spec.getMaxRetries()
+                  + ", withMaxRetryDuration "
+                  + spec.getMaxRetryDuration()
+                  + "); failing the bundle so the runner retries it. Last error: "
+                  + e,
+              e);
+        }
+        sourceRetries.inc();
+        LOG.warn(
+            "TimeRangeIO: the query for chunk {} failed ({}); retry {} in {} ms",
+            chunk,
+            e.toString(),
+            attempt,
+            waitMillis);
+        // A broken connection is not reused: the retry starts from a fresh open().
+        closeQuery();
+        Sleeper.DEFAULT.sleep(waitMillis);
+      }
+    }
   }
 
   private org.joda.time.Instant recordTimestamp(

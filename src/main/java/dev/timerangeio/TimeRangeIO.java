@@ -78,13 +78,18 @@ public final class TimeRangeIO {
   /** Default {@link Read#withMaxInitialSplits}: 100 restrictions for the backlog. */
   public static final int DEFAULT_MAX_INITIAL_SPLITS = 100;
 
+  /** Default {@link Read#withInitialBackoff}: 500 ms. */
+  public static final Duration DEFAULT_SOURCE_INITIAL_BACKOFF = Duration.ofMillis(500);
+  /** Default {@link Read#withMaxRetryDuration}: ten minutes. */
+  public static final Duration DEFAULT_MAX_RETRY_DURATION = Duration.ofMinutes(10);
+
   /** Default {@link Write#withDedupTtl}: ten minutes, as Beam's {@code Deduplicate}. */
   public static final Duration DEFAULT_DEDUP_TTL = Duration.ofMinutes(10);
   /** Default {@link Write#withBatchSize}: 1,000 records. */
   public static final int DEFAULT_BATCH_SIZE = 1_000;
   /** Default {@link Write#withMaxBatchDelay}: one second. */
   public static final Duration DEFAULT_MAX_BATCH_DELAY = Duration.ofSeconds(1);
-  /** Default {@link Write#withMaxRetries}: 8 retries of a failed batch. */
+  /** Default {@link Read#withMaxRetries} and {@link Write#withMaxRetries}: 8 retries. */
   public static final int DEFAULT_MAX_RETRIES = 8;
   /** Default {@link Write#withInitialBackoff}: 200 ms, doubling (with jitter) up to a minute. */
   public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(200);
@@ -113,6 +118,9 @@ public final class TimeRangeIO {
         .setPollInterval(DEFAULT_POLL_INTERVAL)
         .setWatermarkDelay(Duration.ZERO)
         .setMaxInitialSplits(DEFAULT_MAX_INITIAL_SPLITS)
+        .setMaxRetries(DEFAULT_MAX_RETRIES)
+        .setInitialBackoff(DEFAULT_SOURCE_INITIAL_BACKOFF)
+        .setMaxRetryDuration(DEFAULT_MAX_RETRY_DURATION)
         .setClock(MicrosClock.SYSTEM)
         .build();
   }
@@ -165,10 +173,22 @@ public final class TimeRangeIO {
 
     abstract @Nullable String getProgressLocation();
 
+    abstract int getMaxRetries();
+
+    abstract Duration getInitialBackoff();
+
+    abstract Duration getMaxRetryDuration();
+
     abstract Builder<T> toBuilder();
 
     @AutoValue.Builder
     abstract static class Builder<T> {
+      abstract Builder<T> setMaxRetries(int retries);
+
+      abstract Builder<T> setInitialBackoff(Duration backoff);
+
+      abstract Builder<T> setMaxRetryDuration(Duration duration);
+
       abstract Builder<T> setQuery(TimeRangeQuery<T> query);
 
       abstract Builder<T> setCoder(Coder<T> coder);
@@ -336,6 +356,44 @@ public final class TimeRangeIO {
       return toBuilder().setProgressLocation(location).build();
     }
 
+    /**
+     * How often a chunk whose query failed transiently is retried before the bundle fails (and the
+     * runner retries it). Transient: a {@link TransientSourceException}, JDBC transient,
+     * connection (SQLSTATE 08), rollback (40), resource (53) and shutdown (57P0x) errors, socket
+     * and HTTP timeouts, refused and reset connections. Anything else fails the bundle at once
+     * with the source's message. Each retry counts in {@code sourceRetries}. Default {@link
+     * #DEFAULT_MAX_RETRIES}; allowed: 0 or more.
+     */
+    public Read<T> withMaxRetries(int maxRetries) {
+      checkArgument(maxRetries >= 0, "withMaxRetries: must be 0 or more, was %s", maxRetries);
+      return toBuilder().setMaxRetries(maxRetries).build();
+    }
+
+    /**
+     * The first retry's wait; each further wait is 1.5 times longer, randomized by ±50 % and
+     * capped at one minute, and never shorter than a {@link TransientSourceException#retryAfter()}
+     * the source gave. Default {@link #DEFAULT_SOURCE_INITIAL_BACKOFF}; allowed: 1 ms or more.
+     */
+    public Read<T> withInitialBackoff(Duration initialBackoff) {
+      checkArgument(
+          initialBackoff != null && initialBackoff.toMillis() >= 1,
+          "withInitialBackoff: must be at least 1 ms, was %s",
+          initialBackoff);
+      return toBuilder().setInitialBackoff(initialBackoff).build();
+    }
+
+    /**
+     * The longest a chunk is retried, waits included, before the bundle fails. Default {@link
+     * #DEFAULT_MAX_RETRY_DURATION}; allowed: 1 ms or more.
+     */
+    public Read<T> withMaxRetryDuration(Duration maxRetryDuration) {
+      checkArgument(
+          maxRetryDuration != null && maxRetryDuration.toMillis() >= 1,
+          "withMaxRetryDuration: must be at least 1 ms, was %s",
+          maxRetryDuration);
+      return toBuilder().setMaxRetryDuration(maxRetryDuration).build();
+    }
+
     /** Replaces the clock; for tests. */
     Read<T> withClock(MicrosClock clock) {
       checkArgument(clock != null, "withClock(clock): clock must not be null");
@@ -449,7 +507,14 @@ public final class TimeRangeIO {
                   .withLabel("Max initial splits"))
           .addIfNotNull(
               DisplayData.item("progressLocation", getProgressLocation())
-                  .withLabel("Progress location"));
+                  .withLabel("Progress location"))
+          .add(DisplayData.item("maxRetries", getMaxRetries()).withLabel("Max source retries"))
+          .add(
+              DisplayData.item("initialBackoff", getInitialBackoff().toString())
+                  .withLabel("Initial retry backoff"))
+          .add(
+              DisplayData.item("maxRetryDuration", getMaxRetryDuration().toString())
+                  .withLabel("Max retry duration"));
     }
 
     String describeStart() {

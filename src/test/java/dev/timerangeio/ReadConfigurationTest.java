@@ -44,6 +44,15 @@ public class ReadConfigurationTest {
   }
 
   @Test
+  public void badRetrySettingsAreRejectedNamingOptionAndValue() {
+    assertIllegalArgument(() -> READ.withMaxRetries(-1), "withMaxRetries", "was -1");
+    assertIllegalArgument(
+        () -> READ.withInitialBackoff(Duration.ZERO), "withInitialBackoff", "PT0S");
+    assertIllegalArgument(
+        () -> READ.withMaxRetryDuration(Duration.ofSeconds(-5)), "withMaxRetryDuration", "PT-5S");
+  }
+
+  @Test
   public void zeroPartitionDurationIsRejected() {
     assertIllegalArgument(() -> READ.withPartitionDuration(Duration.ZERO), "withPartitionDuration", "PT0S");
   }
@@ -243,7 +252,11 @@ public class ReadConfigurationTest {
                 .withPollInterval(Duration.ofSeconds(3))
                 .withWatermarkDelay(Duration.ofSeconds(4))
                 .withTimestampFn(TestSource::timeOf)
-                .withMaxInitialSplits(7));
+                .withMaxInitialSplits(7)
+                .withMaxRetries(3)
+                .withInitialBackoff(Duration.ofMillis(250))
+                .withMaxRetryDuration(Duration.ofMinutes(2))
+                .withProgressLocation("/var/lib/job/progress.json"));
     java.util.Map<String, String> items = new java.util.HashMap<>();
     for (DisplayData.Item item : data.items()) {
       items.put(item.getKey(), String.valueOf(item.getValue()));
@@ -256,6 +269,10 @@ public class ReadConfigurationTest {
     assertEquals("PT3S", items.get("pollInterval"));
     assertEquals("PT4S", items.get("watermarkDelay"));
     assertEquals("7", items.get("maxInitialSplits"));
+    assertEquals("3", items.get("maxRetries"));
+    assertEquals("PT0.25S", items.get("initialBackoff"));
+    assertEquals("PT2M", items.get("maxRetryDuration"));
+    assertEquals("/var/lib/job/progress.json", items.get("progressLocation"));
     assertThat(items.keySet(), allOf(hasItem("coder"), hasItem("timestampFn")));
   }
 }

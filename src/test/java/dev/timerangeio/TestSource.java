@@ -32,13 +32,29 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   private final MicrosClock visibilityClock;
   private final long visibilityDelayMicros;
   private final String failureMessage;
+  private final double transientFailureRate;
+  private final long retryAfterMillis;
+  private final int failFirst;
+
+  private static final Map<String, AtomicLong> TRANSIENT_FAILURES = new ConcurrentHashMap<>();
+  private static final Map<String, java.util.Random> RANDOMS = new ConcurrentHashMap<>();
+  private static final Map<String, List<Long>> QUERY_NANOS = new ConcurrentHashMap<>();
 
   private TestSource(
-      String id, MicrosClock visibilityClock, long visibilityDelayMicros, String failureMessage) {
+      String id,
+      MicrosClock visibilityClock,
+      long visibilityDelayMicros,
+      String failureMessage,
+      double transientFailureRate,
+      long retryAfterMillis,
+      int failFirst) {
     this.id = id;
     this.visibilityClock = visibilityClock;
     this.visibilityDelayMicros = visibilityDelayMicros;
     this.failureMessage = failureMessage;
+    this.transientFailureRate = transientFailureRate;
+    this.retryAfterMillis = retryAfterMillis;
+    this.failFirst = failFirst;
   }
 
   /** A source holding one record at each of {@code times}; record ids are indices. */
@@ -48,17 +64,52 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
     String id = UUID.randomUUID().toString();
     TIMES.put(id, sorted);
     QUERIES.put(id, new AtomicLong());
-    return new TestSource(id, null, 0, null);
+    TRANSIENT_FAILURES.put(id, new AtomicLong());
+    RANDOMS.put(id, new java.util.Random(17));
+    QUERY_NANOS.put(id, new java.util.concurrent.CopyOnWriteArrayList<>());
+    return new TestSource(id, null, 0, null, 0, 0, 0);
   }
 
   /** A source whose record at {@code t} is visible only once {@code clock >= t + delay}. */
   TestSource visibleAfter(MicrosClock clock, long delayMicros) {
-    return new TestSource(id, clock, delayMicros, failureMessage);
+    return new TestSource(
+        id, clock, delayMicros, failureMessage, transientFailureRate, retryAfterMillis, failFirst);
   }
 
   /** A source whose every query throws an exception with {@code message}. */
   TestSource failingWith(String message) {
-    return new TestSource(id, visibilityClock, visibilityDelayMicros, message);
+    return new TestSource(
+        id,
+        visibilityClock,
+        visibilityDelayMicros,
+        message,
+        transientFailureRate,
+        retryAfterMillis,
+        failFirst);
+  }
+
+  /**
+   * A source whose queries fail with {@link TransientSourceException} at this rate (seeded), asking
+   * for a wait of {@code retryAfterMillis} when positive.
+   */
+  TestSource failingTransiently(double rate, long retryAfterMillis) {
+    return new TestSource(
+        id, visibilityClock, visibilityDelayMicros, failureMessage, rate, retryAfterMillis, 0);
+  }
+
+  /** A source whose first {@code n} queries fail transiently, asking to wait this long. */
+  TestSource failingFirst(int n, long retryAfterMillis) {
+    return new TestSource(
+        id, visibilityClock, visibilityDelayMicros, failureMessage, 0, retryAfterMillis, n);
+  }
+
+  long transientFailures() {
+    return TRANSIENT_FAILURES.get(id).get();
+  }
+
+  /** When each query started, in System.nanoTime(). */
+  List<Long> queryStartNanos() {
+    return new ArrayList<>(QUERY_NANOS.get(id));
   }
 
   /** All records, in time order: {@code KV(time, index)}. */
@@ -76,10 +127,28 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   }
 
   @Override
-  public Iterable<KV<Long, Long>> query(TimeRange range) {
+  public Iterable<KV<Long, Long>> query(TimeRange range) throws TransientSourceException {
     QUERIES.get(id).incrementAndGet();
+    QUERY_NANOS.get(id).add(System.nanoTime());
     if (failureMessage != null) {
       throw new IllegalStateException(failureMessage);
+    }
+    if (transientFailureRate > 0 || failFirst > 0) {
+      java.util.Random random = RANDOMS.get(id);
+      boolean fail;
+      synchronized (random) {
+        fail =
+            failFirst > 0
+                ? TRANSIENT_FAILURES.get(id).get() < failFirst
+                : random.nextDouble() < transientFailureRate;
+      }
+      if (fail) {
+        TRANSIENT_FAILURES.get(id).incrementAndGet();
+        throw new TransientSourceException(
+            "injected: 503 Service Unavailable",
+            null,
+            retryAfterMillis > 0 ? java.time.Duration.ofMillis(retryAfterMillis) : null);
+      }
     }
     long[] times = TIMES.get(id);
     int lo = lowerBound(times, range.fromMicros());
