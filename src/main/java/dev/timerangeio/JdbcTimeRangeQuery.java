@@ -185,10 +185,17 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
 
   @Override
   public List<T> query(TimeRange range) throws Exception {
+    return query(range, 0);
+  }
+
+  /** Stops after {@code limit} rows (JDBC {@code setMaxRows}), so an oversized chunk isn't loaded. */
+  @Override
+  public List<T> query(TimeRange range, long limit) throws Exception {
     Connection c = connection();
     List<T> records = new ArrayList<>();
     try (PreparedStatement statement = c.prepareStatement(sql)) {
       statement.setFetchSize(fetchSize);
+      statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0);
       statement.setObject(1, toLocal(range.from()));
       statement.setObject(2, toLocal(range.to()));
       try (ResultSet rs = statement.executeQuery()) {

@@ -88,6 +88,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final Gauge watermarkLagMillis = Metrics.gauge(METRICS_NAMESPACE, "watermarkLagMillis");
   private final Gauge backlogMicros = Metrics.gauge(METRICS_NAMESPACE, "backlogMicros");
   private final Counter sourceRetries = Metrics.counter(METRICS_NAMESPACE, "sourceRetries");
+  private final Counter rangeBisections = Metrics.counter(METRICS_NAMESPACE, "rangeBisections");
 
   private transient boolean queryOpen;
 
@@ -322,7 +323,32 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
 
   private void readChunk(TimeRange chunk, OutputReceiver<T> out) throws Exception {
     long startNanos = System.nanoTime();
-    Collection<T> records = queryWithRetries(chunk);
+    long rows = readRange(chunk, chunk, out);
+    rowsRead.inc(rows);
+    chunksRead.inc();
+    if (rows == 0) {
+      emptyChunks.inc();
+    }
+    chunkReadMillis.update((System.nanoTime() - startNanos) / 1_000_000);
+  }
+
+  /**
+   * Emits the records of {@code range}, a part of {@code chunk}, and returns how many. A result
+   * over {@code withMaxRowsPerQuery}, or one the source refuses as too large, is dropped unread and
+   * the range bisected; the halves don't overlap, so no record is emitted twice.
+   */
+  private long readRange(TimeRange range, TimeRange chunk, OutputReceiver<T> out)
+      throws Exception {
+    Collection<T> records = queryWithRetries(range);
+    if (records == null) {
+      if (range.durationMicros() <= 1) {
+        throw new IllegalStateException(tooLargeMessage(range));
+      }
+      rangeBisections.inc();
+      long middle = range.fromMicros() + range.durationMicros() / 2;
+      return readRange(TimeRange.of(range.fromMicros(), middle), chunk, out)
+          + readRange(TimeRange.of(middle, range.toMicros()), chunk, out);
+    }
     SerializableFunction<T, Instant> timestampFn = spec.getTimestampFn();
     org.joda.time.Instant chunkTimestamp = Times.toBeamTimestamp(chunk.fromMicros());
     long lowest = Times.saturatedSubtract(chunk.fromMicros(), watermarkDelayMicros);
@@ -333,18 +359,36 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       out.outputWithTimestamp(record, timestamp);
       rows++;
     }
-    rowsRead.inc(rows);
-    chunksRead.inc();
-    if (rows == 0) {
-      emptyChunks.inc();
+    return rows;
+  }
+
+  private String tooLargeMessage(TimeRange microsecond) throws Exception {
+    String held;
+    try {
+      int count = 0;
+      for (T ignored : query().query(microsecond)) {
+        count++;
+      }
+      held = "holds " + count + " records";
+    } catch (ResultTooLargeException e) {
+      held = "is refused by the source as too large (" + e.getMessage() + ")";
     }
-    chunkReadMillis.update((System.nanoTime() - startNanos) / 1_000_000);
+    return "TimeRangeIO: the microsecond "
+        + Times.describe(microsecond.fromMicros())
+        + " "
+        + held
+        + (spec.getMaxRowsPerQuery() > 0
+            ? ", more than withMaxRowsPerQuery(" + spec.getMaxRowsPerQuery() + ") allows"
+            : "")
+        + "; a time range can't be split further. Raise withMaxRowsPerQuery if the source allows,"
+        + " or read that source with a tie-breaker column so one microsecond can be paged.";
   }
 
   /**
-   * The chunk's records, retrying transient failures ({@link SourceErrors}). The records are
-   * collected before any is emitted, so a failure halfway through a lazily fetched result is
-   * retried without emitting a record twice.
+   * The records of a range, retrying transient failures ({@link SourceErrors}), or null when
+   * there are more than {@code withMaxRowsPerQuery} or the source refuses the range as too large.
+   * The records are collected before any is emitted, so a failure halfway through a lazily
+   * fetched result is retried without emitting a record twice.
    */
   private Collection<T> queryWithRetries(TimeRange chunk) throws Exception {
     BackOff backoff =
@@ -355,9 +399,13 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
             .backoff();
     long started = System.nanoTime();
     long budgetNanos = spec.getMaxRetryDuration().toNanos();
+    long maxRows = spec.getMaxRowsPerQuery();
     for (int attempt = 1; ; attempt++) {
       try {
-        Iterable<T> records = query().query(chunk);
+        Iterable<T> records =
+            maxRows > 0
+                ? query().query(chunk, Times.saturatedAdd(maxRows, 1))
+                : query().query(chunk);
         if (records == null) {
           throw new IllegalStateException(
               spec.getQuery().getClass().getName()
@@ -365,16 +413,21 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
                   + chunk
                   + ") returned null; return an empty Iterable for a range with no records");
         }
+        Collection<T> all;
         if (records instanceof Collection) {
-          return (Collection<T>) records;
+          all = (Collection<T>) records;
+        } else {
+          all = new ArrayList<>();
+          records.forEach(all::add);
         }
-        List<T> list = new ArrayList<>();
-        records.forEach(list::add);
-        return list;
+        return maxRows > 0 && all.size() > maxRows ? null : all;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw e;
       } catch (Exception e) {
+        if (SourceErrors.isTooLarge(e)) {
+          return null;
+        }
         if (!SourceErrors.isTransient(e)) {
           throw e;
         }

@@ -46,6 +46,16 @@ final class SourceErrors {
     return false;
   }
 
+  /** Whether the source refused a range as too large, anywhere in the cause chain. */
+  static boolean isTooLarge(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof ResultTooLargeException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The wait a {@link TransientSourceException} in the cause chain asked for, if any. */
   static Optional<Duration> retryAfter(Throwable error) {
     for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {

@@ -121,6 +121,7 @@ public final class TimeRangeIO {
         .setMaxRetries(DEFAULT_MAX_RETRIES)
         .setInitialBackoff(DEFAULT_SOURCE_INITIAL_BACKOFF)
         .setMaxRetryDuration(DEFAULT_MAX_RETRY_DURATION)
+        .setMaxRowsPerQuery(0)
         .setClock(MicrosClock.SYSTEM)
         .build();
   }
@@ -179,6 +180,8 @@ public final class TimeRangeIO {
 
     abstract Duration getMaxRetryDuration();
 
+    abstract long getMaxRowsPerQuery();
+
     abstract Builder<T> toBuilder();
 
     @AutoValue.Builder
@@ -188,6 +191,8 @@ public final class TimeRangeIO {
       abstract Builder<T> setInitialBackoff(Duration backoff);
 
       abstract Builder<T> setMaxRetryDuration(Duration duration);
+
+      abstract Builder<T> setMaxRowsPerQuery(long maxRows);
 
       abstract Builder<T> setQuery(TimeRangeQuery<T> query);
 
@@ -394,6 +399,20 @@ public final class TimeRangeIO {
       return toBuilder().setMaxRetryDuration(maxRetryDuration).build();
     }
 
+    /**
+     * The most records one query may return. A range with more (or one the source refuses with
+     * {@link ResultTooLargeException}, which is honoured whatever this setting) is bisected and
+     * read again, recursively, emitting nothing from the oversized answer; each bisection counts
+     * in {@code rangeBisections}. A single microsecond with more fails the bundle naming it and
+     * its record count. Sources that can stop early are asked for at most {@code maxRows + 1}
+     * records ({@link TimeRangeQuery#query(TimeRange, long)}). Default: no cap; allowed: 1 or
+     * more.
+     */
+    public Read<T> withMaxRowsPerQuery(long maxRows) {
+      checkArgument(maxRows >= 1, "withMaxRowsPerQuery: must be at least 1, was %s", maxRows);
+      return toBuilder().setMaxRowsPerQuery(maxRows).build();
+    }
+
     /** Replaces the clock; for tests. */
     Read<T> withClock(MicrosClock clock) {
       checkArgument(clock != null, "withClock(clock): clock must not be null");
@@ -514,7 +533,12 @@ public final class TimeRangeIO {
                   .withLabel("Initial retry backoff"))
           .add(
               DisplayData.item("maxRetryDuration", getMaxRetryDuration().toString())
-                  .withLabel("Max retry duration"));
+                  .withLabel("Max retry duration"))
+          .add(
+              DisplayData.item(
+                      "maxRowsPerQuery",
+                      getMaxRowsPerQuery() == 0 ? "no cap" : String.valueOf(getMaxRowsPerQuery()))
+                  .withLabel("Max rows per query"));
     }
 
     String describeStart() {

@@ -25,6 +25,17 @@ public interface TimeRangeQuery<T> extends Serializable {
   Iterable<T> query(TimeRange range) throws Exception;
 
   /**
+   * The records of {@code range} when the read caps rows per query ({@code
+   * TimeRangeIO.Read#withMaxRowsPerQuery}): the read only needs to know whether there are more
+   * than the cap, so a source may stop after {@code limit} records (the cap plus one); the read
+   * then splits the range. Throw {@link ResultTooLargeException} instead if the source itself
+   * refuses ranges with too many records. The default ignores the limit.
+   */
+  default Iterable<T> query(TimeRange range, long limit) throws Exception {
+    return query(range);
+  }
+
+  /**
    * The time of the oldest record, for start time {@code "earliest"}; empty when the source holds
    * no record. The default says the source can't tell.
    */

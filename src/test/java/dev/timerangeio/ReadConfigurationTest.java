@@ -50,6 +50,7 @@ public class ReadConfigurationTest {
         () -> READ.withInitialBackoff(Duration.ZERO), "withInitialBackoff", "PT0S");
     assertIllegalArgument(
         () -> READ.withMaxRetryDuration(Duration.ofSeconds(-5)), "withMaxRetryDuration", "PT-5S");
+    assertIllegalArgument(() -> READ.withMaxRowsPerQuery(0), "withMaxRowsPerQuery", "was 0");
   }
 
   @Test
@@ -256,6 +257,7 @@ public class ReadConfigurationTest {
                 .withMaxRetries(3)
                 .withInitialBackoff(Duration.ofMillis(250))
                 .withMaxRetryDuration(Duration.ofMinutes(2))
+                .withMaxRowsPerQuery(5_000)
                 .withProgressLocation("/var/lib/job/progress.json"));
     java.util.Map<String, String> items = new java.util.HashMap<>();
     for (DisplayData.Item item : data.items()) {
@@ -272,6 +274,7 @@ public class ReadConfigurationTest {
     assertEquals("3", items.get("maxRetries"));
     assertEquals("PT0.25S", items.get("initialBackoff"));
     assertEquals("PT2M", items.get("maxRetryDuration"));
+    assertEquals("5000", items.get("maxRowsPerQuery"));
     assertEquals("/var/lib/job/progress.json", items.get("progressLocation"));
     assertThat(items.keySet(), allOf(hasItem("coder"), hasItem("timestampFn")));
   }

@@ -35,6 +35,7 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   private final double transientFailureRate;
   private final long retryAfterMillis;
   private final int failFirst;
+  private int refuseAbove;
 
   private static final Map<String, AtomicLong> TRANSIENT_FAILURES = new ConcurrentHashMap<>();
   private static final Map<String, java.util.Random> RANDOMS = new ConcurrentHashMap<>();
@@ -97,6 +98,15 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
         id, visibilityClock, visibilityDelayMicros, failureMessage, rate, retryAfterMillis, 0);
   }
 
+  /** A source that refuses ranges holding more than {@code cap} records, as a capped server. */
+  TestSource refusingAbove(int cap) {
+    TestSource refusing = new TestSource(
+        id, visibilityClock, visibilityDelayMicros, failureMessage, transientFailureRate,
+        retryAfterMillis, failFirst);
+    refusing.refuseAbove = cap;
+    return refusing;
+  }
+
   /** A source whose first {@code n} queries fail transiently, asking to wait this long. */
   TestSource failingFirst(int n, long retryAfterMillis) {
     return new TestSource(
@@ -127,7 +137,8 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   }
 
   @Override
-  public Iterable<KV<Long, Long>> query(TimeRange range) throws TransientSourceException {
+  public Iterable<KV<Long, Long>> query(TimeRange range)
+      throws TransientSourceException, ResultTooLargeException {
     QUERIES.get(id).incrementAndGet();
     QUERY_NANOS.get(id).add(System.nanoTime());
     if (failureMessage != null) {
@@ -157,6 +168,10 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
         visibilityClock == null
             ? Long.MAX_VALUE
             : visibilityClock.nowMicros() - visibilityDelayMicros + 1;
+    if (refuseAbove > 0 && hi - lo > refuseAbove) {
+      throw new ResultTooLargeException(
+          "413: " + (hi - lo) + " records in " + range + ", the limit is " + refuseAbove);
+    }
     List<KV<Long, Long>> out = new ArrayList<>(hi - lo);
     for (int i = lo; i < hi; i++) {
       if (times[i] < visibleBefore) {
