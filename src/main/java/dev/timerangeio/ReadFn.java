@@ -14,12 +14,14 @@ import org.apache.beam.sdk.metrics.Gauge;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecordRouter;
 import org.apache.beam.sdk.transforms.splittabledofn.ManualWatermarkEstimator;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker.TruncateResult;
 import org.apache.beam.sdk.util.BackOff;
 import org.apache.beam.sdk.util.FluentBackoff;
 import org.apache.beam.sdk.util.Sleeper;
+import org.apache.beam.sdk.values.TupleTag;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.slf4j.Logger;
@@ -89,34 +91,52 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final Gauge backlogMicros = Metrics.gauge(METRICS_NAMESPACE, "backlogMicros");
   private final Counter sourceRetries = Metrics.counter(METRICS_NAMESPACE, "sourceRetries");
   private final Counter rangeBisections = Metrics.counter(METRICS_NAMESPACE, "rangeBisections");
+  private final Counter outOfRangeRows = Metrics.counter(METRICS_NAMESPACE, "outOfRangeRows");
+  private final Counter badRows = Metrics.counter(METRICS_NAMESPACE, "badRows");
+
+  /** The main output; records that fail their checks go to {@link BadRecordRouter#BAD_RECORD_TAG}. */
+  final TupleTag<T> recordsTag = new TupleTag<>();
+
+  private final Coder<T> coder;
+  private final BadRecordRouter badRecordRouter;
 
   private transient boolean queryOpen;
 
-  ReadFn(TimeRangeIO.Read<T> spec) {
+  ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder) {
     this.spec = spec;
+    this.coder = coder;
+    this.badRecordRouter =
+        spec.getBadRecordErrorHandler() == null
+            ? BadRecordRouter.THROWING_ROUTER
+            : BadRecordRouter.RECORDING_ROUTER;
     this.grid = new ChunkGrid(Times.durationMicros(spec.getPartitionDuration()));
     this.lagMicros = Times.durationMicros(spec.getIngestionLag());
     this.watermarkDelayMicros = Times.durationMicros(spec.getWatermarkDelay());
     this.pollInterval = Duration.millis(spec.getPollInterval().toMillis());
   }
 
+  static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec, Coder<T> coder) {
+    return spec.getEndMicros() != null ? new Bounded<>(spec, coder) : new Unbounded<>(spec, coder);
+  }
+
+  /** With the coder given to the read; for tests. */
   static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec) {
-    return spec.getEndMicros() != null ? new Bounded<>(spec) : new Unbounded<>(spec);
+    return of(spec, spec.getCoder());
   }
 
   /** The variant for a read with an end time: a bounded PCollection. */
   @BoundedPerElement
   static final class Bounded<T> extends ReadFn<T> {
-    Bounded(TimeRangeIO.Read<T> spec) {
-      super(spec);
+    Bounded(TimeRangeIO.Read<T> spec, Coder<T> coder) {
+      super(spec, coder);
     }
   }
 
   /** The variant for a read that follows the clock forever. */
   @UnboundedPerElement
   static final class Unbounded<T> extends ReadFn<T> {
-    Unbounded(TimeRangeIO.Read<T> spec) {
-      super(spec);
+    Unbounded(TimeRangeIO.Read<T> spec, Coder<T> coder) {
+      super(spec, coder);
     }
   }
 
@@ -294,7 +314,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   public ProcessContinuation process(
       RestrictionTracker<TimeRange, Long> tracker,
       ManualWatermarkEstimator<org.joda.time.Instant> watermark,
-      OutputReceiver<T> out)
+      MultiOutputReceiver out)
       throws Exception {
     long position = tracker.currentRestriction().fromMicros();
     while (position < tracker.currentRestriction().toMicros()) {
@@ -321,7 +341,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return ProcessContinuation.stop();
   }
 
-  private void readChunk(TimeRange chunk, OutputReceiver<T> out) throws Exception {
+  private void readChunk(TimeRange chunk, MultiOutputReceiver out) throws Exception {
     long startNanos = System.nanoTime();
     long rows = readRange(chunk, chunk, out);
     rowsRead.inc(rows);
@@ -337,7 +357,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    * over {@code withMaxRowsPerQuery}, or one the source refuses as too large, is dropped unread and
    * the range bisected; the halves don't overlap, so no record is emitted twice.
    */
-  private long readRange(TimeRange range, TimeRange chunk, OutputReceiver<T> out)
+  private long readRange(TimeRange range, TimeRange chunk, MultiOutputReceiver out)
       throws Exception {
     Collection<T> records = queryWithRetries(range);
     if (records == null) {
@@ -352,11 +372,21 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     SerializableFunction<T, Instant> timestampFn = spec.getTimestampFn();
     org.joda.time.Instant chunkTimestamp = Times.toBeamTimestamp(chunk.fromMicros());
     long lowest = Times.saturatedSubtract(chunk.fromMicros(), watermarkDelayMicros);
+    OutputReceiver<T> main = out.get(recordsTag);
     long rows = 0;
     for (T record : records) {
-      org.joda.time.Instant timestamp =
-          timestampFn == null ? chunkTimestamp : recordTimestamp(timestampFn, record, chunk, lowest);
-      out.outputWithTimestamp(record, timestamp);
+      org.joda.time.Instant timestamp = chunkTimestamp;
+      if (timestampFn != null) {
+        try {
+          timestamp = recordTimestamp(timestampFn, record, chunk, lowest);
+        } catch (BadRecordException e) {
+          (e.outOfRange ? outOfRangeRows : badRows).inc();
+          // Throws (the default) or, with withBadRecordErrorHandler, routes to the handler.
+          badRecordRouter.route(out, record, coder, e, e.getMessage());
+          continue;
+        }
+      }
+      main.outputWithTimestamp(record, timestamp);
       rows++;
     }
     return rows;
@@ -467,17 +497,43 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     }
   }
 
+  /** A record without a usable time, or outside its chunk. */
+  static final class BadRecordException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+    final boolean outOfRange;
+
+    BadRecordException(String message, boolean outOfRange, @Nullable Throwable cause) {
+      super(message, cause);
+      this.outOfRange = outOfRange;
+    }
+  }
+
   private org.joda.time.Instant recordTimestamp(
       SerializableFunction<T, Instant> timestampFn, T record, TimeRange chunk, long lowest) {
-    Instant time = timestampFn.apply(record);
-    if (time == null) {
-      throw new IllegalStateException(
-          "TimeRangeIO: withTimestampFn returned null for a record of chunk " + chunk
-              + "; every record needs a time (record: " + abbreviate(record) + ")");
+    Instant time;
+    long micros;
+    try {
+      time = timestampFn.apply(record);
+      micros =
+          time == null
+              ? 0
+              : Times.toMicros("withTimestampFn result", time.minusNanos(time.getNano() % 1_000));
+    } catch (RuntimeException e) {
+      throw new BadRecordException(
+          "TimeRangeIO: withTimestampFn failed for a record of chunk " + chunk + ": " + e
+              + " (record: " + abbreviate(record) + ")",
+          false,
+          e);
     }
-    long micros = Times.toMicros("withTimestampFn result", time.minusNanos(time.getNano() % 1_000));
+    if (time == null) {
+      throw new BadRecordException(
+          "TimeRangeIO: withTimestampFn returned null for a record of chunk " + chunk
+              + "; every record needs a time (record: " + abbreviate(record) + ")",
+          false,
+          null);
+    }
     if (micros < lowest || micros >= chunk.toMicros()) {
-      throw new IllegalStateException(
+      throw new BadRecordException(
           "TimeRangeIO: the source returned a record whose time "
               + time
               + " lies outside its chunk "
@@ -487,7 +543,9 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
                   : "")
               + "; emitting it would duplicate or reorder records across chunks (record: "
               + abbreviate(record)
-              + ")");
+              + ")",
+          true,
+          null);
     }
     return Times.toBeamTimestamp(micros);
   }

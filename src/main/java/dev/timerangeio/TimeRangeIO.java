@@ -27,6 +27,8 @@ import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.SimpleFunction;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecordRouter;
+import org.apache.beam.sdk.transforms.errorhandling.ErrorHandler;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
@@ -182,6 +184,8 @@ public final class TimeRangeIO {
 
     abstract long getMaxRowsPerQuery();
 
+    abstract @Nullable ErrorHandler<BadRecord, ?> getBadRecordErrorHandler();
+
     abstract Builder<T> toBuilder();
 
     @AutoValue.Builder
@@ -193,6 +197,8 @@ public final class TimeRangeIO {
       abstract Builder<T> setMaxRetryDuration(Duration duration);
 
       abstract Builder<T> setMaxRowsPerQuery(long maxRows);
+
+      abstract Builder<T> setBadRecordErrorHandler(ErrorHandler<BadRecord, ?> handler);
 
       abstract Builder<T> setQuery(TimeRangeQuery<T> query);
 
@@ -413,6 +419,21 @@ public final class TimeRangeIO {
       return toBuilder().setMaxRowsPerQuery(maxRows).build();
     }
 
+    /**
+     * Where records that fail their checks go instead of failing the bundle: a record whose
+     * {@link #withTimestampFn time} is missing or can't be computed ({@code badRows}) or lies
+     * outside the chunk it was queried in ({@code outOfRangeRows}). Each arrives as a Beam {@link
+     * BadRecord} with the record (as JSON and encoded) and the reason. Beam's convention, as in
+     * {@code KafkaIO}: {@code try (BadRecordErrorHandler<?> h =
+     * pipeline.registerBadRecordErrorHandler(sink)) {...}}. Default: none; such records fail the
+     * bundle with a message naming the record's time and the chunk (counted all the same).
+     */
+    public Read<T> withBadRecordErrorHandler(ErrorHandler<BadRecord, ?> handler) {
+      checkArgument(
+          handler != null, "withBadRecordErrorHandler(handler): handler must not be null");
+      return toBuilder().setBadRecordErrorHandler(handler).build();
+    }
+
     /** Replaces the clock; for tests. */
     Read<T> withClock(MicrosClock clock) {
       checkArgument(clock != null, "withClock(clock): clock must not be null");
@@ -461,10 +482,23 @@ public final class TimeRangeIO {
             Times.describe(getStartMicros()));
       }
       Coder<T> coder = getCoder() != null ? getCoder() : inferCoder(input, query);
-      return input
-          .apply("Impulse", Impulse.create())
-          .apply("ReadTimeRanges", ParDo.of(ReadFn.of(this)))
-          .setCoder(coder);
+      ReadFn<T> fn = ReadFn.of(this, coder);
+      PCollectionTuple outputs =
+          input
+              .apply("Impulse", Impulse.create())
+              .apply(
+                  "ReadTimeRanges",
+                  ParDo.of(fn)
+                      .withOutputTags(
+                          fn.recordsTag, TupleTagList.of(BadRecordRouter.BAD_RECORD_TAG)));
+      PCollection<BadRecord> badRecords =
+          outputs
+              .get(BadRecordRouter.BAD_RECORD_TAG)
+              .setCoder(BadRecord.getCoder(input.getPipeline()));
+      if (getBadRecordErrorHandler() != null) {
+        getBadRecordErrorHandler().addErrorCollection(badRecords);
+      }
+      return outputs.get(fn.recordsTag).setCoder(coder);
     }
 
     @SuppressWarnings("unchecked")
@@ -534,6 +568,9 @@ public final class TimeRangeIO {
           .add(
               DisplayData.item("maxRetryDuration", getMaxRetryDuration().toString())
                   .withLabel("Max retry duration"))
+          .add(
+              DisplayData.item("badRecords", getBadRecordErrorHandler() == null ? "fail the bundle" : "error handler")
+                  .withLabel("Records failing their checks"))
           .add(
               DisplayData.item(
                       "maxRowsPerQuery",

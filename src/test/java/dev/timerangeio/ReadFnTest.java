@@ -13,7 +13,10 @@ import static org.junit.Assert.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.beam.sdk.transforms.DoFn.MultiOutputReceiver;
 import org.apache.beam.sdk.transforms.DoFn.OutputReceiver;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.transforms.DoFn.ProcessContinuation;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
 import org.apache.beam.sdk.transforms.splittabledofn.SplitResult;
@@ -58,9 +61,21 @@ public class ReadFnTest {
   }
 
   /** Collects output with timestamps. */
-  private static final class Collector<T> implements OutputReceiver<T> {
+  private static final class Collector<T> implements OutputReceiver<T>, MultiOutputReceiver {
     final List<T> values = new ArrayList<>();
     final List<Instant> timestamps = new ArrayList<>();
+
+    /** The records' output is this collector; the read has no other in these tests. */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <X> OutputReceiver<X> get(TupleTag<X> tag) {
+      return (OutputReceiver<X>) this;
+    }
+
+    @Override
+    public <X> OutputReceiver<Row> getRowReceiver(TupleTag<X> tag) {
+      throw new UnsupportedOperationException();
+    }
 
     @Override
     public OutputBuilder<T> builder(T value) {
