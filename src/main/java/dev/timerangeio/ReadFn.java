@@ -164,6 +164,11 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     closeQuery();
   }
 
+  private QueryGate queryGate() {
+    return QueryGate.of(
+        spec.getQueryGateId(), spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries());
+  }
+
   private void closeQuery() throws Exception {
     if (queryOpen) {
       queryOpen = false;
@@ -432,23 +437,30 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     long maxRows = spec.getMaxRowsPerQuery();
     for (int attempt = 1; ; attempt++) {
       try {
-        Iterable<T> records =
-            maxRows > 0
-                ? query().query(chunk, Times.saturatedAdd(maxRows, 1))
-                : query().query(chunk);
-        if (records == null) {
-          throw new IllegalStateException(
-              spec.getQuery().getClass().getName()
-                  + ".query("
-                  + chunk
-                  + ") returned null; return an empty Iterable for a range with no records");
-        }
         Collection<T> all;
-        if (records instanceof Collection) {
-          all = (Collection<T>) records;
-        } else {
-          all = new ArrayList<>();
-          records.forEach(all::add);
+        QueryGate gate = queryGate();
+        gate.enter();
+        try {
+          Iterable<T> records =
+              maxRows > 0
+                  ? query().query(chunk, Times.saturatedAdd(maxRows, 1))
+                  : query().query(chunk);
+          if (records == null) {
+            throw new IllegalStateException(
+                spec.getQuery().getClass().getName()
+                    + ".query("
+                    + chunk
+                    + ") returned null; return an empty Iterable for a range with no records");
+          }
+          // A lazy result is still being fetched while iterated: inside the gate.
+          if (records instanceof Collection) {
+            all = (Collection<T>) records;
+          } else {
+            all = new ArrayList<>();
+            records.forEach(all::add);
+          }
+        } finally {
+          gate.exit();
         }
         return maxRows > 0 && all.size() > maxRows ? null : all;
       } catch (InterruptedException e) {

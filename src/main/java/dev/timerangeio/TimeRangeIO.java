@@ -124,6 +124,9 @@ public final class TimeRangeIO {
         .setInitialBackoff(DEFAULT_SOURCE_INITIAL_BACKOFF)
         .setMaxRetryDuration(DEFAULT_MAX_RETRY_DURATION)
         .setMaxRowsPerQuery(0)
+        .setMaxQueriesPerSecond(0)
+        .setMaxConcurrentQueries(0)
+        .setQueryGateId(java.util.UUID.randomUUID().toString())
         .setClock(MicrosClock.SYSTEM)
         .build();
   }
@@ -186,6 +189,13 @@ public final class TimeRangeIO {
 
     abstract @Nullable ErrorHandler<BadRecord, ?> getBadRecordErrorHandler();
 
+    abstract double getMaxQueriesPerSecond();
+
+    abstract int getMaxConcurrentQueries();
+
+    /** Identifies this read's {@link QueryGate} in a worker JVM. */
+    abstract String getQueryGateId();
+
     abstract Builder<T> toBuilder();
 
     @AutoValue.Builder
@@ -199,6 +209,12 @@ public final class TimeRangeIO {
       abstract Builder<T> setMaxRowsPerQuery(long maxRows);
 
       abstract Builder<T> setBadRecordErrorHandler(ErrorHandler<BadRecord, ?> handler);
+
+      abstract Builder<T> setMaxQueriesPerSecond(double rate);
+
+      abstract Builder<T> setMaxConcurrentQueries(int max);
+
+      abstract Builder<T> setQueryGateId(String id);
 
       abstract Builder<T> setQuery(TimeRangeQuery<T> query);
 
@@ -434,6 +450,31 @@ public final class TimeRangeIO {
       return toBuilder().setBadRecordErrorHandler(handler).build();
     }
 
+    /**
+     * The most queries per second this read sends from one worker, shared by all its threads
+     * there; queries beyond it wait their turn. Retries count too. Default: no limit; allowed: a
+     * positive rate, e.g. {@code 0.5} for one query every two seconds.
+     */
+    public Read<T> withMaxQueriesPerSecond(double maxQueriesPerSecond) {
+      checkArgument(
+          maxQueriesPerSecond > 0 && Double.isFinite(maxQueriesPerSecond),
+          "withMaxQueriesPerSecond: must be a positive number, was %s",
+          maxQueriesPerSecond);
+      return toBuilder().setMaxQueriesPerSecond(maxQueriesPerSecond).build();
+    }
+
+    /**
+     * The most queries this read runs at once on one worker, shared by all its threads there.
+     * Default: no cap; allowed: 1 or more.
+     */
+    public Read<T> withMaxConcurrentQueries(int maxConcurrentQueries) {
+      checkArgument(
+          maxConcurrentQueries >= 1,
+          "withMaxConcurrentQueries: must be at least 1, was %s",
+          maxConcurrentQueries);
+      return toBuilder().setMaxConcurrentQueries(maxConcurrentQueries).build();
+    }
+
     /** Replaces the clock; for tests. */
     Read<T> withClock(MicrosClock clock) {
       checkArgument(clock != null, "withClock(clock): clock must not be null");
@@ -571,6 +612,16 @@ public final class TimeRangeIO {
           .add(
               DisplayData.item("badRecords", getBadRecordErrorHandler() == null ? "fail the bundle" : "error handler")
                   .withLabel("Records failing their checks"))
+          .add(
+              DisplayData.item(
+                      "maxQueriesPerSecond",
+                      getMaxQueriesPerSecond() == 0 ? "no limit" : String.valueOf(getMaxQueriesPerSecond()))
+                  .withLabel("Max queries per second per worker"))
+          .add(
+              DisplayData.item(
+                      "maxConcurrentQueries",
+                      getMaxConcurrentQueries() == 0 ? "no cap" : String.valueOf(getMaxConcurrentQueries()))
+                  .withLabel("Max concurrent queries per worker"))
           .add(
               DisplayData.item(
                       "maxRowsPerQuery",

@@ -51,6 +51,12 @@ public class ReadConfigurationTest {
     assertIllegalArgument(
         () -> READ.withMaxRetryDuration(Duration.ofSeconds(-5)), "withMaxRetryDuration", "PT-5S");
     assertIllegalArgument(() -> READ.withMaxRowsPerQuery(0), "withMaxRowsPerQuery", "was 0");
+    assertIllegalArgument(
+        () -> READ.withMaxQueriesPerSecond(Double.NaN), "withMaxQueriesPerSecond", "was NaN");
+    assertIllegalArgument(
+        () -> READ.withMaxQueriesPerSecond(-1), "withMaxQueriesPerSecond", "was -1.0");
+    assertIllegalArgument(
+        () -> READ.withMaxConcurrentQueries(0), "withMaxConcurrentQueries", "was 0");
   }
 
   @Test
