@@ -103,6 +103,41 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   }
 
   /**
+   * Reads {@code SELECT * FROM table WHERE timeColumn >= ? AND timeColumn < ?} as Beam {@link
+   * org.apache.beam.sdk.values.Row}s whose schema comes from the result set's metadata (one field
+   * per column, lower-case names; timestamps as {@code MicrosInstant}), learnt once when the
+   * pipeline is built, so the read's output has a schema and schema transforms work downstream.
+   */
+  public static JdbcTimeRangeQuery<org.apache.beam.sdk.values.Row> forTableAsRows(
+      String jdbcUrl, String table, String timeColumn) {
+    return forTable(jdbcUrl, table, timeColumn, new ResultSetRows());
+  }
+
+  /**
+   * The Beam schema of the rows of a {@link #forTableAsRows} query, read from the database the
+   * first time it is asked (when the read is applied); null for other queries.
+   */
+  @Override
+  public org.apache.beam.sdk.schemas.@Nullable Schema schema() throws Exception {
+    if (!(rowMapper instanceof ResultSetRows)) {
+      return null;
+    }
+    ResultSetRows rows = (ResultSetRows) rowMapper;
+    if (rows.schema() == null) {
+      try (Connection c = DriverManager.getConnection(jdbcUrl, username, password);
+          PreparedStatement statement = c.prepareStatement(sql)) {
+        // An empty range: the metadata without the data.
+        statement.setObject(1, LocalDateTime.of(1970, 1, 1, 0, 0));
+        statement.setObject(2, LocalDateTime.of(1970, 1, 1, 0, 0));
+        try (ResultSet rs = statement.executeQuery()) {
+          rows.learn(rs.getMetaData());
+        }
+      }
+    }
+    return rows.schema();
+  }
+
+  /**
    * Reads with {@code sql}, which must hold exactly two {@code ?} placeholders: the inclusive
    * start ({@code time >= ?}) then the exclusive end ({@code time < ?}). For start time {@code
    * "earliest"} also call {@link #withTimeColumn}.
@@ -190,6 +225,7 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
 
   /** Stops after {@code limit} rows (JDBC {@code setMaxRows}), so an oversized chunk isn't loaded. */
   @Override
+  @SuppressWarnings("unchecked")
   public List<T> query(TimeRange range, long limit) throws Exception {
     Connection c = connection();
     List<T> records = new ArrayList<>();
@@ -199,8 +235,9 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
       statement.setObject(1, toLocal(range.from()));
       statement.setObject(2, toLocal(range.to()));
       try (ResultSet rs = statement.executeQuery()) {
+        ResultSetRows rows = rowMapper instanceof ResultSetRows ? (ResultSetRows) rowMapper : null;
         while (rs.next()) {
-          records.add(rowMapper.mapRow(rs));
+          records.add(rows == null ? rowMapper.mapRow(rs) : (T) rows.map(rs, zone));
         }
       }
       c.commit();

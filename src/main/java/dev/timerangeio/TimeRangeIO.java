@@ -9,6 +9,8 @@ import java.time.Instant;
 import java.util.Locale;
 import org.apache.beam.sdk.coders.CannotProvideCoderException;
 import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.SchemaCoder;
 import org.apache.beam.sdk.transforms.Impulse;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -522,7 +524,14 @@ public final class TimeRangeIO {
             Times.describe(end),
             Times.describe(getStartMicros()));
       }
-      Coder<T> coder = getCoder() != null ? getCoder() : inferCoder(input, query);
+      Schema rowSchema = getCoder() == null ? schemaOf(query) : null;
+      @SuppressWarnings("unchecked")
+      Coder<T> coder =
+          getCoder() != null
+              ? getCoder()
+              : rowSchema != null
+                  ? (Coder<T>) SchemaCoder.of(rowSchema)
+                  : inferCoder(input, query);
       ReadFn<T> fn = ReadFn.of(this, coder);
       PCollectionTuple outputs =
           input
@@ -540,6 +549,15 @@ public final class TimeRangeIO {
         getBadRecordErrorHandler().addErrorCollection(badRecords);
       }
       return outputs.get(fn.recordsTag).setCoder(coder);
+    }
+
+    private static @Nullable Schema schemaOf(TimeRangeQuery<?> query) {
+      try {
+        return query.schema();
+      } catch (Exception e) {
+        throw new IllegalStateException(
+            "TimeRangeIO.read(): can't read the schema of " + query + ": " + e.getMessage(), e);
+      }
     }
 
     @SuppressWarnings("unchecked")

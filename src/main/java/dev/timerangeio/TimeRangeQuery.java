@@ -3,6 +3,7 @@ package dev.timerangeio;
 import java.io.Serializable;
 import java.time.Instant;
 import java.util.Optional;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * The one question TimeRangeIO asks a source: "the records whose time lies in {@code [from,
@@ -57,6 +58,15 @@ public interface TimeRangeQuery<T> extends Serializable {
     } catch (NoSuchMethodException e) {
       return false;
     }
+  }
+
+  /**
+   * The Beam schema of the records when they are {@link org.apache.beam.sdk.values.Row}s: the
+   * read then gives its output this schema (and a row coder), so schema transforms work on it.
+   * Called when the read is applied. The default: none.
+   */
+  default org.apache.beam.sdk.schemas.@Nullable Schema schema() throws Exception {
+    return null;
   }
 
   /** Called once per worker copy before the first query. */

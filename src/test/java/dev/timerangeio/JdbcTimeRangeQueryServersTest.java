@@ -16,9 +16,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.logicaltypes.MicrosInstant;
+import org.apache.beam.sdk.schemas.transforms.Select;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.After;
 import org.junit.Rule;
 import org.junit.Test;
@@ -198,5 +205,48 @@ public class JdbcTimeRangeQueryServersTest {
     } finally {
       query.close();
     }
+  }
+
+  @Test
+  public void rowsGetASchemaFromTheTableAndSchemaTransformsWorkOnThem() throws Exception {
+    String text = database.equals("postgresql") ? "text" : "VARCHAR(40)";
+    try (Connection c = DriverManager.getConnection(url);
+        Statement s = c.createStatement()) {
+      s.execute(
+          "CREATE TABLE " + table + " (id BIGINT NOT NULL PRIMARY KEY, name " + text + ","
+              + " amount DOUBLE PRECISION, flag BOOLEAN, t " + columnTypes()[0] + " NOT NULL)");
+      s.execute(
+          "INSERT INTO " + table + " VALUES (1, 'one', 1.5, TRUE, '2024-05-01 00:00:00.000001'),"
+              + " (2, NULL, NULL, FALSE, '2024-05-01 00:59:59.999999'),"
+              + " (3, 'late', 3.0, TRUE, '2024-05-01 01:00:00')");
+    }
+    JdbcTimeRangeQuery<Row> rows = JdbcTimeRangeQuery.forTableAsRows(url, table, "t");
+    PCollection<Row> output =
+        p.apply(
+            TimeRangeIO.<Row>read()
+                .withQuery(rows)
+                .withStartTime("2024-05-01T00:00:00Z")
+                .withEndTime(Instant.parse("2024-05-01T01:00:00Z"))
+                .withPartitionDuration(Duration.ofMinutes(10))
+                .withIngestionLag(Duration.ZERO)
+                .withTimestampFn(r -> r.getLogicalTypeValue("t", Instant.class)));
+
+    Schema schema = output.getSchema();
+    assertEquals(List.of("id", "name", "amount", "flag", "t"), schema.getFieldNames());
+    assertEquals(Schema.FieldType.INT64, schema.getField("id").getType());
+    assertEquals(Schema.FieldType.STRING.withNullable(true), schema.getField("name").getType());
+    assertEquals(Schema.FieldType.DOUBLE.withNullable(true), schema.getField("amount").getType());
+    assertEquals(MicrosInstant.IDENTIFIER, schema.getField("t").getType().getLogicalType().getIdentifier());
+    Schema selected = Schema.builder().addInt64Field("id").addNullableField("name", Schema.FieldType.STRING).build();
+    PAssert.that(output.apply(Select.fieldNames("id", "name")))
+        .containsInAnyOrder(
+            Row.withSchema(selected).addValues(1L, "one").build(),
+            Row.withSchema(selected).addValues(2L, null).build());
+    PAssert.that(
+            output.apply(
+                MapElements.into(TypeDescriptors.strings())
+                    .via(r -> r.getInt64("id") + " " + r.getLogicalTypeValue("t", Instant.class))))
+        .containsInAnyOrder("1 2024-05-01T00:00:00.000001Z", "2 2024-05-01T00:59:59.999999Z");
+    p.run().waitUntilFinish();
   }
 }
