@@ -36,14 +36,7 @@ public class AdaptiveSplitTest {
   @Rule public final transient TestPipeline p = TestPipeline.create();
 
   private static TimeRangeIO.Read<KV<Long, Long>> read(TestSource source) {
-    return TimeRangeIO.<KV<Long, Long>>read()
-        .withQuery(source)
-        .withCoder(TestSource.CODER)
-        .withStartTime(Times.toInstant(T0))
-        .withEndTime(Times.toInstant(T0 + 60 * MINUTE))
-        .withPartitionDuration(Duration.ofMinutes(10))
-        .withIngestionLag(Duration.ZERO)
-        .withTimestampFn(TestSource::timeOf);
+    return TestSource.boundedRead(source, T0, T0 + 60 * MINUTE, Duration.ofMinutes(10));
   }
 
   /** 20,000 random times, chunk boundaries and their neighbours, and 200 on one microsecond. */
@@ -143,14 +136,7 @@ public class AdaptiveSplitTest {
     }
     PAssert.that(
             p.apply(
-                TimeRangeIO.<KV<Long, Long>>read()
-                    .withQuery(query)
-                    .withCoder(TestSource.CODER)
-                    .withStartTime(Times.toInstant(T0))
-                    .withEndTime(Times.toInstant(T0 + 60 * MINUTE))
-                    .withPartitionDuration(Duration.ofMinutes(10))
-                    .withIngestionLag(Duration.ZERO)
-                    .withTimestampFn(TestSource::timeOf)
+                TestSource.boundedRead(query, T0, T0 + 60 * MINUTE, Duration.ofMinutes(10))
                     .withMaxRowsPerQuery(500)))
         .satisfies(ReadPipelineTest.sameRecords(expected));
     PipelineResult result = p.run();

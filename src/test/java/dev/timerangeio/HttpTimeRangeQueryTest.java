@@ -64,14 +64,7 @@ public class HttpTimeRangeQueryTest {
   }
 
   private static TimeRangeIO.Read<KV<Long, Long>> read(HttpTimeRangeQuery<KV<Long, Long>> query) {
-    return TimeRangeIO.<KV<Long, Long>>read()
-        .withQuery(query)
-        .withCoder(TestSource.CODER)
-        .withStartTime(Times.toInstant(T0))
-        .withEndTime(Times.toInstant(T0 + 60 * MINUTE))
-        .withPartitionDuration(Duration.ofMinutes(10))
-        .withIngestionLag(Duration.ZERO)
-        .withTimestampFn(TestSource::timeOf)
+    return TestSource.boundedRead(query, T0, T0 + 60 * MINUTE, Duration.ofMinutes(10))
         .withInitialBackoff(Duration.ofMillis(10))
         .withMaxRetries(30);
   }

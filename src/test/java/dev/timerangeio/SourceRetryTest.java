@@ -37,14 +37,7 @@ public class SourceRetryTest {
   @Rule public final transient TestPipeline p = TestPipeline.create();
 
   private static TimeRangeIO.Read<KV<Long, Long>> read(TestSource source) {
-    return TimeRangeIO.<KV<Long, Long>>read()
-        .withQuery(source)
-        .withCoder(TestSource.CODER)
-        .withStartTime(Times.toInstant(T0))
-        .withEndTime(Times.toInstant(T0 + 60 * MINUTE))
-        .withPartitionDuration(Duration.ofMinutes(1))
-        .withIngestionLag(Duration.ZERO)
-        .withTimestampFn(TestSource::timeOf)
+    return TestSource.boundedRead(source, T0, T0 + 60 * MINUTE, Duration.ofMinutes(1))
         .withInitialBackoff(Duration.ofMillis(1));
   }
 

@@ -206,4 +206,21 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   static Instant timeOf(KV<Long, Long> record) {
     return Times.toInstant(record.getKey());
   }
+
+  /**
+   * A bounded read of {@code KV(time, id)} records from {@code query} over {@code [from, to)} µs,
+   * in chunks of {@code chunk}, with no ingestion lag and the records' own times as timestamps:
+   * the setup most pipeline tests share.
+   */
+  static TimeRangeIO.Read<KV<Long, Long>> boundedRead(
+      TimeRangeQuery<KV<Long, Long>> query, long from, long to, java.time.Duration chunk) {
+    return TimeRangeIO.<KV<Long, Long>>read()
+        .withQuery(query)
+        .withCoder(CODER)
+        .withStartTime(Times.toInstant(from))
+        .withEndTime(Times.toInstant(to))
+        .withPartitionDuration(chunk)
+        .withIngestionLag(java.time.Duration.ZERO)
+        .withTimestampFn(TestSource::timeOf);
+  }
 }
