@@ -21,7 +21,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -93,58 +92,37 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
   private final String urlTemplate;
   private final @Nullable String bodyTemplate;
   private final RecordMapper<T> mapper;
-  private final String recordsPointer;
-  private final @Nullable String nextTokenPointer;
-  private final @Nullable String nextTokenParameter;
-  private final @Nullable String nextLinkPointer;
-  private final TimeFormat timeFormat;
-  private final LinkedHashMap<String, String> headers;
-  private final LinkedHashMap<String, String> secretHeaders;
-  private final Duration timeout;
+  // Set only on a fresh copy inside a withX method, so an instance never changes once returned.
+  private String recordsPointer = "";
+  private @Nullable String nextTokenPointer;
+  private @Nullable String nextTokenParameter;
+  private @Nullable String nextLinkPointer;
+  private TimeFormat timeFormat = TimeFormat.ISO_8601;
+  private LinkedHashMap<String, String> headers = new LinkedHashMap<>();
+  private LinkedHashMap<String, String> secretHeaders = new LinkedHashMap<>();
+  private Duration timeout = DEFAULT_TIMEOUT;
 
   private transient @Nullable HttpClient client;
 
   private HttpTimeRangeQuery(
-      String method,
-      String urlTemplate,
-      @Nullable String bodyTemplate,
-      RecordMapper<T> mapper,
-      String recordsPointer,
-      @Nullable String nextTokenPointer,
-      @Nullable String nextTokenParameter,
-      @Nullable String nextLinkPointer,
-      TimeFormat timeFormat,
-      LinkedHashMap<String, String> headers,
-      LinkedHashMap<String, String> secretHeaders,
-      Duration timeout) {
+      String method, String urlTemplate, @Nullable String bodyTemplate, RecordMapper<T> mapper) {
     this.method = method;
     this.urlTemplate = urlTemplate;
     this.bodyTemplate = bodyTemplate;
     this.mapper = mapper;
-    this.recordsPointer = recordsPointer;
-    this.nextTokenPointer = nextTokenPointer;
-    this.nextTokenParameter = nextTokenParameter;
-    this.nextLinkPointer = nextLinkPointer;
-    this.timeFormat = timeFormat;
-    this.headers = headers;
-    this.secretHeaders = secretHeaders;
-    this.timeout = timeout;
   }
 
-  private HttpTimeRangeQuery<T> copy(Map<String, Object> changes) {
-    return new HttpTimeRangeQuery<>(
-        method,
-        urlTemplate,
-        bodyTemplate,
-        mapper,
-        (String) changes.getOrDefault("recordsPointer", recordsPointer),
-        (String) changes.getOrDefault("nextTokenPointer", nextTokenPointer),
-        (String) changes.getOrDefault("nextTokenParameter", nextTokenParameter),
-        (String) changes.getOrDefault("nextLinkPointer", nextLinkPointer),
-        (TimeFormat) changes.getOrDefault("timeFormat", timeFormat),
-        headers,
-        secretHeaders,
-        (Duration) changes.getOrDefault("timeout", timeout));
+  private HttpTimeRangeQuery<T> copy() {
+    HttpTimeRangeQuery<T> copy = new HttpTimeRangeQuery<>(method, urlTemplate, bodyTemplate, mapper);
+    copy.recordsPointer = recordsPointer;
+    copy.nextTokenPointer = nextTokenPointer;
+    copy.nextTokenParameter = nextTokenParameter;
+    copy.nextLinkPointer = nextLinkPointer;
+    copy.timeFormat = timeFormat;
+    copy.headers = new LinkedHashMap<>(headers);
+    copy.secretHeaders = new LinkedHashMap<>(secretHeaders);
+    copy.timeout = timeout;
+    return copy;
   }
 
   /** GET {@code urlTemplate}; each element of the records array bound to {@code type} by Jackson. */
@@ -157,9 +135,7 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
   public static <T> HttpTimeRangeQuery<T> get(String urlTemplate, RecordMapper<T> mapper) {
     checkTemplate(urlTemplate, null);
     checkArgument(mapper != null, "get: mapper must not be null");
-    return new HttpTimeRangeQuery<>(
-        "GET", urlTemplate, null, mapper, "", null, null, null, TimeFormat.ISO_8601,
-        new LinkedHashMap<>(), new LinkedHashMap<>(), DEFAULT_TIMEOUT);
+    return new HttpTimeRangeQuery<>("GET", urlTemplate, null, mapper);
   }
 
   /**
@@ -170,11 +146,8 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
       String url, String bodyTemplate, RecordMapper<T> mapper) {
     checkTemplate(url, bodyTemplate);
     checkArgument(mapper != null, "post: mapper must not be null");
-    LinkedHashMap<String, String> headers = new LinkedHashMap<>();
-    headers.put("Content-Type", "application/json");
-    return new HttpTimeRangeQuery<>(
-        "POST", url, bodyTemplate, mapper, "", null, null, null, TimeFormat.ISO_8601, headers,
-        new LinkedHashMap<>(), DEFAULT_TIMEOUT);
+    return new HttpTimeRangeQuery<>("POST", url, bodyTemplate, mapper)
+        .withHeader("Content-Type", "application/json");
   }
 
   private static void checkTemplate(String url, @Nullable String body) {
@@ -197,7 +170,9 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
 
   /** Where the records array is, as a JSON pointer ({@code /data/items}). Default: the root. */
   public HttpTimeRangeQuery<T> withRecordsPointer(String pointer) {
-    return copy(Map.of("recordsPointer", checkPointer("withRecordsPointer", pointer)));
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.recordsPointer = checkPointer("withRecordsPointer", pointer);
+    return copy;
   }
 
   /**
@@ -209,48 +184,50 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
         parameter != null && parameter.matches("[A-Za-z0-9_.~-]+"),
         "withNextPageToken: parameter must be a plain query parameter name, was %s",
         parameter);
-    return copy(
-        Map.of(
-            "nextTokenPointer", checkPointer("withNextPageToken", tokenPointer),
-            "nextTokenParameter", parameter));
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.nextTokenPointer = checkPointer("withNextPageToken", tokenPointer);
+    copy.nextTokenParameter = parameter;
+    return copy;
   }
 
   /** Pages by link: the next page's URL (absolute or relative) is at {@code pointer}. */
   public HttpTimeRangeQuery<T> withNextLinkPointer(String pointer) {
-    return copy(Map.of("nextLinkPointer", checkPointer("withNextLinkPointer", pointer)));
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.nextLinkPointer = checkPointer("withNextLinkPointer", pointer);
+    return copy;
   }
 
   /** How {@code {from}} and {@code {to}} are written. Default {@link TimeFormat#ISO_8601}. */
   public HttpTimeRangeQuery<T> withTimeFormat(TimeFormat format) {
     checkArgument(format != null, "withTimeFormat: format must not be null");
-    return copy(Map.of("timeFormat", format));
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.timeFormat = format;
+    return copy;
   }
 
   /** A request header, shown in display data and messages. */
   public HttpTimeRangeQuery<T> withHeader(String name, String value) {
     checkHeader("withHeader", name, value);
-    LinkedHashMap<String, String> more = new LinkedHashMap<>(headers);
-    more.put(name, value);
-    return new HttpTimeRangeQuery<>(
-        method, urlTemplate, bodyTemplate, mapper, recordsPointer, nextTokenPointer,
-        nextTokenParameter, nextLinkPointer, timeFormat, more, secretHeaders, timeout);
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.headers.put(name, value);
+    return copy;
   }
 
   /** A request header holding a secret (a token): never shown in display data, logs or messages. */
   public HttpTimeRangeQuery<T> withSecretHeader(String name, String value) {
     checkHeader("withSecretHeader", name, value);
-    LinkedHashMap<String, String> more = new LinkedHashMap<>(secretHeaders);
-    more.put(name, value);
-    return new HttpTimeRangeQuery<>(
-        method, urlTemplate, bodyTemplate, mapper, recordsPointer, nextTokenPointer,
-        nextTokenParameter, nextLinkPointer, timeFormat, headers, more, timeout);
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.secretHeaders.put(name, value);
+    return copy;
   }
 
   /** The longest one request may take, response body included. Default {@link #DEFAULT_TIMEOUT}; allowed: ≥ 1 ms. */
   public HttpTimeRangeQuery<T> withTimeout(Duration timeout) {
     checkArgument(
         timeout != null && timeout.toMillis() >= 1, "withTimeout: must be at least 1 ms, was %s", timeout);
-    return copy(Map.of("timeout", timeout));
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.timeout = timeout;
+    return copy;
   }
 
   private static String checkPointer(String option, String pointer) {

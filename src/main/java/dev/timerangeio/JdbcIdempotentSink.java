@@ -199,7 +199,7 @@ public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
           if (statement == null) {
             batchSchema = row.getSchema();
             statement = c.prepareStatement(statementFor(c, batchSchema));
-          } else if (!row.getSchema().equals(batchSchema)) {
+          } else if (row.getSchema() != batchSchema && !row.getSchema().equals(batchSchema)) {
             throw new RejectedRecordException(
                 "record with key " + keyed.getKey() + " has schema " + row.getSchema()
                     + ", the batch has " + batchSchema + "; all records must share one schema");

@@ -110,7 +110,7 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
    */
   public static JdbcTimeRangeQuery<org.apache.beam.sdk.values.Row> forTableAsRows(
       String jdbcUrl, String table, String timeColumn) {
-    return forTable(jdbcUrl, table, timeColumn, new ResultSetRows());
+    return forTable(jdbcUrl, table, timeColumn, new ResultSetRows(ZoneOffset.UTC));
   }
 
   /**
@@ -172,10 +172,15 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   }
 
   /** The zone in which a zone-less timestamp column's values are meant. Default UTC. */
+  @SuppressWarnings("unchecked") // a ResultSetRows maps to Row, which T is for forTableAsRows
   public JdbcTimeRangeQuery<T> withZone(ZoneId zone) {
     checkArgument(zone != null, "withZone: zone must not be null");
+    RowMapper<T> mapper =
+        rowMapper instanceof ResultSetRows
+            ? (RowMapper<T>) ((ResultSetRows) rowMapper).inZone(zone)
+            : rowMapper;
     return new JdbcTimeRangeQuery<>(
-        jdbcUrl, sql, table, timeColumn, rowMapper, username, password, zone, fetchSize);
+        jdbcUrl, sql, table, timeColumn, mapper, username, password, zone, fetchSize);
   }
 
   /** Rows fetched per round trip. Default {@link #DEFAULT_FETCH_SIZE}; allowed: 1 or more. */
@@ -225,7 +230,6 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
 
   /** Stops after {@code limit} rows (JDBC {@code setMaxRows}), so an oversized chunk isn't loaded. */
   @Override
-  @SuppressWarnings("unchecked")
   public List<T> query(TimeRange range, long limit) throws Exception {
     Connection c = connection();
     List<T> records = new ArrayList<>();
@@ -235,9 +239,8 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
       statement.setObject(1, toLocal(range.from()));
       statement.setObject(2, toLocal(range.to()));
       try (ResultSet rs = statement.executeQuery()) {
-        ResultSetRows rows = rowMapper instanceof ResultSetRows ? (ResultSetRows) rowMapper : null;
         while (rs.next()) {
-          records.add(rows == null ? rowMapper.mapRow(rs) : (T) rows.map(rs, zone));
+          records.add(rowMapper.mapRow(rs));
         }
       }
       c.commit();

@@ -23,8 +23,23 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 final class ResultSetRows implements JdbcTimeRangeQuery.RowMapper<Row> {
   private static final long serialVersionUID = 1L;
 
+  private final ZoneId zone;
   // Read once, when the pipeline is built; a cache shared by the query's copies.
   private @Nullable Schema schema;
+  // Per column: a timestamp with a time zone (read as OffsetDateTime, not in the zone).
+  private boolean @Nullable [] zoned;
+
+  ResultSetRows(ZoneId zone) {
+    this.zone = zone;
+  }
+
+  /** The same mapping for zone-less timestamps in {@code otherZone}, keeping a learnt schema. */
+  ResultSetRows inZone(ZoneId otherZone) {
+    ResultSetRows rows = new ResultSetRows(otherZone);
+    rows.schema = schema;
+    rows.zoned = zoned;
+    return rows;
+  }
 
   @Nullable Schema schema() {
     return schema;
@@ -33,13 +48,16 @@ final class ResultSetRows implements JdbcTimeRangeQuery.RowMapper<Row> {
   /** Learns the schema from a result set's metadata (at pipeline construction). */
   Schema learn(ResultSetMetaData meta) throws SQLException {
     Schema.Builder builder = Schema.builder();
+    boolean[] withZone = new boolean[meta.getColumnCount()];
     for (int i = 1; i <= meta.getColumnCount(); i++) {
+      withZone[i - 1] = meta.getColumnType(i) == Types.TIMESTAMP_WITH_TIMEZONE;
       String name = meta.getColumnLabel(i).toLowerCase(java.util.Locale.ROOT);
       FieldType type = fieldType(meta.getColumnType(i), meta.getColumnTypeName(i), name);
       boolean nullable = meta.isNullable(i) != ResultSetMetaData.columnNoNulls;
       builder.addField(Schema.Field.of(name, type).withNullable(nullable));
     }
     schema = builder.build();
+    zoned = withZone;
     return schema;
   }
 
@@ -90,11 +108,11 @@ final class ResultSetRows implements JdbcTimeRangeQuery.RowMapper<Row> {
     }
   }
 
-  /** The current row as a Beam Row; zone-less timestamps are read in {@code zone}. */
-  Row map(ResultSet rs, ZoneId zone) throws SQLException {
+  /** The current row as a Beam Row; zone-less timestamps are read in the zone. */
+  @Override
+  public Row mapRow(ResultSet rs) throws SQLException {
     Schema s = schema;
     Row.Builder row = Row.withSchema(s);
-    ResultSetMetaData meta = rs.getMetaData();
     for (int i = 0; i < s.getFieldCount(); i++) {
       int column = i + 1;
       FieldType type = s.getField(i).getType();
@@ -129,25 +147,20 @@ final class ResultSetRows implements JdbcTimeRangeQuery.RowMapper<Row> {
           value = rs.getBytes(column);
           break;
         default:
-          value = instant(rs, column, meta.getColumnType(column), zone);
+          value = instant(rs, column, zoned[i], zone);
       }
       row.addValue(rs.wasNull() ? null : value);
     }
     return row.build();
   }
 
-  private static @Nullable Instant instant(ResultSet rs, int column, int sqlType, ZoneId zone)
+  private static @Nullable Instant instant(ResultSet rs, int column, boolean zoned, ZoneId zone)
       throws SQLException {
-    if (sqlType == Types.TIMESTAMP_WITH_TIMEZONE) {
+    if (zoned) {
       OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
       return t == null ? null : t.toInstant();
     }
     LocalDateTime t = rs.getObject(column, LocalDateTime.class);
     return t == null ? null : t.atZone(zone).toInstant();
-  }
-
-  @Override
-  public Row mapRow(ResultSet resultSet) {
-    throw new UnsupportedOperationException("called through JdbcTimeRangeQuery with its zone");
   }
 }

@@ -221,6 +221,24 @@ public class JdbcTimeRangeQueryServersTest {
               + " (3, 'late', 3.0, TRUE, '2024-05-01 01:00:00')");
     }
     JdbcTimeRangeQuery<Row> rows = JdbcTimeRangeQuery.forTableAsRows(url, table, "t");
+    // The same rows read as Paris local times: 00:00 on May 1st there is 22:00Z the day before.
+    JdbcTimeRangeQuery<Row> paris = rows.withZone(ZoneId.of("Europe/Paris"));
+    paris.schema();
+    try {
+      List<Row> inParis =
+          paris.query(
+              TimeRange.of(
+                  Instant.parse("2024-04-30T22:00:00Z"), Instant.parse("2024-04-30T23:00:00Z")));
+      List<String> times = new ArrayList<>();
+      for (Row r : inParis) {
+        times.add(r.getInt64("id") + " " + r.getLogicalTypeValue("t", Instant.class));
+      }
+      java.util.Collections.sort(times);
+      assertEquals(
+          List.of("1 2024-04-30T22:00:00.000001Z", "2 2024-04-30T22:59:59.999999Z"), times);
+    } finally {
+      paris.close();
+    }
     PCollection<Row> output =
         p.apply(
             TimeRangeIO.<Row>read()
