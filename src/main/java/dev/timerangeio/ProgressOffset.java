@@ -41,6 +41,11 @@ final class ProgressOffset implements Comparable<ProgressOffset>, Serializable {
     return new ProgressOffset(timestampMicros, null, null);
   }
 
+  /** A position inside one microsecond: its {@code sequence_id}, a Long, BigInteger or String. */
+  static ProgressOffset ofSequence(long timestampMicros, Object sequenceId) {
+    return new ProgressOffset(timestampMicros, checkField("sequence_id", sequenceId), null);
+  }
+
   /** The multi-field form; {@code sequenceId}/{@code partitionId}: a Long, BigInteger or String. */
   static ProgressOffset of(long timestampMicros, Object sequenceId, Object partitionId) {
     return new ProgressOffset(

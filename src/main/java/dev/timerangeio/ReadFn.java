@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Optional;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.InstantCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Gauge;
@@ -93,6 +94,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final Counter rangeBisections = Metrics.counter(METRICS_NAMESPACE, "rangeBisections");
   private final Counter outOfRangeRows = Metrics.counter(METRICS_NAMESPACE, "outOfRangeRows");
   private final Counter badRows = Metrics.counter(METRICS_NAMESPACE, "badRows");
+  private final Counter pagesRead = Metrics.counter(METRICS_NAMESPACE, "pagesRead");
+
+  /** Records per page of a crowded microsecond when {@code withMaxRowsPerQuery} is not set. */
+  static final int DEFAULT_PAGE_SIZE = 1_000;
 
   /** The main output; records that fail their checks go to {@link BadRecordRouter#BAD_RECORD_TAG}. */
   final TupleTag<T> recordsTag = new TupleTag<>();
@@ -360,19 +365,102 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   /**
    * Emits the records of {@code range}, a part of {@code chunk}, and returns how many. A result
    * over {@code withMaxRowsPerQuery}, or one the source refuses as too large, is dropped unread and
-   * the range bisected; the halves don't overlap, so no record is emitted twice.
+   * the range bisected; the halves don't overlap, so no record is emitted twice. A microsecond
+   * still too large is paged by the source's tie-breaker, if it has one.
    */
   private long readRange(TimeRange range, TimeRange chunk, MultiOutputReceiver out)
       throws Exception {
     Collection<T> records = queryWithRetries(range);
-    if (records == null) {
-      if (range.durationMicros() <= 1) {
-        throw new IllegalStateException(tooLargeMessage(range));
-      }
+    if (records != null) {
+      return emit(records, chunk, out);
+    }
+    if (range.durationMicros() > 1) {
       rangeBisections.inc();
       long middle = range.fromMicros() + range.durationMicros() / 2;
       return readRange(TimeRange.of(range.fromMicros(), middle), chunk, out)
           + readRange(TimeRange.of(middle, range.toMicros()), chunk, out);
+    }
+    if (!query().supportsPaging()) {
+      throw new IllegalStateException(tooLargeMessage(range));
+    }
+    return readPages(range, chunk, out);
+  }
+
+  /**
+   * Emits a crowded microsecond page by page. Each page starts after the previous page's last
+   * tie-breaker, so pages don't overlap; the cursor is an offset {@code {"timestamp",
+   * "sequence_id"}} and must advance, so a source that repeats a page fails instead of looping.
+   * A page the source refuses as too large is asked for again at half the size.
+   */
+  private long readPages(TimeRange microsecond, TimeRange chunk, MultiOutputReceiver out)
+      throws Exception {
+    long maxRows = spec.getMaxRowsPerQuery();
+    int pageSize = maxRows > 0 ? (int) Math.min(maxRows, Integer.MAX_VALUE) : DEFAULT_PAGE_SIZE;
+    ProgressOffset cursor = null;
+    long rows = 0;
+    while (true) {
+      Object after = cursor == null ? null : cursor.sequenceId();
+      int limit = pageSize;
+      TimeRangeQuery.Page<T> page;
+      try {
+        page = withRetries(microsecond, () -> query().queryPage(microsecond, after, limit));
+      } catch (Exception e) {
+        if (!SourceErrors.isTooLarge(e) || pageSize == 1) {
+          throw e;
+        }
+        pageSize = Math.max(1, pageSize / 2);
+        continue;
+      }
+      pagesRead.inc();
+      rows += emit(page.records(), chunk, out);
+      if (rowCount(page.records()) < limit) {
+        return rows;
+      }
+      ProgressOffset next = ProgressOffset.ofSequence(microsecond.fromMicros(), page.lastTieBreaker());
+      if (cursor != null && !advances(cursor, next)) {
+        throw new IllegalStateException(
+            "TimeRangeIO: paging the microsecond "
+                + Times.describe(microsecond.fromMicros())
+                + " by its tie-breaker, the page after "
+                + cursor
+                + " ended at "
+                + next
+                + ", which is not after it; the tie-breaker must be unique within a microsecond"
+                + " and the source must return pages in its order");
+      }
+      cursor = next;
+    }
+  }
+
+  /**
+   * Whether a page cursor moved on: numbers must grow (compared as numbers, never as text);
+   * strings must change, since their order is the source's collation, not Java's.
+   */
+  private static boolean advances(ProgressOffset previous, ProgressOffset next) {
+    if (previous.sequenceId() instanceof String || next.sequenceId() instanceof String) {
+      return !previous.equals(next);
+    }
+    return next.compareTo(previous) > 0;
+  }
+
+  /** The rows a source answered with, including those a built-in connector couldn't map. */
+  private static int rowCount(Collection<?> records) {
+    return records instanceof QueryResult ? ((QueryResult<?>) records).rows() : records.size();
+  }
+
+  /** Emits records of {@code chunk} with their timestamps, routing bad ones; returns how many. */
+  private long emit(Collection<T> records, TimeRange chunk, MultiOutputReceiver out)
+      throws Exception {
+    if (records instanceof QueryResult) {
+      for (QueryResult.Unmappable row : ((QueryResult<T>) records).unmappable()) {
+        badRows.inc();
+        badRecordRouter.route(
+            out,
+            row.row,
+            StringUtf8Coder.of(),
+            row.error,
+            "TimeRangeIO: the row mapper failed on a row of chunk " + chunk + ": " + row.error);
+      }
     }
     SerializableFunction<T, Instant> timestampFn = spec.getTimestampFn();
     org.joda.time.Instant chunkTimestamp = Times.toBeamTimestamp(chunk.fromMicros());
@@ -416,16 +504,68 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
             ? ", more than withMaxRowsPerQuery(" + spec.getMaxRowsPerQuery() + ") allows"
             : "")
         + "; a time range can't be split further. Raise withMaxRowsPerQuery if the source allows,"
-        + " or read that source with a tie-breaker column so one microsecond can be paged.";
+        + " or give the source a tie-breaker column (JdbcTimeRangeQuery.withTieBreakerColumn, or"
+        + " TimeRangeQuery.queryPage) so one microsecond can be paged.";
   }
 
   /**
-   * The records of a range, retrying transient failures ({@link SourceErrors}), or null when
-   * there are more than {@code withMaxRowsPerQuery} or the source refuses the range as too large.
-   * The records are collected before any is emitted, so a failure halfway through a lazily
-   * fetched result is retried without emitting a record twice.
+   * The records of a range, retrying transient failures, or null when there are more than {@code
+   * withMaxRowsPerQuery} or the source refuses the range as too large.
    */
-  private Collection<T> queryWithRetries(TimeRange chunk) throws Exception {
+  private @Nullable Collection<T> queryWithRetries(TimeRange range) throws Exception {
+    long maxRows = spec.getMaxRowsPerQuery();
+    Collection<T> all;
+    try {
+      all =
+          withRetries(
+              range,
+              () ->
+                  collect(
+                      range,
+                      maxRows > 0
+                          ? query().query(range, Times.saturatedAdd(maxRows, 1))
+                          : query().query(range)));
+    } catch (Exception e) {
+      if (SourceErrors.isTooLarge(e)) {
+        return null;
+      }
+      throw e;
+    }
+    return maxRows > 0 && rowCount(all) > maxRows ? null : all;
+  }
+
+  /**
+   * The whole result, collected before any record is emitted, so a failure halfway through a
+   * lazily fetched result is retried without emitting a record twice.
+   */
+  private Collection<T> collect(TimeRange range, @Nullable Iterable<T> records) {
+    if (records == null) {
+      throw new IllegalStateException(
+          spec.getQuery().getClass().getName()
+              + ".query("
+              + range
+              + ") returned null; return an empty Iterable for a range with no records");
+    }
+    if (records instanceof Collection) {
+      return (Collection<T>) records;
+    }
+    Collection<T> all = new ArrayList<>();
+    records.forEach(all::add);
+    return all;
+  }
+
+  /** A call to the source. */
+  @FunctionalInterface
+  private interface SourceCall<R> {
+    R call() throws Exception;
+  }
+
+  /**
+   * Calls the source inside the worker's {@link QueryGate}, retrying transient failures ({@link
+   * SourceErrors}) with jittered exponential backoff that honours a requested wait, within {@code
+   * withMaxRetries} and {@code withMaxRetryDuration}. Anything else is thrown as it is.
+   */
+  private <R> R withRetries(TimeRange range, SourceCall<R> call) throws Exception {
     BackOff backoff =
         FluentBackoff.DEFAULT
             .withInitialBackoff(Duration.millis(spec.getInitialBackoff().toMillis()))
@@ -434,42 +574,20 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
             .backoff();
     long started = System.nanoTime();
     long budgetNanos = spec.getMaxRetryDuration().toNanos();
-    long maxRows = spec.getMaxRowsPerQuery();
     for (int attempt = 1; ; attempt++) {
       try {
-        Collection<T> all;
         QueryGate gate = queryGate();
         gate.enter();
         try {
-          Iterable<T> records =
-              maxRows > 0
-                  ? query().query(chunk, Times.saturatedAdd(maxRows, 1))
-                  : query().query(chunk);
-          if (records == null) {
-            throw new IllegalStateException(
-                spec.getQuery().getClass().getName()
-                    + ".query("
-                    + chunk
-                    + ") returned null; return an empty Iterable for a range with no records");
-          }
-          // A lazy result is still being fetched while iterated: inside the gate.
-          if (records instanceof Collection) {
-            all = (Collection<T>) records;
-          } else {
-            all = new ArrayList<>();
-            records.forEach(all::add);
-          }
+          // A lazy result is still being fetched while it is collected: inside the gate.
+          return call.call();
         } finally {
           gate.exit();
         }
-        return maxRows > 0 && all.size() > maxRows ? null : all;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw e;
       } catch (Exception e) {
-        if (SourceErrors.isTooLarge(e)) {
-          return null;
-        }
         if (!SourceErrors.isTransient(e)) {
           throw e;
         }
@@ -481,8 +599,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         long elapsedNanos = System.nanoTime() - started;
         if (waitMillis == BackOff.STOP || elapsedNanos + waitMillis * 1_000_000 > budgetNanos) {
           throw new IOException(
-              "TimeRangeIO: the query for chunk "
-                  + chunk
+              "TimeRangeIO: the query for "
+                  + range
                   + " failed transiently "
                   + attempt
                   + " times in "
@@ -497,8 +615,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         }
         sourceRetries.inc();
         LOG.warn(
-            "TimeRangeIO: the query for chunk {} failed ({}); retry {} in {} ms",
-            chunk,
+            "TimeRangeIO: the query for {} failed ({}); retry {} in {} ms",
+            range,
             e.toString(),
             attempt,
             waitMillis);

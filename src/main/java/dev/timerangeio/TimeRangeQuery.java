@@ -2,6 +2,7 @@ package dev.timerangeio;
 
 import java.io.Serializable;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -34,6 +35,65 @@ public interface TimeRangeQuery<T> extends Serializable {
    */
   default Iterable<T> query(TimeRange range, long limit) throws Exception {
     return query(range);
+  }
+
+  /**
+   * Whether {@link #queryPage} can page one microsecond by a tie-breaker, so that a microsecond
+   * holding more records than one query may return is read in pages instead of failing. The
+   * default: no.
+   */
+  default boolean supportsPaging() {
+    return false;
+  }
+
+  /**
+   * One page of a microsecond that holds too many records for one query: at most {@code limit}
+   * records of {@code microsecond} (a range of one microsecond) whose tie-breaker comes after
+   * {@code after} (all of them for the first page, when {@code after} is null), in tie-breaker
+   * order. The read asks again with the page's {@link Page#lastTieBreaker()} until a page holds
+   * fewer than {@code limit} records. The tie-breaker must be unique and non-null within a
+   * microsecond, and an integer or a string, like the {@code sequence_id} of an offset.
+   *
+   * <p>Only called when {@link #supportsPaging()} says so; the default throws.
+   */
+  default Page<T> queryPage(TimeRange microsecond, @Nullable Object after, int limit)
+      throws Exception {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " does not page a microsecond by a tie-breaker");
+  }
+
+  /** A page of {@link #queryPage}: its records and the tie-breaker of the last one. */
+  final class Page<T> {
+    private final List<T> records;
+    private final @Nullable Object lastTieBreaker;
+
+    private Page(List<T> records, @Nullable Object lastTieBreaker) {
+      this.records = records;
+      this.lastTieBreaker = lastTieBreaker;
+    }
+
+    /**
+     * A page of {@code records} in tie-breaker order; {@code lastTieBreaker} is the tie-breaker
+     * of the last of them (an integer or a string), or null when there are none.
+     */
+    public static <T> Page<T> of(List<T> records, @Nullable Object lastTieBreaker) {
+      if (records == null) {
+        throw new IllegalArgumentException("Page.of: records must not be null");
+      }
+      if (!records.isEmpty() && lastTieBreaker == null) {
+        throw new IllegalArgumentException(
+            "Page.of: a page of " + records.size() + " records needs the last one's tie-breaker");
+      }
+      return new Page<>(records, lastTieBreaker);
+    }
+
+    public List<T> records() {
+      return records;
+    }
+
+    public @Nullable Object lastTieBreaker() {
+      return lastTieBreaker;
+    }
   }
 
   /**

@@ -98,6 +98,61 @@ public class AdaptiveSplitTest {
     assertThat(e.getMessage(), containsString("tie-breaker"));
   }
 
+  /** {@link #times()} plus 10,000 records on the first microsecond of a chunk. */
+  private static long[] crowdedOnAChunkBoundary() {
+    long[] times = times();
+    long[] crowded = Arrays.copyOf(times, times.length + 10_000);
+    Arrays.fill(crowded, times.length, crowded.length, T0 + 10 * MINUTE);
+    return crowded;
+  }
+
+  @Test
+  public void aCrowdedMicrosecondIsPagedByTheTieBreakerToExactlyItsRecords() {
+    TestSource source =
+        TestSource.of(crowdedOnAChunkBoundary()).failingTransiently(0.1, 0).pagedById();
+    PAssert.that(p.apply(read(source).withMaxRowsPerQuery(1_000)))
+        .satisfies(ReadPipelineTest.sameRecords(source.records()));
+
+    PipelineResult result = p.run();
+    result.waitUntilFinish();
+
+    // 10 full pages of 1,000, then an empty one that ends the microsecond.
+    assertEquals(11L, counter(result, "pagesRead"));
+    assertEquals(source.records().size(), counter(result, "rowsRead"));
+    assertEquals(source.transientFailures(), counter(result, "sourceRetries"));
+  }
+
+  @Test
+  public void aPageTheSourceRefusesIsAskedForAgainAtHalfTheSize() {
+    long[] crowded = new long[10_000];
+    Arrays.fill(crowded, T0 + 5);
+    TestSource source = TestSource.of(crowded).refusingAbove(300).pagedById();
+    PAssert.that(p.apply(read(source).withEndTime(Times.toInstant(T0 + MINUTE))))
+        .satisfies(ReadPipelineTest.sameRecords(source.records()));
+
+    PipelineResult result = p.run();
+    result.waitUntilFinish();
+
+    // Pages of 1,000 and 500 are refused; 40 pages of 250, then an empty one.
+    assertEquals(41L, counter(result, "pagesRead"));
+  }
+
+  @Test
+  public void pagesThatDoNotAdvanceFailInsteadOfLooping() {
+    long[] crowded = new long[3_000];
+    Arrays.fill(crowded, T0 + 5);
+    TestSource source = TestSource.of(crowded).pagingWithoutAdvancing();
+    p.apply(read(source).withEndTime(Times.toInstant(T0 + MINUTE)).withMaxRowsPerQuery(1_000));
+
+    PipelineExecutionException e = assertThrows(PipelineExecutionException.class, p::run);
+
+    assertThat(
+        e.getMessage(),
+        containsString(
+            "the page after {\"timestamp\":\"2024-05-01T00:00:00.000005Z\",\"sequence_id\":999}"
+                + " ended at {\"timestamp\":\"2024-05-01T00:00:00.000005Z\",\"sequence_id\":999}"));
+  }
+
   @Test
   public void jdbcStopsReadingAtTheLimitAndTheReadBisects() throws Exception {
     String url = TestDatabases.newH2Url();

@@ -36,6 +36,8 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   private final long retryAfterMillis;
   private final int failFirst;
   private int refuseAbove;
+  // Paging: 0 = no paging; 1 = pages by record id; 2 = pages that never advance (a broken source).
+  private int paging;
 
   private static final Map<String, AtomicLong> TRANSIENT_FAILURES = new ConcurrentHashMap<>();
   private static final Map<String, java.util.Random> RANDOMS = new ConcurrentHashMap<>();
@@ -104,7 +106,27 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
         id, visibilityClock, visibilityDelayMicros, failureMessage, transientFailureRate,
         retryAfterMillis, failFirst);
     refusing.refuseAbove = cap;
+    refusing.paging = paging;
     return refusing;
+  }
+
+  /** A source that pages a microsecond by record id (unique), as {@code ORDER BY id}. */
+  TestSource pagedById() {
+    return withPaging(1);
+  }
+
+  /** A broken pager: every page is the first one again. */
+  TestSource pagingWithoutAdvancing() {
+    return withPaging(2);
+  }
+
+  private TestSource withPaging(int mode) {
+    TestSource paged = new TestSource(
+        id, visibilityClock, visibilityDelayMicros, failureMessage, transientFailureRate,
+        retryAfterMillis, failFirst);
+    paged.refuseAbove = refuseAbove;
+    paged.paging = mode;
+    return paged;
   }
 
   /** A source whose first {@code n} queries fail transiently, asking to wait this long. */
@@ -139,6 +161,12 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   @Override
   public Iterable<KV<Long, Long>> query(TimeRange range)
       throws TransientSourceException, ResultTooLargeException {
+    return select(range, Integer.MAX_VALUE, -1);
+  }
+
+  /** The visible records of {@code range} with id > afterId, at most limit, after the faults. */
+  private List<KV<Long, Long>> select(TimeRange range, int limit, long afterId)
+      throws TransientSourceException, ResultTooLargeException {
     QUERIES.get(id).incrementAndGet();
     QUERY_NANOS.get(id).add(System.nanoTime());
     if (failureMessage != null) {
@@ -168,17 +196,34 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
         visibilityClock == null
             ? Long.MAX_VALUE
             : visibilityClock.nowMicros() - visibilityDelayMicros + 1;
-    if (refuseAbove > 0 && hi - lo > refuseAbove) {
+    lo = (int) Math.max(lo, afterId + 1);
+    if (refuseAbove > 0 && Math.min(hi - lo, limit) > refuseAbove) {
       throw new ResultTooLargeException(
-          "413: " + (hi - lo) + " records in " + range + ", the limit is " + refuseAbove);
+          "413: " + Math.min(hi - lo, limit) + " records asked in " + range + ", the limit is "
+              + refuseAbove);
     }
-    List<KV<Long, Long>> out = new ArrayList<>(hi - lo);
-    for (int i = lo; i < hi; i++) {
+    List<KV<Long, Long>> out = new ArrayList<>();
+    for (int i = lo; i < hi && out.size() < limit; i++) {
       if (times[i] < visibleBefore) {
         out.add(KV.of(times[i], (long) i));
       }
     }
     return out;
+  }
+
+  @Override
+  public boolean supportsPaging() {
+    return paging > 0;
+  }
+
+  /** Records of the microsecond with id > after, by id, at most limit; the cap and faults apply. */
+  @Override
+  public Page<KV<Long, Long>> queryPage(TimeRange microsecond, Object after, int limit)
+      throws TransientSourceException, ResultTooLargeException {
+    // Ids are indices into the sorted times, so "id > after" is "index > after".
+    long afterId = after == null || paging == 2 ? -1 : (Long) after;
+    List<KV<Long, Long>> page = select(microsecond, limit, afterId);
+    return Page.of(page, page.isEmpty() ? null : page.get(page.size() - 1).getValue());
   }
 
   @Override
