@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -56,6 +55,10 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * {@link ResultTooLargeException}, so the read bisects the range; any other status fails the
  * bundle with the status and the start of the body. Secret headers never appear in display data,
  * logs or messages; keep secrets out of the URL.
+ *
+ * <p>A records-array element the mapper can't map (it throws) goes, as JSON text with the
+ * exception, to the read's {@code withBadRecordErrorHandler}; without one the bundle fails with
+ * the mapper's exception.
  *
  * <p>One JDK {@link HttpClient} per worker copy, created in {@link #open()}, reuses connections.
  *
@@ -272,7 +275,7 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     String to = format(range.toMicros());
     URI uri = URI.create(fill(urlTemplate, urlEncode(from), urlEncode(to)));
     String body = bodyTemplate == null ? null : fill(bodyTemplate, from, to);
-    List<T> records = new ArrayList<>();
+    QueryResult<T> records = new QueryResult<>();
     while (uri != null) {
       JsonNode page = fetch(uri, body);
       JsonNode array = page.at(recordsPointer);
@@ -289,7 +292,12 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
                 + ")");
       }
       for (JsonNode element : array) {
-        records.add(mapper.map(element));
+        try {
+          records.add(mapper.map(element));
+        } catch (Exception e) {
+          // The element goes to the read's bad-record handler, or fails the bundle without one.
+          records.addUnmappable(element.toString(), e);
+        }
       }
       uri = nextPage(page, uri);
     }

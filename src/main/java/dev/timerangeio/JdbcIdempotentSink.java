@@ -2,8 +2,8 @@ package dev.timerangeio;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import com.google.auto.value.AutoValue;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -46,53 +46,73 @@ import org.joda.time.ReadableInstant;
  *
  * @param <T> the record type
  */
-public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
+@AutoValue
+public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withKeyColumn}. */
   public static final String DEFAULT_KEY_COLUMN = "idempotency_key";
 
-  private final String jdbcUrl;
-  private final String table;
-  private final JdbcDialect dialect;
-  private final @Nullable SerializableFunction<T, Row> toRow;
-  private final @Nullable Schema schema;
-  private final String keyColumn;
-  private final boolean createTable;
-  private final @Nullable String username;
-  private final @Nullable String password;
-  private final ZoneId zone;
-
-  private transient @Nullable Connection connection;
-  private transient Map<Schema, String> statements;
+  // Per copy: the INSERT for each row schema seen, and whether the table was created.
+  private transient @Nullable Map<Schema, String> statements;
   private transient boolean tableChecked;
 
-  private JdbcIdempotentSink(
-      String jdbcUrl,
-      String table,
-      @Nullable SerializableFunction<T, Row> toRow,
-      @Nullable Schema schema,
-      String keyColumn,
-      boolean createTable,
-      @Nullable String username,
-      @Nullable String password,
-      ZoneId zone) {
-    this.jdbcUrl = jdbcUrl;
-    this.table = table;
-    this.dialect = JdbcDialect.of(jdbcUrl);
-    this.toRow = toRow;
-    this.schema = schema;
-    this.keyColumn = keyColumn;
-    this.createTable = createTable;
-    this.username = username;
-    this.password = password;
-    this.zone = zone;
+  JdbcIdempotentSink() {}
+
+  abstract JdbcConnector connector();
+
+  abstract String table();
+
+  abstract JdbcDialect dialect();
+
+  abstract @Nullable SerializableFunction<T, Row> toRow();
+
+  abstract @Nullable Schema schema();
+
+  abstract String keyColumn();
+
+  abstract boolean createTable();
+
+  abstract ZoneId zone();
+
+  abstract Builder<T> toBuilder();
+
+  @AutoValue.Builder
+  abstract static class Builder<T> {
+    abstract Builder<T> setConnector(JdbcConnector connector);
+
+    abstract Builder<T> setTable(String table);
+
+    abstract Builder<T> setDialect(JdbcDialect dialect);
+
+    abstract Builder<T> setToRow(@Nullable SerializableFunction<T, Row> toRow);
+
+    abstract Builder<T> setSchema(@Nullable Schema schema);
+
+    abstract Builder<T> setKeyColumn(String keyColumn);
+
+    abstract Builder<T> setCreateTable(boolean createTable);
+
+    abstract Builder<T> setZone(ZoneId zone);
+
+    abstract JdbcIdempotentSink<T> build();
+  }
+
+  private static <T> Builder<T> builder(String jdbcUrl, String table) {
+    JdbcSupport.checkUrl(jdbcUrl);
+    JdbcDialect dialect = JdbcDialect.of(jdbcUrl);
+    JdbcSupport.checkIdentifier("table", table);
+    return new AutoValue_JdbcIdempotentSink.Builder<T>()
+        .setConnector(JdbcConnector.of(jdbcUrl, false))
+        .setTable(table)
+        .setDialect(dialect)
+        .setKeyColumn(DEFAULT_KEY_COLUMN)
+        .setCreateTable(false)
+        .setZone(ZoneOffset.UTC);
   }
 
   /** Writes Beam {@link Row}s, one column per field of the row's schema, named after the field. */
   public static JdbcIdempotentSink<Row> forRows(String jdbcUrl, String table) {
-    checkTarget(jdbcUrl, table);
-    return new JdbcIdempotentSink<>(
-        jdbcUrl, table, null, null, DEFAULT_KEY_COLUMN, false, null, null, ZoneOffset.UTC);
+    return JdbcIdempotentSink.<Row>builder(jdbcUrl, table).build();
   }
 
   /**
@@ -101,18 +121,11 @@ public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
    */
   public static <T> JdbcIdempotentSink<T> forTable(
       String jdbcUrl, String table, Schema schema, SerializableFunction<T, Row> toRow) {
-    checkTarget(jdbcUrl, table);
+    Builder<T> builder = builder(jdbcUrl, table);
     checkArgument(schema != null, "forTable: schema must not be null");
     checkArgument(toRow != null, "forTable: toRow must not be null");
     checkColumns(schema);
-    return new JdbcIdempotentSink<>(
-        jdbcUrl, table, toRow, schema, DEFAULT_KEY_COLUMN, false, null, null, ZoneOffset.UTC);
-  }
-
-  private static void checkTarget(String jdbcUrl, String table) {
-    JdbcSupport.checkUrl(jdbcUrl);
-    JdbcDialect.of(jdbcUrl);
-    JdbcSupport.checkIdentifier("table", table);
+    return builder.setSchema(schema).setToRow(toRow).build();
   }
 
   private static void checkColumns(Schema schema) {
@@ -127,8 +140,7 @@ public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
    */
   public JdbcIdempotentSink<T> withKeyColumn(String keyColumn) {
     JdbcSupport.checkIdentifier("withKeyColumn", keyColumn);
-    return new JdbcIdempotentSink<>(
-        jdbcUrl, table, toRow, schema, keyColumn, createTable, username, password, zone);
+    return toBuilder().setKeyColumn(keyColumn).build();
   }
 
   /**
@@ -138,49 +150,50 @@ public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
    * the key column as primary or unique key.
    */
   public JdbcIdempotentSink<T> withCreateTable(boolean createTable) {
-    return new JdbcIdempotentSink<>(
-        jdbcUrl, table, toRow, schema, keyColumn, createTable, username, password, zone);
+    return toBuilder().setCreateTable(createTable).build();
   }
 
   /** The user to connect as. Default: none (the URL's or the driver's default). */
   public JdbcIdempotentSink<T> withUsername(String username) {
-    checkArgument(username != null, "withUsername: username must not be null");
-    return new JdbcIdempotentSink<>(
-        jdbcUrl, table, toRow, schema, keyColumn, createTable, username, password, zone);
+    return toBuilder().setConnector(connector().withUsername(username)).build();
   }
 
   /** The password; never shown in display data, logs or messages. Default: none. */
   public JdbcIdempotentSink<T> withPassword(String password) {
-    checkArgument(password != null, "withPassword: password must not be null");
-    return new JdbcIdempotentSink<>(
-        jdbcUrl, table, toRow, schema, keyColumn, createTable, username, password, zone);
+    return toBuilder().setConnector(connector().withPassword(password)).build();
   }
 
-  /** The zone in which instants are written to zone-less timestamp columns. Default UTC. */
+  /**
+   * The most connections the worker's pool for this database and user opens; batches beyond it
+   * wait for a free one (and are retried after 30 s). Default {@value
+   * JdbcConnector#DEFAULT_MAX_CONNECTIONS}; allowed: 1 or more.
+   */
+  public JdbcIdempotentSink<T> withMaxConnections(int maxConnections) {
+    return toBuilder().setConnector(connector().withMaxConnections(maxConnections)).build();
+  }
+
+  /**
+   * The zone in which instants are written to zone-less timestamp columns. Default UTC. In a zone
+   * with daylight saving, the two passes of a repeated hour are written alike (a zone-less column
+   * can't tell them apart).
+   */
   public JdbcIdempotentSink<T> withZone(ZoneId zone) {
     checkArgument(zone != null, "withZone: zone must not be null");
-    return new JdbcIdempotentSink<>(
-        jdbcUrl, table, toRow, schema, keyColumn, createTable, username, password, zone);
+    return toBuilder().setZone(zone).build();
   }
 
+  /** Joins the worker's connection pool for this database. */
   @Override
   public void open() throws SQLException {
-    if (connection == null || connection.isClosed()) {
-      connection = DriverManager.getConnection(jdbcUrl, username, password);
-      connection.setAutoCommit(false);
+    connector().open();
+    if (statements == null) {
       statements = new HashMap<>();
     }
   }
 
   @Override
-  public void close() throws SQLException {
-    if (connection != null) {
-      try {
-        connection.close();
-      } finally {
-        connection = null;
-      }
-    }
+  public void close() {
+    connector().close();
   }
 
   @Override
@@ -189,7 +202,12 @@ public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
       return;
     }
     open();
-    Connection c = connection;
+    try (Connection c = connector().connection()) {
+      writeBatch(c, keyedRecords);
+    }
+  }
+
+  private void writeBatch(Connection c, List<KV<String, T>> keyedRecords) throws Exception {
     try {
       Schema batchSchema = null;
       PreparedStatement statement = null;
@@ -218,19 +236,20 @@ public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
       }
       c.commit();
     } catch (SQLException e) {
-      rollbackQuietly(c, e);
-      throw classify(e);
+      JdbcSupport.rollbackQuietly(c, e);
+      // A lost session is retried on a fresh connection, whatever the driver called it.
+      throw connector().lostConnection(c) ? e : classify(e);
     } catch (Exception e) {
-      rollbackQuietly(c, e);
+      JdbcSupport.rollbackQuietly(c, e);
       throw e;
     }
   }
 
   private Row toRow(T record) throws RejectedRecordException {
-    if (toRow == null) {
+    if (toRow() == null) {
       return (Row) record;
     }
-    Row row = toRow.apply(record);
+    Row row = toRow().apply(record);
     if (row == null) {
       throw new RejectedRecordException("toRow returned null for " + record);
     }
@@ -240,17 +259,17 @@ public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   private String statementFor(Connection c, Schema rowSchema) throws SQLException {
     String sql = statements.get(rowSchema);
     if (sql == null) {
-      if (toRow == null) {
+      if (toRow() == null) {
         checkColumns(rowSchema);
       }
-      if (createTable && !tableChecked) {
+      if (createTable() && !tableChecked) {
         try (java.sql.Statement ddl = c.createStatement()) {
-          ddl.execute(dialect.createTable(table, keyColumn, rowSchema));
+          ddl.execute(dialect().createTable(table(), keyColumn(), rowSchema));
         }
         c.commit();
         tableChecked = true;
       }
-      sql = dialect.insertIgnoringKnownKeys(table, keyColumn, rowSchema.getFieldNames());
+      sql = dialect().insertIgnoringKnownKeys(table(), keyColumn(), rowSchema.getFieldNames());
       statements.put(rowSchema, sql);
     }
     return sql;
@@ -258,11 +277,11 @@ public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
 
   private @Nullable Object toJdbc(@Nullable Object value) {
     if (value instanceof Instant) {
-      return LocalDateTime.ofInstant((Instant) value, zone);
+      return LocalDateTime.ofInstant((Instant) value, zone());
     }
     if (value instanceof ReadableInstant) {
       return LocalDateTime.ofInstant(
-          Instant.ofEpochMilli(((ReadableInstant) value).getMillis()), zone);
+          Instant.ofEpochMilli(((ReadableInstant) value).getMillis()), zone());
     }
     return value;
   }
@@ -276,34 +295,19 @@ public final class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     }
     String state = first.getSQLState() != null ? first.getSQLState() : "";
     // H2's MERGE can race with a concurrent insert of the same key: a retry finds it present.
-    boolean keyRace = dialect == JdbcDialect.H2 && state.equals("23505");
+    boolean keyRace = dialect() == JdbcDialect.H2 && state.equals("23505");
     if ((state.startsWith("22") || state.startsWith("23")) && !keyRace) {
       return new RejectedRecordException(
           "SQLSTATE " + state + ": " + first.getMessage(), e);
     }
-    if (state.startsWith("08")) {
-      // The connection is gone; the retry reconnects.
-      try {
-        close();
-      } catch (SQLException closeFailure) {
-        e.addSuppressed(closeFailure);
-      }
-    }
+    // Anything else is retried; the pool evicts a connection the database broke (SQLSTATE 08).
     return e;
   }
 
-  private static void rollbackQuietly(Connection c, Exception cause) {
-    try {
-      c.rollback();
-    } catch (SQLException rollbackFailure) {
-      cause.addSuppressed(rollbackFailure);
-    }
-  }
-
   @Override
-  public String toString() {
+  public final String toString() {
     // No password here: toString ends up in logs and display data.
-    return "JdbcIdempotentSink{" + JdbcSupport.redact(jdbcUrl) + ", table " + table
-        + ", key column " + keyColumn + ", " + dialect + "}";
+    return "JdbcIdempotentSink{" + connector().redactedUrl() + ", table " + table()
+        + ", key column " + keyColumn() + ", " + dialect() + "}";
   }
 }

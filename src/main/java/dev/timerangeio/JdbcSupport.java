@@ -2,6 +2,11 @@ package dev.timerangeio;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.zone.ZoneOffsetTransition;
+import java.time.zone.ZoneRules;
 import java.util.regex.Pattern;
 
 /** Checks and text shared by the JDBC source and sink; internal. */
@@ -31,5 +36,48 @@ final class JdbcSupport {
   /** The URL without a password parameter, for messages, logs and display data. */
   static String redact(String jdbcUrl) {
     return jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***");
+  }
+
+  /**
+   * The instant of a zone-less value in {@code zone}. In the hour a fall-back repeats, the first
+   * pass (the earlier offset): a zone-less column can't tell the two apart. A value in a
+   * spring-forward gap, which no clock showed, is the instant of the change.
+   */
+  static Instant instantOf(LocalDateTime local, ZoneId zone) {
+    ZoneOffsetTransition change = zone.getRules().getTransition(local);
+    if (change != null && change.isGap()) {
+      return change.getInstant();
+    }
+    return local.atZone(zone).toInstant();
+  }
+
+  /**
+   * The zone-less bound that selects exactly the values whose {@link #instantOf} is at or after
+   * {@code instant}: the least local time mapped at or after it. So a range of instants is read as
+   * one range of local times, with no value read twice or never across a change of offset.
+   */
+  static LocalDateTime localBound(Instant instant, ZoneId zone) {
+    ZoneRules rules = zone.getRules();
+    LocalDateTime local = LocalDateTime.ofInstant(instant, zone);
+    ZoneOffsetTransition change = rules.getTransition(local);
+    if (change != null && change.isOverlap() && !instant.isBefore(change.getInstant())) {
+      // The second pass of a repeated hour: its local times all belong to the first pass.
+      return change.getDateTimeBefore();
+    }
+    ZoneOffsetTransition previous = rules.previousTransition(instant.plusNanos(1));
+    if (previous != null && previous.isGap() && previous.getInstant().equals(instant)) {
+      // The instant of a spring-forward: the gap's local times map to it.
+      return previous.getDateTimeBefore();
+    }
+    return local;
+  }
+
+  /** Rolls back after {@code cause}; a rollback that fails too (a dropped connection) is added. */
+  static void rollbackQuietly(java.sql.Connection c, Exception cause) {
+    try {
+      c.rollback();
+    } catch (java.sql.SQLException rollbackFailure) {
+      cause.addSuppressed(rollbackFailure);
+    }
   }
 }

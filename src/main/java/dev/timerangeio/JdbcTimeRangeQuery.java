@@ -3,23 +3,27 @@ package dev.timerangeio;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
+import com.google.auto.value.AutoValue;
 import java.io.Serializable;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * A {@link TimeRangeQuery} over a SQL table with a timestamp column, through plain JDBC.
+ * A {@link TimeRangeQuery} over a SQL table with a timestamp column, through JDBC.
  *
  * <pre>{@code
  * JdbcTimeRangeQuery<Event> query =
@@ -30,19 +34,38 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *             "SELECT id, ts, body FROM events WHERE ts >= ? AND ts < ? AND kind = 'click'",
  *             Event::fromRow)
  *         .withTimeColumn("ts")
+ *         .withTieBreakerColumn("id")
  *         .withUsername("reader");
  * }</pre>
  *
- * <p>The range's bounds are always bound as statement parameters ({@code >= ?} and {@code < ?}),
- * never concatenated into SQL, as {@link LocalDateTime} values in {@link #withZone the column's
- * zone} (UTC by default) at full microsecond precision. Table and column names are checked
- * against a strict identifier pattern. Each worker copy keeps one connection, opened in {@link
- * #open()} and closed in {@link #close()}; a chunk's rows are read with a fetch size and returned
- * as a list, so size chunks to fit in memory.
+ * <p><b>Bounds.</b> The range's bounds are always bound as statement parameters ({@code >= ?} and
+ * {@code < ?}), never concatenated into SQL, as {@link LocalDateTime} values in {@link #withZone
+ * the column's zone} (UTC by default) at full microsecond precision. Table and column names are
+ * checked against a strict identifier pattern.
+ *
+ * <p><b>Zone-less columns and daylight saving.</b> A zone-less value is read as {@link
+ * #instantOf}: in the hour a fall-back repeats, as its first pass (a zone-less column can't tell
+ * the passes apart, so rows written in the second pass get a time one offset change early); a
+ * value inside a spring-forward gap, as the instant of the change. The bounds of each query are
+ * chosen to match, so every row is still read exactly once. Store instants ({@code timestamptz},
+ * or UTC) to avoid the ambiguity.
+ *
+ * <p><b>Connections.</b> The copies of the query in a worker JVM share a connection pool
+ * (HikariCP, at most {@link #withMaxConnections} connections), joined in {@link #open()} and left
+ * in {@link #close()}; each query borrows one read-only connection. A chunk's rows are fetched
+ * {@link #withFetchSize} at a time and returned as a list, so size chunks to fit in memory.
+ *
+ * <p><b>Crowded microseconds.</b> With {@link #withTieBreakerColumn}, a microsecond holding more
+ * rows than the read's {@code withMaxRowsPerQuery} is read in pages ordered by that column.
+ *
+ * <p><b>Rows that can't be mapped.</b> When the row mapper throws, the row (its columns as text)
+ * and the exception go to the read's {@code withBadRecordErrorHandler}; without one the bundle
+ * fails with the mapper's exception.
  *
  * @param <T> the record type the row mapper builds
  */
-public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
+@AutoValue
+public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withFetchSize}. */
   public static final int DEFAULT_FETCH_SIZE = 10_000;
@@ -53,37 +76,55 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
     T mapRow(ResultSet resultSet) throws Exception;
   }
 
-  private final String jdbcUrl;
-  private final String sql;
-  private final @Nullable String table;
-  private final @Nullable String timeColumn;
-  private final RowMapper<T> rowMapper;
-  private final @Nullable String username;
-  private final @Nullable String password;
-  private final ZoneId zone;
-  private final int fetchSize;
+  JdbcTimeRangeQuery() {}
 
-  private transient @Nullable Connection connection;
+  abstract JdbcConnector connector();
 
-  private JdbcTimeRangeQuery(
-      String jdbcUrl,
-      String sql,
-      @Nullable String table,
-      @Nullable String timeColumn,
-      RowMapper<T> rowMapper,
-      @Nullable String username,
-      @Nullable String password,
-      ZoneId zone,
-      int fetchSize) {
-    this.jdbcUrl = jdbcUrl;
-    this.sql = sql;
-    this.table = table;
-    this.timeColumn = timeColumn;
-    this.rowMapper = rowMapper;
-    this.username = username;
-    this.password = password;
-    this.zone = zone;
-    this.fetchSize = fetchSize;
+  /** The statement: two placeholders, the range's start and end. */
+  abstract String sql();
+
+  abstract @Nullable String table();
+
+  abstract @Nullable String timeColumn();
+
+  abstract @Nullable String tieBreakerColumn();
+
+  abstract RowMapper<T> rowMapper();
+
+  abstract ZoneId zone();
+
+  abstract int fetchSize();
+
+  abstract Builder<T> toBuilder();
+
+  @AutoValue.Builder
+  abstract static class Builder<T> {
+    abstract Builder<T> setConnector(JdbcConnector connector);
+
+    abstract Builder<T> setSql(String sql);
+
+    abstract Builder<T> setTable(@Nullable String table);
+
+    abstract Builder<T> setTimeColumn(@Nullable String column);
+
+    abstract Builder<T> setTieBreakerColumn(@Nullable String column);
+
+    abstract Builder<T> setRowMapper(RowMapper<T> mapper);
+
+    abstract Builder<T> setZone(ZoneId zone);
+
+    abstract Builder<T> setFetchSize(int fetchSize);
+
+    abstract JdbcTimeRangeQuery<T> build();
+  }
+
+  private static <T> Builder<T> builder(String jdbcUrl, String sql, RowMapper<T> rowMapper) {
+    return new AutoValue_JdbcTimeRangeQuery.Builder<T>()
+        .setConnector(JdbcConnector.of(jdbcUrl, true))
+        .setSql(sql)
+        .setRowMapper(rowMapper)
+        .setZone(ZoneOffset.UTC)
+        .setFetchSize(DEFAULT_FETCH_SIZE);
   }
 
   /**
@@ -93,48 +134,23 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   public static <T> JdbcTimeRangeQuery<T> forTable(
       String jdbcUrl, String table, String timeColumn, RowMapper<T> rowMapper) {
     JdbcSupport.checkUrl(jdbcUrl);
-    JdbcSupport.checkIdentifier("table", table);
-    JdbcSupport.checkIdentifier("timeColumn", timeColumn);
+    JdbcSupport.checkIdentifier("forTable: table", table);
+    JdbcSupport.checkIdentifier("forTable: timeColumn", timeColumn);
     checkArgument(rowMapper != null, "forTable: rowMapper must not be null");
     String sql =
         "SELECT * FROM " + table + " WHERE " + timeColumn + " >= ? AND " + timeColumn + " < ?";
-    return new JdbcTimeRangeQuery<>(
-        jdbcUrl, sql, table, timeColumn, rowMapper, null, null, ZoneOffset.UTC, DEFAULT_FETCH_SIZE);
+    return builder(jdbcUrl, sql, rowMapper).setTable(table).setTimeColumn(timeColumn).build();
   }
 
   /**
    * Reads {@code SELECT * FROM table WHERE timeColumn >= ? AND timeColumn < ?} as Beam {@link
-   * org.apache.beam.sdk.values.Row}s whose schema comes from the result set's metadata (one field
-   * per column, lower-case names; timestamps as {@code MicrosInstant}), learnt once when the
-   * pipeline is built, so the read's output has a schema and schema transforms work downstream.
+   * Row}s whose schema comes from the result set's metadata (one field per column, lower-case
+   * names; timestamps as {@code MicrosInstant}), learnt once when the pipeline is built, so the
+   * read's output has a schema and schema transforms work downstream.
    */
-  public static JdbcTimeRangeQuery<org.apache.beam.sdk.values.Row> forTableAsRows(
+  public static JdbcTimeRangeQuery<Row> forTableAsRows(
       String jdbcUrl, String table, String timeColumn) {
     return forTable(jdbcUrl, table, timeColumn, new ResultSetRows(ZoneOffset.UTC));
-  }
-
-  /**
-   * The Beam schema of the rows of a {@link #forTableAsRows} query, read from the database the
-   * first time it is asked (when the read is applied); null for other queries.
-   */
-  @Override
-  public org.apache.beam.sdk.schemas.@Nullable Schema schema() throws Exception {
-    if (!(rowMapper instanceof ResultSetRows)) {
-      return null;
-    }
-    ResultSetRows rows = (ResultSetRows) rowMapper;
-    if (rows.schema() == null) {
-      try (Connection c = DriverManager.getConnection(jdbcUrl, username, password);
-          PreparedStatement statement = c.prepareStatement(sql)) {
-        // An empty range: the metadata without the data.
-        statement.setObject(1, LocalDateTime.of(1970, 1, 1, 0, 0));
-        statement.setObject(2, LocalDateTime.of(1970, 1, 1, 0, 0));
-        try (ResultSet rs = statement.executeQuery()) {
-          rows.learn(rs.getMetaData());
-        }
-      }
-    }
-    return rows.schema();
   }
 
   /**
@@ -153,22 +169,37 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
         placeholders,
         sql);
     checkArgument(rowMapper != null, "forSql: rowMapper must not be null");
-    return new JdbcTimeRangeQuery<>(
-        jdbcUrl, sql, null, null, rowMapper, null, null, ZoneOffset.UTC, DEFAULT_FETCH_SIZE);
+    return builder(jdbcUrl, sql, rowMapper).build();
+  }
+
+  /**
+   * The instant TimeRangeIO reads a zone-less value {@code local} of a column in {@code zone} as:
+   * in a repeated (fall-back) hour the first pass, in a spring-forward gap the instant of the
+   * change, otherwise the one instant it names. Use it in a {@link RowMapper} whose record carries
+   * the row's time, so the time lies in the range the row was read for.
+   */
+  public static Instant instantOf(LocalDateTime local, ZoneId zone) {
+    checkArgument(local != null && zone != null, "instantOf: local and zone must not be null");
+    return JdbcSupport.instantOf(local, zone);
   }
 
   /** The user to connect as. Default: none (the URL's or the driver's default). */
   public JdbcTimeRangeQuery<T> withUsername(String username) {
-    checkArgument(username != null, "withUsername: username must not be null");
-    return new JdbcTimeRangeQuery<>(
-        jdbcUrl, sql, table, timeColumn, rowMapper, username, password, zone, fetchSize);
+    return toBuilder().setConnector(connector().withUsername(username)).build();
   }
 
   /** The password; never shown in display data, logs or messages. Default: none. */
   public JdbcTimeRangeQuery<T> withPassword(String password) {
-    checkArgument(password != null, "withPassword: password must not be null");
-    return new JdbcTimeRangeQuery<>(
-        jdbcUrl, sql, table, timeColumn, rowMapper, username, password, zone, fetchSize);
+    return toBuilder().setConnector(connector().withPassword(password)).build();
+  }
+
+  /**
+   * The most connections the worker's pool for this database and user opens; queries beyond it
+   * wait for a free one (and count as transient failures after 30 s). Default {@value
+   * JdbcConnector#DEFAULT_MAX_CONNECTIONS}; allowed: 1 or more.
+   */
+  public JdbcTimeRangeQuery<T> withMaxConnections(int maxConnections) {
+    return toBuilder().setConnector(connector().withMaxConnections(maxConnections)).build();
   }
 
   /** The zone in which a zone-less timestamp column's values are meant. Default UTC. */
@@ -176,51 +207,70 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   public JdbcTimeRangeQuery<T> withZone(ZoneId zone) {
     checkArgument(zone != null, "withZone: zone must not be null");
     RowMapper<T> mapper =
-        rowMapper instanceof ResultSetRows
-            ? (RowMapper<T>) ((ResultSetRows) rowMapper).inZone(zone)
-            : rowMapper;
-    return new JdbcTimeRangeQuery<>(
-        jdbcUrl, sql, table, timeColumn, mapper, username, password, zone, fetchSize);
+        rowMapper() instanceof ResultSetRows
+            ? (RowMapper<T>) ((ResultSetRows) rowMapper()).inZone(zone)
+            : rowMapper();
+    return toBuilder().setZone(zone).setRowMapper(mapper).build();
   }
 
   /** Rows fetched per round trip. Default {@link #DEFAULT_FETCH_SIZE}; allowed: 1 or more. */
   public JdbcTimeRangeQuery<T> withFetchSize(int fetchSize) {
     checkArgument(fetchSize >= 1, "withFetchSize: must be at least 1, was %s", fetchSize);
-    return new JdbcTimeRangeQuery<>(
-        jdbcUrl, sql, table, timeColumn, rowMapper, username, password, zone, fetchSize);
+    return toBuilder().setFetchSize(fetchSize).build();
   }
 
   /** The time column of a {@link #forSql} query, for {@link #earliest()}. */
   public JdbcTimeRangeQuery<T> withTimeColumn(String timeColumn) {
     JdbcSupport.checkIdentifier("withTimeColumn", timeColumn);
-    return new JdbcTimeRangeQuery<>(
-        jdbcUrl, sql, table, timeColumn, rowMapper, username, password, zone, fetchSize);
+    return toBuilder().setTimeColumn(timeColumn).build();
+  }
+
+  /**
+   * A column that orders the rows of one microsecond: unique within a microsecond, never null, of
+   * an integer or string type (an id or sequence number). A microsecond holding more rows than the
+   * read's {@code withMaxRowsPerQuery} is then read in pages ({@code ... AND column > ? ORDER BY
+   * column}) instead of failing. Default: none.
+   */
+  public JdbcTimeRangeQuery<T> withTieBreakerColumn(String column) {
+    JdbcSupport.checkIdentifier("withTieBreakerColumn", column);
+    return toBuilder().setTieBreakerColumn(column).build();
+  }
+
+  /**
+   * The Beam schema of the rows of a {@link #forTableAsRows} query, read from the database the
+   * first time it is asked (when the read is applied); null for other queries.
+   */
+  @Override
+  public @Nullable Schema schema() throws Exception {
+    if (!(rowMapper() instanceof ResultSetRows)) {
+      return null;
+    }
+    ResultSetRows rows = (ResultSetRows) rowMapper();
+    if (rows.schema() == null) {
+      try (Connection c = connector().connection();
+          PreparedStatement statement = c.prepareStatement(sql())) {
+        // An empty range: the metadata without the data.
+        statement.setObject(1, LocalDateTime.of(1970, 1, 1, 0, 0));
+        statement.setObject(2, LocalDateTime.of(1970, 1, 1, 0, 0));
+        try (ResultSet rs = statement.executeQuery()) {
+          rows.learn(rs.getMetaData());
+        }
+        c.rollback();
+      } finally {
+        connector().close();
+      }
+    }
+    return rows.schema();
   }
 
   @Override
   public void open() throws SQLException {
-    if (connection == null || connection.isClosed()) {
-      connection = DriverManager.getConnection(jdbcUrl, username, password);
-      // Some drivers (PostgreSQL) only stream with a fetch size inside a transaction.
-      connection.setAutoCommit(false);
-      connection.setReadOnly(true);
-    }
+    connector().open();
   }
 
   @Override
-  public void close() throws SQLException {
-    if (connection != null) {
-      try {
-        connection.close();
-      } finally {
-        connection = null;
-      }
-    }
-  }
-
-  private Connection connection() throws SQLException {
-    open();
-    return connection;
+  public void close() {
+    connector().close();
   }
 
   @Override
@@ -231,45 +281,140 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   /** Stops after {@code limit} rows (JDBC {@code setMaxRows}), so an oversized chunk isn't loaded. */
   @Override
   public List<T> query(TimeRange range, long limit) throws Exception {
-    Connection c = connection();
-    List<T> records = new ArrayList<>();
-    try (PreparedStatement statement = c.prepareStatement(sql)) {
-      statement.setFetchSize(fetchSize);
-      statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0);
-      statement.setObject(1, toLocal(range.from()));
-      statement.setObject(2, toLocal(range.to()));
-      try (ResultSet rs = statement.executeQuery()) {
-        while (rs.next()) {
-          records.add(rowMapper.mapRow(rs));
+    return run(sql(), range, null, limit, false).records;
+  }
+
+  @Override
+  public boolean supportsPaging() {
+    return tieBreakerColumn() != null;
+  }
+
+  @Override
+  public Page<T> queryPage(TimeRange microsecond, @Nullable Object after, int limit)
+      throws Exception {
+    checkState(
+        tieBreakerColumn() != null,
+        "paging a microsecond needs a tie-breaker column: call withTieBreakerColumn(String)");
+    String column = tieBreakerColumn();
+    String paged =
+        "SELECT * FROM ("
+            + sql()
+            + ") timerangeio_q"
+            + (after == null ? "" : " WHERE " + column + " > ?")
+            + " ORDER BY "
+            + column;
+    Answer<T> answer = run(paged, microsecond, after, limit, true);
+    return Page.of(answer.records, answer.lastTieBreaker);
+  }
+
+  /** Records of one statement, and the tie-breaker of its last row when paging. */
+  private static final class Answer<T> {
+    final QueryResult<T> records = new QueryResult<>();
+    @Nullable Object lastTieBreaker;
+  }
+
+  private Answer<T> run(
+      String statementSql, TimeRange range, @Nullable Object after, long limit, boolean paging)
+      throws Exception {
+    Answer<T> answer = new Answer<>();
+    try (Connection c = connector().connection()) {
+      try (PreparedStatement statement = c.prepareStatement(statementSql)) {
+        statement.setFetchSize(fetchSize());
+        statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0);
+        statement.setObject(1, JdbcSupport.localBound(range.from(), zone()));
+        statement.setObject(2, JdbcSupport.localBound(range.to(), zone()));
+        if (after != null) {
+          statement.setObject(3, after instanceof BigInteger ? new BigDecimal((BigInteger) after) : after);
         }
+        try (ResultSet rs = statement.executeQuery()) {
+          while (rs.next()) {
+            if (paging) {
+              answer.lastTieBreaker = tieBreaker(rs, range);
+            }
+            try {
+              answer.records.add(rowMapper().mapRow(rs));
+            } catch (Exception e) {
+              answer.records.addUnmappable(describeRow(rs), e);
+            }
+          }
+        }
+        c.commit();
+      } catch (Exception e) {
+        JdbcSupport.rollbackQuietly(c, e);
+        if (connector().lostConnection(c)) {
+          throw new TransientSourceException(
+              "the connection to " + connector().redactedUrl() + " was lost: " + e, e);
+        }
+        throw e;
       }
-      c.commit();
-    } catch (Exception e) {
-      c.rollback();
-      throw e;
     }
-    return records;
+    return answer;
+  }
+
+  /** The tie-breaker of the current row as an offset field: a Long, a BigInteger or a String. */
+  private Object tieBreaker(ResultSet rs, TimeRange microsecond) throws SQLException {
+    Object value = rs.getObject(tieBreakerColumn());
+    if (value instanceof Integer || value instanceof Short || value instanceof Byte) {
+      return ((Number) value).longValue();
+    }
+    if (value instanceof BigDecimal) {
+      try {
+        BigInteger exact = ((BigDecimal) value).toBigIntegerExact();
+        return exact.bitLength() < 64 ? (Object) exact.longValue() : exact;
+      } catch (ArithmeticException notAnInteger) {
+        value = "a fraction " + value;
+      }
+    }
+    if (value instanceof Long || value instanceof BigInteger || value instanceof String) {
+      return value;
+    }
+    throw new IllegalStateException(
+        "withTieBreakerColumn(\""
+            + tieBreakerColumn()
+            + "\"): a row of the microsecond "
+            + Times.describe(microsecond.fromMicros())
+            + " has "
+            + (value == null ? "NULL" : value + " (" + value.getClass().getName() + ")")
+            + " there; a tie-breaker must be a non-null integer or string");
+  }
+
+  /** The current row's columns as text, for a bad-record handler; long values cut short. */
+  private static String describeRow(ResultSet rs) {
+    StringBuilder text = new StringBuilder("{");
+    try {
+      ResultSetMetaData meta = rs.getMetaData();
+      for (int i = 1; i <= meta.getColumnCount(); i++) {
+        String value = String.valueOf(rs.getString(i));
+        text.append(i > 1 ? ", " : "")
+            .append(meta.getColumnLabel(i))
+            .append('=')
+            .append(value.length() > 200 ? value.substring(0, 200) + "…" : value);
+      }
+    } catch (SQLException e) {
+      text.append("(the row can't be read: ").append(e.getMessage()).append(')');
+    }
+    return text.append('}').toString();
   }
 
   /** A {@link #forSql} query needs {@link #withTimeColumn} to find its earliest record. */
   @Override
   public boolean supportsEarliest() {
-    return timeColumn != null;
+    return timeColumn() != null;
   }
 
   @Override
   public Optional<Instant> earliest() throws Exception {
     checkState(
-        timeColumn != null,
+        timeColumn() != null,
         "start time \"earliest\" needs the time column of a forSql query: call"
             + " withTimeColumn(String)");
-    Connection c = connection();
-    boolean ofTable = table != null;
+    boolean ofTable = table() != null;
     String min =
         ofTable
-            ? "SELECT MIN(" + timeColumn + ") FROM " + table
-            : "SELECT MIN(" + timeColumn + ") FROM (" + sql + ") timerangeio_q";
-    try (PreparedStatement statement = c.prepareStatement(min)) {
+            ? "SELECT MIN(" + timeColumn() + ") FROM " + table()
+            : "SELECT MIN(" + timeColumn() + ") FROM (" + sql() + ") timerangeio_q";
+    try (Connection c = connector().connection();
+        PreparedStatement statement = c.prepareStatement(min)) {
       if (!ofTable) {
         statement.setObject(1, LocalDateTime.of(1, 1, 1, 0, 0));
         statement.setObject(2, LocalDateTime.of(9999, 12, 31, 23, 59, 59, 999_999_000));
@@ -279,18 +424,21 @@ public final class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
         c.commit();
         return earliest == null
             ? Optional.empty()
-            : Optional.of(earliest.atZone(zone).toInstant());
+            : Optional.of(JdbcSupport.instantOf(earliest, zone()));
       }
     }
   }
 
-  private LocalDateTime toLocal(Instant instant) {
-    return LocalDateTime.ofInstant(instant, zone);
-  }
-
   @Override
-  public String toString() {
+  public final String toString() {
     // No password here: toString ends up in logs and display data.
-    return "JdbcTimeRangeQuery{" + JdbcSupport.redact(jdbcUrl) + ", " + sql + ", zone " + zone + "}";
+    return "JdbcTimeRangeQuery{"
+        + connector().redactedUrl()
+        + ", "
+        + sql()
+        + ", zone "
+        + zone()
+        + (tieBreakerColumn() == null ? "" : ", tie-breaker " + tieBreakerColumn())
+        + "}";
   }
 }

@@ -161,6 +161,6 @@ final class ResultSetRows implements JdbcTimeRangeQuery.RowMapper<Row> {
       return t == null ? null : t.toInstant();
     }
     LocalDateTime t = rs.getObject(column, LocalDateTime.class);
-    return t == null ? null : t.atZone(zone).toInstant();
+    return t == null ? null : JdbcSupport.instantOf(t, zone);
   }
 }

@@ -118,4 +118,140 @@ public class DeadLetterTest {
           containsString(id % 10 == 3 ? "withTimestampFn returned null" : "lies outside its chunk"));
     }
   }
+
+  /** Collects "row | reason" of each bad record whose record is a source row as text. */
+  static final class CollectBadRows extends PTransform<PCollection<BadRecord>, PCollection<Void>> {
+    private final String id;
+
+    CollectBadRows(String id) {
+      this.id = id;
+    }
+
+    @Override
+    public PCollection<Void> expand(PCollection<BadRecord> input) {
+      return input
+          .apply(
+              org.apache.beam.sdk.transforms.MapElements.into(
+                      org.apache.beam.sdk.values.TypeDescriptors.strings())
+                  .via(
+                      bad -> {
+                        try {
+                          return CoderUtils.decodeFromByteArray(
+                                  org.apache.beam.sdk.coders.StringUtf8Coder.of(),
+                                  bad.getRecord().getEncodedRecord())
+                              + " | "
+                              + bad.getFailure().getException();
+                        } catch (CoderException e) {
+                          throw new IllegalStateException(e);
+                        }
+                      }))
+          .apply(ParDo.of(new PipelineSupport.Collect<>(id)));
+    }
+  }
+
+  /** An H2 table of 100 rows a minute apart whose amount is a number except on ids ≡ 0 mod 25. */
+  private static String tableWithUnparsableAmounts() throws Exception {
+    String url = TestDatabases.newH2Url();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+        java.sql.Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE payments (id BIGINT PRIMARY KEY, t TIMESTAMP(6), amount VARCHAR(10))");
+      for (int i = 0; i < 100; i++) {
+        s.execute(
+            "INSERT INTO payments VALUES (" + i + ", '2024-05-01 00:" + (i < 60 ? "00" : "01")
+                + ":" + String.format("%02d", i % 60) + "', '" + (i % 25 == 0 ? "n/a" : i) + "')");
+      }
+    }
+    return url;
+  }
+
+  private static TimeRangeIO.Read<KV<Long, Long>> paymentsRead(String url) {
+    JdbcTimeRangeQuery<KV<Long, Long>> query =
+        JdbcTimeRangeQuery.forTable(
+            url, "payments", "t", rs -> KV.of(rs.getLong("id"), Long.parseLong(rs.getString("amount"))));
+    return TimeRangeIO.<KV<Long, Long>>read()
+        .withQuery(query)
+        .withCoder(TestSource.CODER)
+        .withStartTime("2024-05-01T00:00:00Z")
+        .withEndTime(Instant.parse("2024-05-01T00:02:00Z"))
+        .withPartitionDuration(Duration.ofSeconds(30))
+        .withIngestionLag(Duration.ZERO);
+  }
+
+  @Test
+  public void jdbcRowsTheMapperCannotMapGoToTheHandlerAsTextWithTheException() throws Exception {
+    String url = tableWithUnparsableAmounts();
+    String bad = PipelineSupport.newCollection();
+    PCollection<KV<Long, Long>> good;
+    try (BadRecordErrorHandler<PCollection<Void>> handler =
+        p.registerBadRecordErrorHandler(new CollectBadRows(bad))) {
+      good = p.apply(paymentsRead(url).withBadRecordErrorHandler(handler));
+    }
+    List<KV<Long, Long>> expected = new ArrayList<>();
+    for (long i = 0; i < 100; i++) {
+      if (i % 25 != 0) {
+        expected.add(KV.of(i, i));
+      }
+    }
+    PAssert.that(good).containsInAnyOrder(expected);
+
+    PipelineResult result = p.run();
+    result.waitUntilFinish();
+
+    List<String> rows = PipelineSupport.collected(bad);
+    java.util.Collections.sort(rows);
+    assertEquals(4, rows.size());
+    assertThat(rows.get(0), containsString("ID=0, T=2024-05-01 00:00:00, AMOUNT=n/a"));
+    assertThat(rows.get(0), containsString("NumberFormatException: For input string: \"n/a\""));
+    assertEquals(4L, counter(result, "badRows"));
+    assertEquals(96L, counter(result, "rowsRead"));
+  }
+
+  @Test
+  public void withoutAHandlerAnUnmappableRowFailsThePipelineWithTheMappersError()
+      throws Exception {
+    p.apply(paymentsRead(tableWithUnparsableAmounts()));
+
+    Exception e =
+        org.junit.Assert.assertThrows(
+            org.apache.beam.sdk.Pipeline.PipelineExecutionException.class, p::run);
+
+    assertThat(e.getMessage(), containsString("For input string: \"n/a\""));
+  }
+
+  @Test
+  public void httpElementsTheMapperCannotMapGoToTheHandlerAsJson() throws Exception {
+    long[] times = {T0, T0 + 1, T0 + MINUTE, T0 + MINUTE + 7};
+    try (FaultyApiServer server =
+        new FaultyApiServer(times, 100, 10_000, new double[] {0, 0, 0, 0}, 0)) {
+      HttpTimeRangeQuery<KV<Long, Long>> query =
+          HttpTimeRangeQuery.get(
+                  server.url("/events?since={from}&until={to}"),
+                  json -> {
+                    if (json.get("id").asLong() == 1) {
+                      throw new IllegalArgumentException("id 1 is not for us");
+                    }
+                    return HttpTimeRangeQueryTest.toRecord(json);
+                  })
+              .withRecordsPointer("/data")
+              .withNextPageToken("/next_page_token", "page_token");
+      String bad = PipelineSupport.newCollection();
+      PCollection<KV<Long, Long>> good;
+      try (BadRecordErrorHandler<PCollection<Void>> handler =
+          p.registerBadRecordErrorHandler(new CollectBadRows(bad))) {
+        good =
+            p.apply(
+                TestSource.boundedRead(query, T0, T0 + 2 * MINUTE, Duration.ofMinutes(1))
+                    .withBadRecordErrorHandler(handler));
+      }
+      PAssert.that(good)
+          .containsInAnyOrder(KV.of(T0, 0L), KV.of(T0 + MINUTE, 2L), KV.of(T0 + MINUTE + 7, 3L));
+
+      p.run().waitUntilFinish();
+
+      List<String> rows = PipelineSupport.collected(bad);
+      assertEquals(1, rows.size());
+      assertThat(rows.get(0), containsString("\"id\":1"));
+      assertThat(rows.get(0), containsString("id 1 is not for us"));
+    }
+  }
 }

@@ -1,5 +1,7 @@
 package dev.timerangeio;
 
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.greaterThan;
 import static org.junit.Assert.assertEquals;
 
 import java.sql.Connection;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.logicaltypes.MicrosInstant;
 import org.apache.beam.sdk.schemas.transforms.Select;
@@ -119,7 +122,7 @@ public class JdbcTimeRangeQueryServersTest {
               Instant at =
                   aware
                       ? rs.getObject("t", OffsetDateTime.class).toInstant()
-                      : rs.getObject("t", LocalDateTime.class).atZone(zone).toInstant();
+                      : JdbcTimeRangeQuery.instantOf(rs.getObject("t", LocalDateTime.class), zone);
               return KV.of(Times.toMicros("t", at), rs.getLong("id"));
             })
         .withZone(zone);
@@ -147,18 +150,48 @@ public class JdbcTimeRangeQueryServersTest {
     long f = Times.toMicros("from", from);
     long t = Times.toMicros("to", to);
     List<KV<Long, Long>> records = fill(type, zone, times(f, t, 60_000_000L));
+    assertReads(query(type, zone), from, to, asStoredIn(type, zone, records));
+  }
+
+  /**
+   * The records as a zone-less column in {@code zone} gives them back: a time in the second pass
+   * of a repeated hour comes back as the first pass.
+   */
+  private static List<KV<Long, Long>> asStoredIn(
+      String type, ZoneId zone, List<KV<Long, Long>> records) {
+    if (zoneAware(type)) {
+      return records;
+    }
+    List<KV<Long, Long>> stored = new ArrayList<>();
+    for (KV<Long, Long> r : records) {
+      LocalDateTime local = LocalDateTime.ofInstant(Times.toInstant(r.getKey()), zone);
+      stored.add(
+          KV.of(Times.toMicros("t", JdbcTimeRangeQuery.instantOf(local, zone)), r.getValue()));
+    }
+    return stored;
+  }
+
+  /** Reads {@code [from, to)} in 1-minute chunks and asserts exactly {@code expected} arrive. */
+  private PipelineResult assertReads(
+      JdbcTimeRangeQuery<KV<Long, Long>> query,
+      Instant from,
+      Instant to,
+      List<KV<Long, Long>> expected) {
     PAssert.that(
             p.apply(
                 TimeRangeIO.<KV<Long, Long>>read()
-                    .withQuery(query(type, zone))
+                    .withQuery(query)
                     .withCoder(TestSource.CODER)
                     .withStartTime(from)
                     .withEndTime(to)
                     .withPartitionDuration(Duration.ofMinutes(1))
                     .withIngestionLag(Duration.ZERO)
+                    .withMaxRowsPerQuery(1_000)
                     .withTimestampFn(TestSource::timeOf)))
-        .satisfies(ReadPipelineTest.sameRecords(records));
-    p.run().waitUntilFinish();
+        .satisfies(ReadPipelineTest.sameRecords(expected));
+    PipelineResult result = p.run();
+    result.waitUntilFinish();
+    return result;
   }
 
   @Test
@@ -187,6 +220,135 @@ public class JdbcTimeRangeQueryServersTest {
         ZoneId.of("Europe/Paris"),
         Instant.parse("2026-03-29T00:30:00Z"),
         Instant.parse("2026-03-29T01:30:00Z"));
+  }
+
+  private static final java.util.Set<String> DROPPED =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** Ends the session of the connection {@code rs} was read on, as a database restart would. */
+  private static void dropConnection(String database, java.sql.ResultSet rs) throws Exception {
+    Connection c = rs.getStatement().getConnection();
+    if (database.equals("h2")) {
+      c.unwrap(org.h2.jdbc.JdbcConnection.class).close();
+      return;
+    }
+    try (Statement s = c.createStatement()) {
+      s.execute(
+          database.equals("postgresql")
+              ? "SELECT pg_terminate_backend(pg_backend_pid())"
+              : "KILL CONNECTION_ID()");
+    } catch (java.sql.SQLException expected) {
+      // The session ends under the statement that ended it.
+    }
+  }
+
+  @Test
+  public void aConnectionTheDatabaseDropsMidChunkIsReplacedAndTheReadStaysExact()
+      throws Exception {
+    Instant from = Instant.parse("2024-05-01T00:00:00Z");
+    Instant to = Instant.parse("2024-05-01T00:30:00Z");
+    List<KV<Long, Long>> records =
+        fill(
+            columnTypes()[0],
+            ZoneOffset.UTC,
+            times(Times.toMicros("from", from), Times.toMicros("to", to), 60_000_000L));
+    String run = java.util.UUID.randomUUID().toString();
+    String db = database;
+    long victim = records.size() / 2;
+    JdbcTimeRangeQuery<KV<Long, Long>> query =
+        JdbcTimeRangeQuery.forTable(
+            url,
+            table,
+            "t",
+            rs -> {
+              if (rs.getLong("id") == victim && DROPPED.add(run)) {
+                dropConnection(db, rs);
+              }
+              Instant at = rs.getObject("t", LocalDateTime.class).toInstant(ZoneOffset.UTC);
+              return KV.of(Times.toMicros("t", at), rs.getLong("id"));
+            });
+
+    PipelineResult result = assertReads(query, from, to, records);
+
+    assertEquals(
+        "the dropped session was noticed and its chunk read again",
+        1L,
+        PipelineSupport.counter(result, "sourceRetries"));
+  }
+
+  @Test
+  public void zoneLessColumnInADstZoneIsReadOnceAcrossTheRepeatedHour() throws Exception {
+    // Paris falls back at 2026-10-25T01:00Z: local 03:00 becomes 02:00 again, so local 02:xx
+    // happens twice. Both passes' rows are stored alike and read once, as the first pass.
+    ZoneId paris = ZoneId.of("Europe/Paris");
+    Instant from = Instant.parse("2026-10-25T00:00:00Z");
+    Instant to = Instant.parse("2026-10-25T02:00:00Z");
+    List<KV<Long, Long>> records =
+        fill(
+            columnTypes()[0],
+            paris,
+            times(Times.toMicros("from", from), Times.toMicros("to", to), 60_000_000L));
+    List<KV<Long, Long>> expected = asStoredIn(columnTypes()[0], paris, records);
+    long secondPass =
+        records.stream().filter(r -> r.getKey() >= Times.toMicros("t", Instant.parse("2026-10-25T01:00:00Z"))).count();
+    assertThat("rows written in the second pass", secondPass, greaterThan(900L));
+
+    assertReads(query(columnTypes()[0], paris), from, to, expected);
+  }
+
+  @Test
+  public void zoneLessValuesInsideTheSpringForwardGapAreReadOnceAtTheChange() throws Exception {
+    // Paris springs forward at 2026-03-29T01:00Z: no clock there showed 02:xx, but a zone-less
+    // column can hold it. Such rows are read once, at the change.
+    String[] locals = {
+      "2026-03-29T01:59:59.999999", "2026-03-29T02:00:00", "2026-03-29T02:30:00.000001",
+      "2026-03-29T02:59:59.999999", "2026-03-29T03:00:00", "2026-03-29T03:00:00.000001"
+    };
+    try (Connection c = DriverManager.getConnection(url)) {
+      try (Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, t " + columnTypes()[0] + ")");
+      }
+      try (PreparedStatement insert =
+          c.prepareStatement("INSERT INTO " + table + " (id, t) VALUES (?, ?)")) {
+        for (int i = 0; i < locals.length; i++) {
+          insert.setLong(1, i);
+          insert.setObject(2, LocalDateTime.parse(locals[i]));
+          insert.executeUpdate();
+        }
+      }
+    }
+    long change = Times.toMicros("t", Instant.parse("2026-03-29T01:00:00Z"));
+    List<KV<Long, Long>> expected =
+        List.of(
+            KV.of(change - 1, 0L),
+            KV.of(change, 1L),
+            KV.of(change, 2L),
+            KV.of(change, 3L),
+            KV.of(change, 4L),
+            KV.of(change + 1, 5L));
+
+    assertReads(
+        query(columnTypes()[0], ZoneId.of("Europe/Paris")),
+        Instant.parse("2026-03-29T00:30:00Z"),
+        Instant.parse("2026-03-29T01:30:00Z"),
+        expected);
+  }
+
+  @Test
+  public void tenThousandRowsOnOneMicrosecondArePagedByTheTieBreaker() throws Exception {
+    long crowded = Times.toMicros("t", Instant.parse("2024-05-01T00:10:00.000001Z"));
+    long[] times = new long[10_003];
+    java.util.Arrays.fill(times, crowded);
+    times[10_000] = crowded - 1;
+    times[10_001] = crowded + 1;
+    times[10_002] = Times.toMicros("t", Instant.parse("2024-05-01T00:10:00Z"));
+    List<KV<Long, Long>> records = fill(columnTypes()[0], ZoneOffset.UTC, times);
+
+    assertReads(
+        query(columnTypes()[0], ZoneOffset.UTC).withTieBreakerColumn("id"),
+        Instant.parse("2024-05-01T00:00:00Z"),
+        Instant.parse("2024-05-01T00:20:00Z"),
+        records);
   }
 
   @Test

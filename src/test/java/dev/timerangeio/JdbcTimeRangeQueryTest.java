@@ -23,6 +23,7 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.util.SerializableUtils;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.junit.After;
@@ -110,26 +111,52 @@ public class JdbcTimeRangeQueryTest {
   }
 
   @Test
-  public void injectionInIdentifiersIsRejected() {
-    IllegalArgumentException e =
-        assertThrows(
-            IllegalArgumentException.class,
-            () ->
-                JdbcTimeRangeQuery.forTable(
-                    url, "events; DROP TABLE events", "ts", JdbcTimeRangeQueryTest::row));
-    assertThat(e.getMessage(), containsString("events; DROP TABLE events"));
-    assertThrows(
-        IllegalArgumentException.class,
-        () -> JdbcTimeRangeQuery.forTable(url, "events", "ts) OR (1=1", JdbcTimeRangeQueryTest::row));
+  public void rangeBoundsAreStatementParametersNeverSqlText() throws Exception {
+    insert(1, T0);
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forTable(url, "events", "ts", JdbcTimeRangeQueryTest::row);
+    assertThat(query.toString(), containsString("WHERE ts >= ? AND ts < ?"));
+    assertEquals(1, query.query(TimeRange.of(T0, T0.plusNanos(1_000))).size());
+    query.close();
   }
 
   @Test
-  public void sqlWithoutTwoPlaceholdersIsRejected() {
-    IllegalArgumentException e =
-        assertThrows(
-            IllegalArgumentException.class,
-            () -> JdbcTimeRangeQuery.forSql(url, "SELECT * FROM events WHERE ts >= ?", JdbcTimeRangeQueryTest::row));
-    assertThat(e.getMessage(), containsString("exactly two '?'"));
+  public void copiesInAWorkerShareOnePoolThatTheLastToLeaveCloses() throws Exception {
+    insert(1, T0);
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forTable(url, "events", "ts", JdbcTimeRangeQueryTest::row);
+    // What a runner does: one deserialized copy per DoFn instance.
+    JdbcTimeRangeQuery<KV<Long, String>> first = SerializableUtils.clone(query);
+    JdbcTimeRangeQuery<KV<Long, String>> second = SerializableUtils.clone(query);
+    int before = JdbcConnector.openPools();
+
+    first.open();
+    second.open();
+    assertEquals(before + 1, JdbcConnector.openPools());
+    TimeRange minute = TimeRange.of(T0, T0.plusSeconds(60));
+    assertEquals(1, first.query(minute).size());
+    first.close();
+    assertEquals("still used by the second copy", before + 1, JdbcConnector.openPools());
+    assertEquals(1, second.query(minute).size());
+    second.close();
+    assertEquals(before, JdbcConnector.openPools());
+  }
+
+  @Test
+  public void aWrongPasswordFailsOpenWithTheDriversErrorAndNoSecret() throws Exception {
+    try (Statement s = keepAlive.createStatement()) {
+      s.execute("CREATE USER reader PASSWORD 'right'");
+    }
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forTable(url, "events", "ts", JdbcTimeRangeQueryTest::row)
+            .withUsername("reader")
+            .withPassword("wrong-s3cret");
+
+    java.sql.SQLException e = assertThrows(java.sql.SQLException.class, query::open);
+
+    assertThat(e.getMessage(), containsString("Wrong user name or password"));
+    assertThat(e.getMessage(), not(containsString("wrong-s3cret")));
+    assertEquals("not retried: a permanent failure", false, SourceErrors.isTransient(e));
   }
 
   @Test
