@@ -168,36 +168,9 @@ public class HttpTimeRangeQueryTest {
   }
 
   @Test
-  public void badConfigurationIsRejectedNamingTheValue() {
-    HttpTimeRangeQuery.RecordMapper<KV<Long, Long>> m = HttpTimeRangeQueryTest::toRecord;
-    String[][] cases = {
-      {"ftp://host/x?f={from}&t={to}", "must start with http:// or https://"},
-      {"http://host/x?f={from}", "must contain both {from} and {to}"},
-      {"http://host/x y?f={from}&t={to}", "not a valid URI"},
-    };
-    for (String[] c : cases) {
-      IllegalArgumentException e =
-          assertThrows(IllegalArgumentException.class, () -> HttpTimeRangeQuery.get(c[0], m));
-      assertThat(e.getMessage(), containsString(c[1]));
-    }
+  public void secretHeadersStayOutOfDisplayDataAndToString() {
     HttpTimeRangeQuery<KV<Long, Long>> q =
-        HttpTimeRangeQuery.get("http://host/x?f={from}&t={to}", m);
-    assertThat(
-        assertThrows(IllegalArgumentException.class, () -> q.withRecordsPointer("data"))
-            .getMessage(),
-        containsString("\"data\" is not a JSON pointer"));
-    assertThat(
-        assertThrows(IllegalArgumentException.class, () -> q.withHeader("Bad Header", "v"))
-            .getMessage(),
-        containsString("\"Bad Header\" is not a valid header name"));
-    assertThat(
-        assertThrows(IllegalArgumentException.class, () -> q.withNextPageToken("/t", "a&b"))
-            .getMessage(),
-        containsString("a&b"));
-    assertThat(
-        assertThrows(IllegalArgumentException.class, () -> q.withTimeout(Duration.ZERO))
-            .getMessage(),
-        containsString("withTimeout"));
+        HttpTimeRangeQuery.get("http://host/x?f={from}&t={to}", HttpTimeRangeQueryTest::toRecord);
     DisplayData data =
         DisplayData.from(
             TimeRangeIO.<KV<Long, Long>>read()
