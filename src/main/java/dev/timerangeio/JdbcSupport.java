@@ -80,4 +80,24 @@ final class JdbcSupport {
       cause.addSuppressed(rollbackFailure);
     }
   }
+
+  /**
+   * Whether a timestamp column holds an instant rather than a local date-time. Drivers disagree on
+   * the JDBC type: PostgreSQL reports {@code timestamptz} as {@code TIMESTAMP}, so the type name
+   * decides too. {@code mysqlLike}: MariaDB or MySQL, whose {@code TIMESTAMP} holds an instant.
+   */
+  static boolean holdsAnInstant(java.sql.ResultSetMetaData meta, int column, boolean mysqlLike)
+      throws java.sql.SQLException {
+    String name =
+        String.valueOf(meta.getColumnTypeName(column)).toLowerCase(java.util.Locale.ROOT);
+    return meta.getColumnType(column) == java.sql.Types.TIMESTAMP_WITH_TIMEZONE
+        || name.equals("timestamptz")
+        || name.contains("with time zone")
+        || (mysqlLike && name.equals("timestamp"));
+  }
+
+  /** Whether the URL is MariaDB's or MySQL's. */
+  static boolean isMysqlLike(String jdbcUrl) {
+    return jdbcUrl.startsWith("jdbc:mariadb:") || jdbcUrl.startsWith("jdbc:mysql:");
+  }
 }

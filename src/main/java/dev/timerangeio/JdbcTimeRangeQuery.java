@@ -14,6 +14,7 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
@@ -39,9 +40,15 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * }</pre>
  *
  * <p><b>Bounds.</b> The range's bounds are always bound as statement parameters ({@code >= ?} and
- * {@code < ?}), never concatenated into SQL, as {@link LocalDateTime} values in {@link #withZone
- * the column's zone} (UTC by default) at full microsecond precision. Table and column names are
- * checked against a strict identifier pattern.
+ * {@code < ?}), never concatenated into SQL, at full microsecond precision. For a time column that
+ * holds instants ({@code timestamptz}, {@code TIMESTAMP WITH TIME ZONE}, MariaDB's {@code
+ * TIMESTAMP}; learnt from the column's type, so a {@link #forSql} query needs {@link
+ * #withTimeColumn}), they are instants, so the session's time zone plays no part; otherwise they
+ * are {@link LocalDateTime} values in {@link #withZone the column's zone} (UTC by default). The
+ * MariaDB driver converts instants through its connection time zone, the JVM's by default: on
+ * workers not running in UTC add {@code
+ * connectionTimeZone=UTC&forceConnectionTimeZoneToSession=true&preserveInstants=true} to the URL.
+ * Table and column names are checked against a strict identifier pattern.
  *
  * <p><b>Zone-less columns and daylight saving.</b> A zone-less value is read as {@link
  * #instantOf}: in the hour a fall-back repeats, as its first pass (a zone-less column can't tell
@@ -75,6 +82,9 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   public interface RowMapper<T> extends Serializable {
     T mapRow(ResultSet resultSet) throws Exception;
   }
+
+  // Per copy, learnt on first use: whether the time column holds instants (timestamptz).
+  private transient @Nullable Boolean instantColumn;
 
   JdbcTimeRangeQuery() {}
 
@@ -253,7 +263,7 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
         statement.setObject(1, LocalDateTime.of(1970, 1, 1, 0, 0));
         statement.setObject(2, LocalDateTime.of(1970, 1, 1, 0, 0));
         try (ResultSet rs = statement.executeQuery()) {
-          rows.learn(rs.getMetaData());
+          rows.learn(rs.getMetaData(), JdbcSupport.isMysqlLike(connector().jdbcUrl()));
         }
         c.rollback();
       } finally {
@@ -321,8 +331,8 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
       try (PreparedStatement statement = c.prepareStatement(statementSql)) {
         statement.setFetchSize(fetchSize());
         statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0);
-        statement.setObject(1, JdbcSupport.localBound(range.from(), zone()));
-        statement.setObject(2, JdbcSupport.localBound(range.to(), zone()));
+        statement.setObject(1, bound(c, range.from()));
+        statement.setObject(2, bound(c, range.to()));
         if (after != null) {
           statement.setObject(3, after instanceof BigInteger ? new BigDecimal((BigInteger) after) : after);
         }
@@ -349,6 +359,43 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
       }
     }
     return answer;
+  }
+
+  /**
+   * A range bound as a statement parameter: for a column that holds instants, the instant itself
+   * (an {@code OffsetDateTime} in UTC), so the session's time zone plays no part; for a zone-less
+   * column, the least local time in {@link #zone()} that maps at or after it.
+   */
+  private Object bound(Connection c, Instant instant) throws SQLException {
+    return holdsInstants(c)
+        ? OffsetDateTime.ofInstant(instant, ZoneOffset.UTC)
+        : JdbcSupport.localBound(instant, zone());
+  }
+
+  private boolean holdsInstants(Connection c) throws SQLException {
+    if (instantColumn == null) {
+      boolean instants = false;
+      if (timeColumn() != null) {
+        // Only the column's type is wanted: an empty answer.
+        String probe =
+            table() != null
+                ? "SELECT " + timeColumn() + " FROM " + table() + " WHERE 1 = 0"
+                : "SELECT " + timeColumn() + " FROM (" + sql() + ") timerangeio_q WHERE 1 = 0";
+        try (PreparedStatement statement = c.prepareStatement(probe)) {
+          if (table() == null) {
+            statement.setObject(1, LocalDateTime.of(1970, 1, 1, 0, 0));
+            statement.setObject(2, LocalDateTime.of(1970, 1, 1, 0, 0));
+          }
+          try (ResultSet rs = statement.executeQuery()) {
+            instants =
+                JdbcSupport.holdsAnInstant(
+                    rs.getMetaData(), 1, JdbcSupport.isMysqlLike(connector().jdbcUrl()));
+          }
+        }
+      }
+      instantColumn = instants;
+    }
+    return instantColumn;
   }
 
   /** The tie-breaker of the current row as an offset field: a Long, a BigInteger or a String. */
@@ -416,15 +463,23 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
     try (Connection c = connector().connection();
         PreparedStatement statement = c.prepareStatement(min)) {
       if (!ofTable) {
-        statement.setObject(1, LocalDateTime.of(1, 1, 1, 0, 0));
-        statement.setObject(2, LocalDateTime.of(9999, 12, 31, 23, 59, 59, 999_999_000));
+        statement.setObject(1, bound(c, Instant.parse("0001-01-01T00:00:00Z")));
+        statement.setObject(2, bound(c, Instant.parse("9999-12-31T23:59:59.999999Z")));
       }
+      boolean instants = holdsInstants(c);
       try (ResultSet rs = statement.executeQuery()) {
-        LocalDateTime earliest = rs.next() ? rs.getObject(1, LocalDateTime.class) : null;
+        Optional<Instant> earliest = Optional.empty();
+        if (rs.next()) {
+          if (instants) {
+            OffsetDateTime t = rs.getObject(1, OffsetDateTime.class);
+            earliest = Optional.ofNullable(t == null ? null : t.toInstant());
+          } else {
+            LocalDateTime t = rs.getObject(1, LocalDateTime.class);
+            earliest = Optional.ofNullable(t == null ? null : JdbcSupport.instantOf(t, zone()));
+          }
+        }
         c.commit();
-        return earliest == null
-            ? Optional.empty()
-            : Optional.of(JdbcSupport.instantOf(earliest, zone()));
+        return earliest;
       }
     }
   }

@@ -45,12 +45,15 @@ final class ResultSetRows implements JdbcTimeRangeQuery.RowMapper<Row> {
     return schema;
   }
 
-  /** Learns the schema from a result set's metadata (at pipeline construction). */
-  Schema learn(ResultSetMetaData meta) throws SQLException {
+  /**
+   * Learns the schema from a result set's metadata (at pipeline construction). {@code mysqlLike}:
+   * the database is MariaDB or MySQL, whose {@code TIMESTAMP} holds an instant.
+   */
+  Schema learn(ResultSetMetaData meta, boolean mysqlLike) throws SQLException {
     Schema.Builder builder = Schema.builder();
     boolean[] withZone = new boolean[meta.getColumnCount()];
     for (int i = 1; i <= meta.getColumnCount(); i++) {
-      withZone[i - 1] = meta.getColumnType(i) == Types.TIMESTAMP_WITH_TIMEZONE;
+      withZone[i - 1] = JdbcSupport.holdsAnInstant(meta, i, mysqlLike);
       String name = meta.getColumnLabel(i).toLowerCase(java.util.Locale.ROOT);
       FieldType type = fieldType(meta.getColumnType(i), meta.getColumnTypeName(i), name);
       boolean nullable = meta.isNullable(i) != ResultSetMetaData.columnNoNulls;

@@ -84,7 +84,12 @@ public class JdbcTimeRangeQueryServersTest {
 
   /** Creates the table and inserts one row per time; returns the records as KV(µs, id). */
   private List<KV<Long, Long>> fill(String type, ZoneId zone, long[] times) throws Exception {
-    try (Connection c = DriverManager.getConnection(url)) {
+    return fill(url, type, zone, times);
+  }
+
+  private List<KV<Long, Long>> fill(String onUrl, String type, ZoneId zone, long[] times)
+      throws Exception {
+    try (Connection c = DriverManager.getConnection(onUrl)) {
       try (Statement s = c.createStatement()) {
         s.execute("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, t " + type + ")");
       }
@@ -210,6 +215,56 @@ public class JdbcTimeRangeQueryServersTest {
         ZoneOffset.UTC,
         Instant.parse("2024-05-01T00:00:00Z"),
         Instant.parse("2024-05-01T01:00:00Z"));
+  }
+
+  /**
+   * The same database through a URL of its own, so a new pool opens new sessions. MariaDB's
+   * driver converts {@code TIMESTAMP} values through its connection time zone (the JVM's, by
+   * default); the README's advice is to pin it, and the session's, to UTC.
+   */
+  private String urlWithNewSessions() {
+    switch (database) {
+      case "h2":
+        return url + ";TRACE_LEVEL_FILE=0";
+      case "mariadb":
+        return url
+            + "&connectionTimeZone=UTC&forceConnectionTimeZoneToSession=true&preserveInstants=true";
+      default:
+        return url + "&ApplicationName=timerangeio-zone-test";
+    }
+  }
+
+  @Test
+  public void zoneAwareColumnIsReadExactlyWhateverTheWorkersTimeZone() throws Exception {
+    // Drivers give a session the JVM's zone; a local-time bound would then shift by its offset.
+    java.util.TimeZone jvmZone = java.util.TimeZone.getDefault();
+    java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("America/Sao_Paulo"));
+    try {
+      Instant from = Instant.parse("2024-05-01T00:00:00Z");
+      Instant to = Instant.parse("2024-05-01T01:00:00Z");
+      List<KV<Long, Long>> records =
+          fill(
+              urlWithNewSessions(),
+              columnTypes()[1],
+              ZoneOffset.UTC,
+              times(Times.toMicros("from", from), Times.toMicros("to", to), 60_000_000L));
+      JdbcTimeRangeQuery<KV<Long, Long>> query =
+          JdbcTimeRangeQuery.forTable(
+              urlWithNewSessions(),
+              table,
+              "t",
+              rs -> KV.of(
+                  Times.toMicros("t", rs.getObject("t", OffsetDateTime.class).toInstant()),
+                  rs.getLong("id")));
+      try {
+        assertEquals(Optional.of(from), query.earliest());
+      } finally {
+        query.close();
+      }
+      assertReads(query, from, to, records);
+    } finally {
+      java.util.TimeZone.setDefault(jvmZone);
+    }
   }
 
   @Test
