@@ -29,7 +29,7 @@ final class JdbcConnector implements Serializable {
   static final int DEFAULT_MAX_CONNECTIONS = 4;
   private static final int VALIDATION_SECONDS = 5;
 
-  private static final Map<PoolKey, SharedPool> POOLS = new HashMap<>();
+  private static final Map<JdbcConnector, SharedPool> POOLS = new HashMap<>();
   private static final AtomicInteger POOL_NUMBER = new AtomicInteger();
 
   private final String jdbcUrl;
@@ -100,7 +100,7 @@ final class JdbcConnector implements Serializable {
    */
   synchronized void open() throws SQLException {
     if (pool == null) {
-      pool = acquire(new PoolKey(jdbcUrl, username, password, readOnly, maxConnections));
+      pool = acquire(this);
     }
   }
 
@@ -138,7 +138,7 @@ final class JdbcConnector implements Serializable {
     }
   }
 
-  private static SharedPool acquire(PoolKey key) throws SQLException {
+  private static SharedPool acquire(JdbcConnector key) throws SQLException {
     synchronized (POOLS) {
       SharedPool shared = POOLS.get(key);
       if (shared == null) {
@@ -159,7 +159,7 @@ final class JdbcConnector implements Serializable {
     }
   }
 
-  private static HikariDataSource start(PoolKey key) throws SQLException {
+  private static HikariDataSource start(JdbcConnector key) throws SQLException {
     HikariConfig config = new HikariConfig();
     config.setPoolName("TimeRangeIO-" + POOL_NUMBER.incrementAndGet());
     config.setJdbcUrl(key.jdbcUrl);
@@ -191,53 +191,32 @@ final class JdbcConnector implements Serializable {
   }
 
   private static final class SharedPool {
-    final PoolKey key;
+    final JdbcConnector key;
     final HikariDataSource dataSource;
     int users;
 
-    SharedPool(PoolKey key, HikariDataSource dataSource) {
+    SharedPool(JdbcConnector key, HikariDataSource dataSource) {
       this.key = key;
       this.dataSource = dataSource;
     }
   }
 
-  /** What makes two pools different. No toString: it holds the password. */
-  private static final class PoolKey {
-    final String jdbcUrl;
-    final @Nullable String username;
-    final @Nullable String password;
-    final boolean readOnly;
-    final int maxConnections;
-
-    PoolKey(
-        String jdbcUrl,
-        @Nullable String username,
-        @Nullable String password,
-        boolean readOnly,
-        int maxConnections) {
-      this.jdbcUrl = jdbcUrl;
-      this.username = username;
-      this.password = password;
-      this.readOnly = readOnly;
-      this.maxConnections = maxConnections;
+  /** Connectors with equal settings share a pool. No toString: it would show the password. */
+  @Override
+  public boolean equals(@Nullable Object o) {
+    if (!(o instanceof JdbcConnector)) {
+      return false;
     }
+    JdbcConnector k = (JdbcConnector) o;
+    return jdbcUrl.equals(k.jdbcUrl)
+        && Objects.equals(username, k.username)
+        && Objects.equals(password, k.password)
+        && readOnly == k.readOnly
+        && maxConnections == k.maxConnections;
+  }
 
-    @Override
-    public boolean equals(@Nullable Object o) {
-      if (!(o instanceof PoolKey)) {
-        return false;
-      }
-      PoolKey k = (PoolKey) o;
-      return jdbcUrl.equals(k.jdbcUrl)
-          && Objects.equals(username, k.username)
-          && Objects.equals(password, k.password)
-          && readOnly == k.readOnly
-          && maxConnections == k.maxConnections;
-    }
-
-    @Override
-    public int hashCode() {
-      return Objects.hash(jdbcUrl, username, password, readOnly, maxConnections);
-    }
+  @Override
+  public int hashCode() {
+    return Objects.hash(jdbcUrl, username, password, readOnly, maxConnections);
   }
 }

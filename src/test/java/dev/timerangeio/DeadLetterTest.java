@@ -33,13 +33,16 @@ public class DeadLetterTest {
 
   @Rule public final transient TestPipeline p = TestPipeline.create();
 
-  /** Collects "id | reason" of each bad record into a static collection. */
+  /** Collects a description of each bad record into a static collection. */
   static final class CollectBadRecords
       extends PTransform<PCollection<BadRecord>, PCollection<Void>> {
     private final String id;
+    private final org.apache.beam.sdk.transforms.SerializableFunction<BadRecord, String> describe;
 
-    CollectBadRecords(String id) {
+    CollectBadRecords(
+        String id, org.apache.beam.sdk.transforms.SerializableFunction<BadRecord, String> describe) {
       this.id = id;
+      this.describe = describe;
     }
 
     @Override
@@ -48,7 +51,7 @@ public class DeadLetterTest {
           .apply(
               org.apache.beam.sdk.transforms.MapElements.into(
                       org.apache.beam.sdk.values.TypeDescriptors.strings())
-                  .via(DeadLetterTest::describe))
+                  .via(describe))
           .apply(ParDo.of(new PipelineSupport.Collect<>(id)));
     }
   }
@@ -82,7 +85,7 @@ public class DeadLetterTest {
     String bad = PipelineSupport.newCollection();
     PCollection<KV<Long, Long>> good;
     try (BadRecordErrorHandler<PCollection<Void>> handler =
-        p.registerBadRecordErrorHandler(new CollectBadRecords(bad))) {
+        p.registerBadRecordErrorHandler(new CollectBadRecords(bad, DeadLetterTest::describe))) {
       good =
           p.apply(
               TimeRangeIO.<KV<Long, Long>>read()
@@ -119,33 +122,15 @@ public class DeadLetterTest {
     }
   }
 
-  /** Collects "row | reason" of each bad record whose record is a source row as text. */
-  static final class CollectBadRows extends PTransform<PCollection<BadRecord>, PCollection<Void>> {
-    private final String id;
-
-    CollectBadRows(String id) {
-      this.id = id;
-    }
-
-    @Override
-    public PCollection<Void> expand(PCollection<BadRecord> input) {
-      return input
-          .apply(
-              org.apache.beam.sdk.transforms.MapElements.into(
-                      org.apache.beam.sdk.values.TypeDescriptors.strings())
-                  .via(
-                      bad -> {
-                        try {
-                          return CoderUtils.decodeFromByteArray(
-                                  org.apache.beam.sdk.coders.StringUtf8Coder.of(),
-                                  bad.getRecord().getEncodedRecord())
-                              + " | "
-                              + bad.getFailure().getException();
-                        } catch (CoderException e) {
-                          throw new IllegalStateException(e);
-                        }
-                      }))
-          .apply(ParDo.of(new PipelineSupport.Collect<>(id)));
+  /** "row | exception" of a bad record whose record is a source row as text. */
+  static String describeRow(BadRecord bad) {
+    try {
+      return CoderUtils.decodeFromByteArray(
+              org.apache.beam.sdk.coders.StringUtf8Coder.of(), bad.getRecord().getEncodedRecord())
+          + " | "
+          + bad.getFailure().getException();
+    } catch (CoderException e) {
+      throw new IllegalStateException(e);
     }
   }
 
@@ -183,7 +168,7 @@ public class DeadLetterTest {
     String bad = PipelineSupport.newCollection();
     PCollection<KV<Long, Long>> good;
     try (BadRecordErrorHandler<PCollection<Void>> handler =
-        p.registerBadRecordErrorHandler(new CollectBadRows(bad))) {
+        p.registerBadRecordErrorHandler(new CollectBadRecords(bad, DeadLetterTest::describeRow))) {
       good = p.apply(paymentsRead(url).withBadRecordErrorHandler(handler));
     }
     List<KV<Long, Long>> expected = new ArrayList<>();
@@ -237,7 +222,7 @@ public class DeadLetterTest {
       String bad = PipelineSupport.newCollection();
       PCollection<KV<Long, Long>> good;
       try (BadRecordErrorHandler<PCollection<Void>> handler =
-          p.registerBadRecordErrorHandler(new CollectBadRows(bad))) {
+          p.registerBadRecordErrorHandler(new CollectBadRecords(bad, DeadLetterTest::describeRow))) {
         good =
             p.apply(
                 TestSource.boundedRead(query, T0, T0 + 2 * MINUTE, Duration.ofMinutes(1))
