@@ -23,7 +23,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.h2.tools.Server;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -49,14 +48,44 @@ public class RelaunchTest {
 
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
-  private Server h2;
+  private Process h2;
   private String url;
   private ScheduledExecutorService writer;
 
   @Before
   public void startDatabase() throws Exception {
-    h2 = Server.createTcpServer("-tcpPort", "0", "-ifNotExists", "-baseDir", tmp.newFolder("h2").getPath()).start();
-    url = "jdbc:h2:tcp://127.0.0.1:" + h2.getPort() + "/relaunch";
+    // The database is a process of its own, as a real server is: how fast it answers the child
+    // then doesn't depend on this JVM's heap after the tests that ran before this one.
+    int port;
+    try (java.net.ServerSocket free =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+    h2 =
+        new ProcessBuilder(
+                System.getProperty("java.home") + "/bin/java",
+                "-Xmx256m",
+                "-cp",
+                classpath(),
+                "org.h2.tools.Server",
+                "-tcp",
+                "-tcpPort",
+                Integer.toString(port),
+                "-ifNotExists",
+                "-baseDir",
+                tmp.newFolder("h2").getPath())
+            .redirectErrorStream(true)
+            .start();
+    java.io.BufferedReader out =
+        new java.io.BufferedReader(
+            new java.io.InputStreamReader(h2.getInputStream(), StandardCharsets.UTF_8));
+    // The server's first line says it is listening; the rest is drained so it never blocks.
+    String started = out.readLine();
+    assertTrue("H2 server: " + started, started != null && started.contains("TCP server running"));
+    Thread drain = new Thread(() -> out.lines().forEach(line -> {}), "h2-output");
+    drain.setDaemon(true);
+    drain.start();
+    url = "jdbc:h2:tcp://127.0.0.1:" + port + "/relaunch";
     try (Connection c = DriverManager.getConnection(url);
         Statement s = c.createStatement()) {
       s.execute(
@@ -75,7 +104,7 @@ public class RelaunchTest {
       writer.shutdownNow();
     }
     if (h2 != null) {
-      h2.stop();
+      h2.destroy();
     }
   }
 
@@ -166,13 +195,12 @@ public class RelaunchTest {
   }
 
   private Process launch(String progress, Instant start, String mode, int run) throws Exception {
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     ProcessBuilder builder =
         new ProcessBuilder(
             System.getProperty("java.home") + "/bin/java",
             "-Xmx512m",
             "-cp",
-            classpath,
+            classpath(),
             RelaunchChild.class.getName(),
             url,
             progress,
@@ -181,6 +209,10 @@ public class RelaunchTest {
     builder.redirectErrorStream(true);
     builder.redirectOutput(logFile(run));
     return builder.start();
+  }
+
+  private static String classpath() {
+    return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
   }
 
   /** Kept under target/ for a look after a failure. */
