@@ -56,6 +56,15 @@ import org.slf4j.LoggerFactory;
  * {@code resume()} with a delay of the time left until the chunk is ready, but never less than the
  * poll interval: no busy loop and no sleeping on a worker thread.
  *
+ * <h3>Oversized answers</h3>
+ *
+ * A claimed chunk is read whole by the call that claimed it. An answer over {@code
+ * withMaxRowsPerQuery}, or one the source refuses as too large, is dropped unread and the range
+ * bisected, recursively, down to one microsecond; a microsecond still too large is read in pages
+ * ordered by the source's tie-breaker, each starting after the last one's cursor ({@code
+ * {"timestamp", "sequence_id"}}). Nothing from a dropped answer is emitted, and the parts don't
+ * overlap, so no record is emitted twice; a checkpoint can only come after the whole chunk.
+ *
  * <h3>Progress and size</h3>
  *
  * Work is measured in microseconds of time range: done is what was claimed, remaining is up to

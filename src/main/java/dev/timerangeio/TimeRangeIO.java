@@ -427,10 +427,12 @@ public final class TimeRangeIO {
      * The most records one query may return. A range with more (or one the source refuses with
      * {@link ResultTooLargeException}, which is honoured whatever this setting) is bisected and
      * read again, recursively, emitting nothing from the oversized answer; each bisection counts
-     * in {@code rangeBisections}. A single microsecond with more fails the bundle naming it and
-     * its record count. Sources that can stop early are asked for at most {@code maxRows + 1}
-     * records ({@link TimeRangeQuery#query(TimeRange, long)}). Default: no cap; allowed: 1 or
-     * more.
+     * in {@code rangeBisections}. A single microsecond with more is read in pages of {@code
+     * maxRows} (1,000 without a cap; halved while the source refuses a page) ordered by the
+     * source's tie-breaker ({@link TimeRangeQuery#queryPage}, counted in {@code pagesRead}), or,
+     * for a source that can't page, fails the bundle naming it and its record count. Sources that
+     * can stop early are asked for at most {@code maxRows + 1} records ({@link
+     * TimeRangeQuery#query(TimeRange, long)}). Default: no cap; allowed: 1 or more.
      */
     public Read<T> withMaxRowsPerQuery(long maxRows) {
       checkArgument(maxRows >= 1, "withMaxRowsPerQuery: must be at least 1, was %s", maxRows);
@@ -439,8 +441,9 @@ public final class TimeRangeIO {
 
     /**
      * Where records that fail their checks go instead of failing the bundle: a record whose
-     * {@link #withTimestampFn time} is missing or can't be computed ({@code badRows}) or lies
-     * outside the chunk it was queried in ({@code outOfRangeRows}). Each arrives as a Beam {@link
+     * {@link #withTimestampFn time} is missing or can't be computed, or a row a built-in
+     * connector's mapper can't map ({@code badRows}), or a record whose time lies outside the
+     * chunk it was queried in ({@code outOfRangeRows}). Each arrives as a Beam {@link
      * BadRecord} with the record (as JSON and encoded) and the reason. Beam's convention, as in
      * {@code KafkaIO}: {@code try (BadRecordErrorHandler<?> h =
      * pipeline.registerBadRecordErrorHandler(sink)) {...}}. Default: none; such records fail the
