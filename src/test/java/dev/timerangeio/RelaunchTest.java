@@ -199,6 +199,11 @@ public class RelaunchTest {
         new ProcessBuilder(
             System.getProperty("java.home") + "/bin/java",
             "-Xmx512m",
+            // A child lives seconds: the quick compiler and a simple collector leave the CPU to
+            // the copy instead of to warming up, which on a busy 2-core machine decides whether
+            // it commits anything before it is killed.
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
             "-cp",
             classpath(),
             RelaunchChild.class.getName(),
