@@ -1,45 +1,25 @@
 package dev.timerangeio;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import com.google.auto.value.AutoValue;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
-import org.apache.beam.sdk.coders.CannotProvideCoderException;
-import org.apache.beam.sdk.coders.Coder;
-import org.apache.beam.sdk.schemas.Schema;
-import org.apache.beam.sdk.schemas.SchemaCoder;
-import org.apache.beam.sdk.transforms.Impulse;
-import org.apache.beam.sdk.transforms.PTransform;
-import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.SerializableFunction;
-import org.apache.beam.sdk.transforms.display.DisplayData;
-import org.apache.beam.sdk.values.PBegin;
-import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.TypeDescriptor;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.coders.VarIntCoder;
-import org.apache.beam.sdk.coders.VarLongCoder;
-import org.apache.beam.sdk.transforms.MapElements;
-import org.apache.beam.sdk.transforms.SimpleFunction;
-import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
-import org.apache.beam.sdk.transforms.errorhandling.BadRecordRouter;
 import org.apache.beam.sdk.transforms.errorhandling.ErrorHandler;
-import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
-import org.apache.beam.sdk.transforms.windowing.Window;
-import org.apache.beam.sdk.values.KV;
-import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PInput;
 import org.apache.beam.sdk.values.POutput;
 import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.TupleTag;
-import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -507,147 +487,13 @@ public final class TimeRangeIO {
 
     @Override
     public PCollection<T> expand(PBegin input) {
-      TimeRangeQuery<T> query = getQuery();
-      checkState(
-          query != null,
-          "TimeRangeIO.read() requires a source: call withQuery(TimeRangeQuery) before applying"
-              + " it");
-      checkArgument(
-          getStartMode() != StartMode.EARLIEST || query.supportsEarliest(),
-          "withStartTime(\"earliest\"): the query %s can't report its earliest record"
-              + " (TimeRangeQuery.supportsEarliest() is false); give an ISO-8601 start time or"
-              + " \"latest\", or a query that implements earliest()",
-          query);
-      Long end = getEndMicros();
-      if (end != null && getStartMode() == StartMode.INSTANT) {
-        checkArgument(
-            end >= getStartMicros(),
-            "withEndTime: the end time %s is before the start time %s; the end must be at or"
-                + " after the start",
-            Times.describe(end),
-            Times.describe(getStartMicros()));
-      }
-      Schema rowSchema = getCoder() == null ? schemaOf(query) : null;
-      @SuppressWarnings("unchecked")
-      Coder<T> coder =
-          getCoder() != null
-              ? getCoder()
-              : rowSchema != null
-                  ? (Coder<T>) SchemaCoder.of(rowSchema)
-                  : inferCoder(input, query);
-      ReadFn<T> fn = ReadFn.of(this, coder);
-      PCollectionTuple outputs =
-          input
-              .apply("Impulse", Impulse.create())
-              .apply(
-                  "ReadTimeRanges",
-                  ParDo.of(fn)
-                      .withOutputTags(
-                          fn.recordsTag, TupleTagList.of(BadRecordRouter.BAD_RECORD_TAG)));
-      PCollection<BadRecord> badRecords =
-          outputs
-              .get(BadRecordRouter.BAD_RECORD_TAG)
-              .setCoder(BadRecord.getCoder(input.getPipeline()));
-      if (getBadRecordErrorHandler() != null) {
-        getBadRecordErrorHandler().addErrorCollection(badRecords);
-      }
-      return outputs.get(fn.recordsTag).setCoder(coder);
-    }
-
-    private static @Nullable Schema schemaOf(TimeRangeQuery<?> query) {
-      try {
-        return query.schema();
-      } catch (Exception e) {
-        throw new IllegalStateException(
-            "TimeRangeIO.read(): can't read the schema of " + query + ": " + e.getMessage(), e);
-      }
-    }
-
-    @SuppressWarnings("unchecked")
-    private Coder<T> inferCoder(PBegin input, TimeRangeQuery<T> query) {
-      TypeDescriptor<?> recordType =
-          TypeDescriptor.of(query.getClass())
-              .resolveType(TimeRangeQuery.class.getTypeParameters()[0]);
-      try {
-        if (recordType.hasUnresolvedParameters()) {
-          throw new CannotProvideCoderException("the record type is a type variable");
-        }
-        return (Coder<T>) input.getPipeline().getCoderRegistry().getCoder(recordType);
-      } catch (CannotProvideCoderException e) {
-        throw new IllegalStateException(
-            "TimeRangeIO.read(): can't infer a coder for the records of "
-                + query.getClass().getName()
-                + " (record type "
-                + recordType
-                + "); call withCoder(Coder)",
-            e);
-      }
+      return ReadExpansion.expand(this, input);
     }
 
     @Override
     public void populateDisplayData(DisplayData.Builder builder) {
       super.populateDisplayData(builder);
-      builder
-          .addIfNotNull(
-              DisplayData.item("query", getQuery() == null ? null : getQuery().getClass().getName())
-                  .withLabel("Time range query"))
-          .addIfNotNull(
-              DisplayData.item("coder", getCoder() == null ? null : getCoder().toString())
-                  .withLabel("Record coder"))
-          .add(DisplayData.item("startTime", describeStart()).withLabel("Start time"))
-          .add(
-              DisplayData.item(
-                      "endTime",
-                      getEndMicros() == null ? "none (unbounded)" : Times.describe(getEndMicros()))
-                  .withLabel("End time"))
-          .add(
-              DisplayData.item("partitionDuration", getPartitionDuration().toString())
-                  .withLabel("Partition (chunk) duration"))
-          .add(
-              DisplayData.item("ingestionLag", getIngestionLag().toString())
-                  .withLabel("Ingestion lag"))
-          .add(
-              DisplayData.item("pollInterval", getPollInterval().toString())
-                  .withLabel("Poll interval"))
-          .add(
-              DisplayData.item("watermarkDelay", getWatermarkDelay().toString())
-                  .withLabel("Watermark delay"))
-          .addIfNotNull(
-              DisplayData.item(
-                      "timestampFn",
-                      getTimestampFn() == null ? null : getTimestampFn().getClass().getName())
-                  .withLabel("Timestamp function"))
-          .add(
-              DisplayData.item("maxInitialSplits", getMaxInitialSplits())
-                  .withLabel("Max initial splits"))
-          .addIfNotNull(
-              DisplayData.item("progressLocation", getProgressLocation())
-                  .withLabel("Progress location"))
-          .add(DisplayData.item("maxRetries", getMaxRetries()).withLabel("Max source retries"))
-          .add(
-              DisplayData.item("initialBackoff", getInitialBackoff().toString())
-                  .withLabel("Initial retry backoff"))
-          .add(
-              DisplayData.item("maxRetryDuration", getMaxRetryDuration().toString())
-                  .withLabel("Max retry duration"))
-          .add(
-              DisplayData.item("badRecords", getBadRecordErrorHandler() == null ? "fail the bundle" : "error handler")
-                  .withLabel("Records failing their checks"))
-          .add(
-              DisplayData.item(
-                      "maxQueriesPerSecond",
-                      getMaxQueriesPerSecond() == 0 ? "no limit" : String.valueOf(getMaxQueriesPerSecond()))
-                  .withLabel("Max queries per second per worker"))
-          .add(
-              DisplayData.item(
-                      "maxConcurrentQueries",
-                      getMaxConcurrentQueries() == 0 ? "no cap" : String.valueOf(getMaxConcurrentQueries()))
-                  .withLabel("Max concurrent queries per worker"))
-          .add(
-              DisplayData.item(
-                      "maxRowsPerQuery",
-                      getMaxRowsPerQuery() == 0 ? "no cap" : String.valueOf(getMaxRowsPerQuery()))
-                  .withLabel("Max rows per query"));
+      ReadExpansion.populateDisplayData(this, builder);
     }
 
     String describeStart() {
@@ -846,117 +692,13 @@ public final class TimeRangeIO {
 
     @Override
     public Result expand(PCollection<T> input) {
-      IdempotentSink<T> sink = getSink();
-      checkState(
-          sink != null,
-          "TimeRangeIO.write() requires a sink: call to(IdempotentSink) before applying it");
-      Coder<T> recordCoder = input.getCoder();
-      SerializableFunction<T, ?> keyFn = getKeyFn();
-      String source = getSourceIdentity();
-      TupleTag<String> writtenTag = new TupleTag<String>() {};
-      TupleTag<BadRecord> failedTag = new TupleTag<BadRecord>() {};
-      TupleTag<KV<Integer, Long>> progressTag =
-          getProgressLocation() == null ? null : new TupleTag<KV<Integer, Long>>() {};
-
-      PCollectionTuple outputs =
-          input
-              .apply(
-                  "ComputeIdempotencyKeys",
-                  MapElements.via(new KeyFn<>(keyFn, source)))
-              .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
-              // Duplicates in different windows are still duplicates.
-              .apply("IntoGlobalWindow", Window.into(new GlobalWindows()))
-              .apply("ShardByKey", WithKeys.of(new ShardFn<T>()))
-              .setCoder(
-                  KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), recordCoder)))
-              .apply("DropDuplicates", ParDo.of(new DedupFn<T>(getDedupTtl())))
-              .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
-              .apply(
-                  "WriteToSink",
-                  ParDo.of(
-                          new WriteFn<>(
-                              sink,
-                              recordCoder,
-                              getBatchSize(),
-                              getMaxBatchDelay(),
-                              getMaxRetries(),
-                              getInitialBackoff(),
-                              failedTag,
-                              progressTag,
-                              getClock()))
-                      .withOutputTags(
-                          writtenTag,
-                          progressTag == null
-                              ? TupleTagList.of(failedTag)
-                              : TupleTagList.of(failedTag).and(progressTag)));
-      PCollection<String> written = outputs.get(writtenTag).setCoder(StringUtf8Coder.of());
-      PCollection<BadRecord> failed =
-          outputs.get(failedTag).setCoder(BadRecord.getCoder(input.getPipeline()));
-      if (progressTag != null) {
-        outputs
-            .get(progressTag)
-            .setCoder(KvCoder.of(VarIntCoder.of(), VarLongCoder.of()))
-            .apply(
-                "CommitProgress",
-                ParDo.of(new ProgressFn(getProgressLocation(), PROGRESS_MIN_STEP)));
-      }
-      return new Result(input.getPipeline(), writtenTag, written, failedTag, failed);
-    }
-
-    /** The dedup shard of a keyed record. */
-    private static final class ShardFn<T> extends SimpleFunction<KV<String, T>, Integer> {
-      @Override
-      public Integer apply(KV<String, T> keyed) {
-        return DedupFn.shardOf(keyed.getKey());
-      }
-    }
-
-    /** Computes {@code KV(idempotency key, record)}; a named class so it serializes plainly. */
-    private static final class KeyFn<T> extends SimpleFunction<T, KV<String, T>> {
-      private final @Nullable SerializableFunction<T, ?> keyFn;
-      private final @Nullable String source;
-
-      KeyFn(@Nullable SerializableFunction<T, ?> keyFn, @Nullable String source) {
-        this.keyFn = keyFn;
-        this.source = source;
-      }
-
-      @Override
-      public KV<String, T> apply(T record) {
-        Object identity = keyFn == null ? record : keyFn.apply(record);
-        String key =
-            source == null ? IdempotencyKeys.of(identity) : IdempotencyKeys.of(source, identity);
-        return KV.of(key, record);
-      }
+      return WriteExpansion.expand(this, input);
     }
 
     @Override
     public void populateDisplayData(DisplayData.Builder builder) {
       super.populateDisplayData(builder);
-      builder
-          .addIfNotNull(
-              DisplayData.item("sink", getSink() == null ? null : getSink().toString())
-                  .withLabel("Idempotent sink"))
-          .add(
-              DisplayData.item(
-                      "keyFn",
-                      getKeyFn() == null ? "the whole record" : getKeyFn().getClass().getName())
-                  .withLabel("Key function"))
-          .addIfNotNull(
-              DisplayData.item("sourceIdentity", getSourceIdentity())
-                  .withLabel("Source identity"))
-          .add(DisplayData.item("dedupTtl", getDedupTtl().toString()).withLabel("Dedup TTL"))
-          .add(DisplayData.item("batchSize", getBatchSize()).withLabel("Batch size"))
-          .add(
-              DisplayData.item("maxBatchDelay", getMaxBatchDelay().toString())
-                  .withLabel("Max batch delay"))
-          .add(DisplayData.item("maxRetries", getMaxRetries()).withLabel("Max retries"))
-          .add(
-              DisplayData.item("initialBackoff", getInitialBackoff().toString())
-                  .withLabel("Initial retry backoff"))
-          .addIfNotNull(
-              DisplayData.item("progressLocation", getProgressLocation())
-                  .withLabel("Progress location"));
+      WriteExpansion.populateDisplayData(this, builder);
     }
 
     /**

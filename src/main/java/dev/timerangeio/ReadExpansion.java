@@ -1,0 +1,172 @@
+package dev.timerangeio;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+
+import dev.timerangeio.TimeRangeIO.Read;
+import org.apache.beam.sdk.coders.CannotProvideCoderException;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.SchemaCoder;
+import org.apache.beam.sdk.transforms.Impulse;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecordRouter;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.TypeDescriptor;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * What {@link TimeRangeIO.Read} expands to and shows as display data, kept apart from its
+ * configuration; internal.
+ */
+final class ReadExpansion {
+  private ReadExpansion() {}
+
+  /** Checks what only the whole read can check, then Impulse → {@link ReadFn}. */
+  static <T> PCollection<T> expand(Read<T> read, PBegin input) {
+    TimeRangeQuery<T> query = read.getQuery();
+    checkState(
+        query != null,
+        "TimeRangeIO.read() requires a source: call withQuery(TimeRangeQuery) before applying"
+            + " it");
+    checkArgument(
+        read.getStartMode() != TimeRangeIO.StartMode.EARLIEST || query.supportsEarliest(),
+        "withStartTime(\"earliest\"): the query %s can't report its earliest record"
+            + " (TimeRangeQuery.supportsEarliest() is false); give an ISO-8601 start time or"
+            + " \"latest\", or a query that implements earliest()",
+        query);
+    Long end = read.getEndMicros();
+    if (end != null && read.getStartMode() == TimeRangeIO.StartMode.INSTANT) {
+      checkArgument(
+          end >= read.getStartMicros(),
+          "withEndTime: the end time %s is before the start time %s; the end must be at or"
+              + " after the start",
+          Times.describe(end),
+          Times.describe(read.getStartMicros()));
+    }
+    Schema rowSchema = read.getCoder() == null ? schemaOf(query) : null;
+    @SuppressWarnings("unchecked")
+    Coder<T> coder =
+        read.getCoder() != null
+            ? read.getCoder()
+            : rowSchema != null
+                ? (Coder<T>) SchemaCoder.of(rowSchema)
+                : inferCoder(input, query);
+    ReadFn<T> fn = ReadFn.of(read, coder);
+    PCollectionTuple outputs =
+        input
+            .apply("Impulse", Impulse.create())
+            .apply(
+                "ReadTimeRanges",
+                ParDo.of(fn)
+                    .withOutputTags(
+                        fn.recordsTag, TupleTagList.of(BadRecordRouter.BAD_RECORD_TAG)));
+    PCollection<BadRecord> badRecords =
+        outputs
+            .get(BadRecordRouter.BAD_RECORD_TAG)
+            .setCoder(BadRecord.getCoder(input.getPipeline()));
+    if (read.getBadRecordErrorHandler() != null) {
+      read.getBadRecordErrorHandler().addErrorCollection(badRecords);
+    }
+    return outputs.get(fn.recordsTag).setCoder(coder);
+  }
+
+  private static @Nullable Schema schemaOf(TimeRangeQuery<?> query) {
+    try {
+      return query.schema();
+    } catch (Exception e) {
+      throw new IllegalStateException(
+          "TimeRangeIO.read(): can't read the schema of " + query + ": " + e.getMessage(), e);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> Coder<T> inferCoder(PBegin input, TimeRangeQuery<T> query) {
+    TypeDescriptor<?> recordType =
+        TypeDescriptor.of(query.getClass())
+            .resolveType(TimeRangeQuery.class.getTypeParameters()[0]);
+    try {
+      if (recordType.hasUnresolvedParameters()) {
+        throw new CannotProvideCoderException("the record type is a type variable");
+      }
+      return (Coder<T>) input.getPipeline().getCoderRegistry().getCoder(recordType);
+    } catch (CannotProvideCoderException e) {
+      throw new IllegalStateException(
+          "TimeRangeIO.read(): can't infer a coder for the records of "
+              + query.getClass().getName()
+              + " (record type "
+              + recordType
+              + "); call withCoder(Coder)",
+          e);
+    }
+  }
+
+  static void populateDisplayData(Read<?> read, DisplayData.Builder builder) {
+    builder
+        .addIfNotNull(
+            DisplayData.item("query", read.getQuery() == null ? null : read.getQuery().getClass().getName())
+                .withLabel("Time range query"))
+        .addIfNotNull(
+            DisplayData.item("coder", read.getCoder() == null ? null : read.getCoder().toString())
+                .withLabel("Record coder"))
+        .add(DisplayData.item("startTime", read.describeStart()).withLabel("Start time"))
+        .add(
+            DisplayData.item(
+                    "endTime",
+                    read.getEndMicros() == null ? "none (unbounded)" : Times.describe(read.getEndMicros()))
+                .withLabel("End time"))
+        .add(
+            DisplayData.item("partitionDuration", read.getPartitionDuration().toString())
+                .withLabel("Partition (chunk) duration"))
+        .add(
+            DisplayData.item("ingestionLag", read.getIngestionLag().toString())
+                .withLabel("Ingestion lag"))
+        .add(
+            DisplayData.item("pollInterval", read.getPollInterval().toString())
+                .withLabel("Poll interval"))
+        .add(
+            DisplayData.item("watermarkDelay", read.getWatermarkDelay().toString())
+                .withLabel("Watermark delay"))
+        .addIfNotNull(
+            DisplayData.item(
+                    "timestampFn",
+                    read.getTimestampFn() == null ? null : read.getTimestampFn().getClass().getName())
+                .withLabel("Timestamp function"))
+        .add(
+            DisplayData.item("maxInitialSplits", read.getMaxInitialSplits())
+                .withLabel("Max initial splits"))
+        .addIfNotNull(
+            DisplayData.item("progressLocation", read.getProgressLocation())
+                .withLabel("Progress location"))
+        .add(DisplayData.item("maxRetries", read.getMaxRetries()).withLabel("Max source retries"))
+        .add(
+            DisplayData.item("initialBackoff", read.getInitialBackoff().toString())
+                .withLabel("Initial retry backoff"))
+        .add(
+            DisplayData.item("maxRetryDuration", read.getMaxRetryDuration().toString())
+                .withLabel("Max retry duration"))
+        .add(
+            DisplayData.item("badRecords", read.getBadRecordErrorHandler() == null ? "fail the bundle" : "error handler")
+                .withLabel("Records failing their checks"))
+        .add(
+            DisplayData.item(
+                    "maxQueriesPerSecond",
+                    read.getMaxQueriesPerSecond() == 0 ? "no limit" : String.valueOf(read.getMaxQueriesPerSecond()))
+                .withLabel("Max queries per second per worker"))
+        .add(
+            DisplayData.item(
+                    "maxConcurrentQueries",
+                    read.getMaxConcurrentQueries() == 0 ? "no cap" : String.valueOf(read.getMaxConcurrentQueries()))
+                .withLabel("Max concurrent queries per worker"))
+        .add(
+            DisplayData.item(
+                    "maxRowsPerQuery",
+                    read.getMaxRowsPerQuery() == 0 ? "no cap" : String.valueOf(read.getMaxRowsPerQuery()))
+                .withLabel("Max rows per query"));
+  }
+}

@@ -1,0 +1,145 @@
+package dev.timerangeio;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+
+import dev.timerangeio.TimeRangeIO.Write;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.SimpleFunction;
+import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * What {@link TimeRangeIO.Write} expands to — keys, global window, dedup shards, sink batches,
+ * progress commits — and shows as display data, kept apart from its configuration; internal.
+ */
+final class WriteExpansion {
+  private WriteExpansion() {}
+
+  static <T> Write.Result expand(Write<T> write, PCollection<T> input) {
+    IdempotentSink<T> sink = write.getSink();
+    checkState(
+        sink != null,
+        "TimeRangeIO.write() requires a sink: call to(IdempotentSink) before applying it");
+    Coder<T> recordCoder = input.getCoder();
+    SerializableFunction<T, ?> keyFn = write.getKeyFn();
+    String source = write.getSourceIdentity();
+    TupleTag<String> writtenTag = new TupleTag<String>() {};
+    TupleTag<BadRecord> failedTag = new TupleTag<BadRecord>() {};
+    TupleTag<KV<Integer, Long>> progressTag =
+        write.getProgressLocation() == null ? null : new TupleTag<KV<Integer, Long>>() {};
+
+    PCollectionTuple outputs =
+        input
+            .apply(
+                "ComputeIdempotencyKeys",
+                MapElements.via(new KeyFn<>(keyFn, source)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
+            // Duplicates in different windows are still duplicates.
+            .apply("IntoGlobalWindow", Window.into(new GlobalWindows()))
+            .apply("ShardByKey", WithKeys.of(new ShardFn<T>()))
+            .setCoder(
+                KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), recordCoder)))
+            .apply("DropDuplicates", ParDo.of(new DedupFn<T>(write.getDedupTtl())))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
+            .apply(
+                "WriteToSink",
+                ParDo.of(
+                        new WriteFn<>(
+                            sink,
+                            recordCoder,
+                            write.getBatchSize(),
+                            write.getMaxBatchDelay(),
+                            write.getMaxRetries(),
+                            write.getInitialBackoff(),
+                            failedTag,
+                            progressTag,
+                            write.getClock()))
+                    .withOutputTags(
+                        writtenTag,
+                        progressTag == null
+                            ? TupleTagList.of(failedTag)
+                            : TupleTagList.of(failedTag).and(progressTag)));
+    PCollection<String> written = outputs.get(writtenTag).setCoder(StringUtf8Coder.of());
+    PCollection<BadRecord> failed =
+        outputs.get(failedTag).setCoder(BadRecord.getCoder(input.getPipeline()));
+    if (progressTag != null) {
+      outputs
+          .get(progressTag)
+          .setCoder(KvCoder.of(VarIntCoder.of(), VarLongCoder.of()))
+          .apply(
+              "CommitProgress",
+              ParDo.of(new ProgressFn(write.getProgressLocation(), Write.PROGRESS_MIN_STEP)));
+    }
+    return new Write.Result(input.getPipeline(), writtenTag, written, failedTag, failed);
+  }
+
+  /** The dedup shard of a keyed record. */
+  private static final class ShardFn<T> extends SimpleFunction<KV<String, T>, Integer> {
+    @Override
+    public Integer apply(KV<String, T> keyed) {
+      return DedupFn.shardOf(keyed.getKey());
+    }
+  }
+
+  /** Computes {@code KV(idempotency key, record)}; a named class so it serializes plainly. */
+  private static final class KeyFn<T> extends SimpleFunction<T, KV<String, T>> {
+    private final @Nullable SerializableFunction<T, ?> keyFn;
+    private final @Nullable String source;
+
+    KeyFn(@Nullable SerializableFunction<T, ?> keyFn, @Nullable String source) {
+      this.keyFn = keyFn;
+      this.source = source;
+    }
+
+    @Override
+    public KV<String, T> apply(T record) {
+      Object identity = keyFn == null ? record : keyFn.apply(record);
+      String key =
+          source == null ? IdempotencyKeys.of(identity) : IdempotencyKeys.of(source, identity);
+      return KV.of(key, record);
+    }
+  }
+
+  static void populateDisplayData(Write<?> write, DisplayData.Builder builder) {
+    builder
+        .addIfNotNull(
+            DisplayData.item("sink", write.getSink() == null ? null : write.getSink().toString())
+                .withLabel("Idempotent sink"))
+        .add(
+            DisplayData.item(
+                    "keyFn",
+                    write.getKeyFn() == null ? "the whole record" : write.getKeyFn().getClass().getName())
+                .withLabel("Key function"))
+        .addIfNotNull(
+            DisplayData.item("sourceIdentity", write.getSourceIdentity())
+                .withLabel("Source identity"))
+        .add(DisplayData.item("dedupTtl", write.getDedupTtl().toString()).withLabel("Dedup TTL"))
+        .add(DisplayData.item("batchSize", write.getBatchSize()).withLabel("Batch size"))
+        .add(
+            DisplayData.item("maxBatchDelay", write.getMaxBatchDelay().toString())
+                .withLabel("Max batch delay"))
+        .add(DisplayData.item("maxRetries", write.getMaxRetries()).withLabel("Max retries"))
+        .add(
+            DisplayData.item("initialBackoff", write.getInitialBackoff().toString())
+                .withLabel("Initial retry backoff"))
+        .addIfNotNull(
+            DisplayData.item("progressLocation", write.getProgressLocation())
+                .withLabel("Progress location"));
+  }
+}
