@@ -189,8 +189,8 @@ public final class Quickstart {
         MetricsFilter.builder().addNameFilter(MetricNameFilter.named(namespace, name)).build());
   }
 
-  private static long counter(
-      MetricResults metrics, String namespace, String name) {
+  /** The attempted value of a counter, summed over steps; the other samples use it too. */
+  static long counter(MetricResults metrics, String namespace, String name) {
     long sum = 0;
     for (MetricResult<Long> r : query(metrics, namespace, name).getCounters()) {
       sum += r.getAttempted();
