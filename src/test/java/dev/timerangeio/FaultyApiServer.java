@@ -16,7 +16,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -41,7 +40,7 @@ final class FaultyApiServer implements AutoCloseable {
   private final int cap;
   private final double[] faultRates; // 503, 429, slow, truncated
   private final long slowMillis;
-  private final Random random = new Random(99);
+  private final BoundedFaults decider;
   final AtomicLong requests = new AtomicLong();
   final Map<String, AtomicLong> faults = new HashMap<>();
   final List<String> authorizations = new CopyOnWriteArrayList<>();
@@ -54,6 +53,8 @@ final class FaultyApiServer implements AutoCloseable {
     this.cap = cap;
     this.faultRates = faultRates;
     this.slowMillis = slowMillis;
+    // At most 3 faults in a row for one request: the read's retries always suffice.
+    this.decider = new BoundedFaults(99, Arrays.stream(faultRates).sum(), 3);
     for (String f : new String[] {"503", "429", "slow", "truncated", "413"}) {
       faults.put(f, new AtomicLong());
     }
@@ -97,10 +98,13 @@ final class FaultyApiServer implements AutoCloseable {
     if (auth != null) {
       authorizations.add(auth);
     }
-    double roll;
-    synchronized (random) {
-      roll = random.nextDouble();
-    }
+    String call = since + "/" + until + "/" + page;
+    // Which fault, if any: a function of the request and its streak, never of thread timing.
+    double roll =
+        decider.fails(call)
+            ? new java.util.SplittableRandom(call.hashCode()).nextDouble()
+                * Arrays.stream(faultRates).sum()
+            : 1.0;
     if ((roll -= faultRates[0]) < 0) {
       faults.get("503").incrementAndGet();
       respond(exchange, 503, "{\"error\":\"overloaded\"}");

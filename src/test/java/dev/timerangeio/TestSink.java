@@ -3,7 +3,6 @@ package dev.timerangeio;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -28,11 +27,7 @@ final class TestSink<T> implements IdempotentSink<T> {
     final AtomicLong transientFailures = new AtomicLong();
     final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
     final CountDownLatch gate = new CountDownLatch(1);
-    final Random random;
-
-    State(long seed) {
-      this.random = new Random(seed);
-    }
+    volatile BoundedFaults faults = new BoundedFaults(42, 0, 0);
   }
 
   private static final Map<String, State> STATES = new ConcurrentHashMap<>();
@@ -55,12 +50,17 @@ final class TestSink<T> implements IdempotentSink<T> {
 
   static <T> TestSink<T> create() {
     String id = UUID.randomUUID().toString();
-    STATES.put(id, new State(42));
+    STATES.put(id, new State());
     return new TestSink<>(id, 0, r -> false, r -> false);
   }
 
-  /** Fails this fraction of write calls, some after storing part of the batch. */
+  /**
+   * Fails about this fraction of write calls, some after storing part of the batch; the first
+   * call always, and never one batch more than 3 times in a row ({@link BoundedFaults}), so the
+   * default 8 retries always suffice. A rate of 1 fails every call.
+   */
   TestSink<T> failingTransiently(double rate) {
+    STATES.get(id).faults = new BoundedFaults(42, rate, rate >= 1 ? Integer.MAX_VALUE : 3);
     return new TestSink<>(id, rate, rejects, heldBack);
   }
 
@@ -93,10 +93,13 @@ final class TestSink<T> implements IdempotentSink<T> {
       }
     }
     int storeBeforeFailing = -1;
-    synchronized (state.random) {
-      if (state.random.nextDouble() < transientFailureRate) {
-        storeBeforeFailing = state.random.nextInt(keyedRecords.size() + 1);
-      }
+    List<String> keys = new ArrayList<>(keyedRecords.size());
+    for (KV<String, T> kv : keyedRecords) {
+      keys.add(kv.getKey());
+    }
+    if (state.faults.fails(keys)) {
+      // How much was stored before the failure: fixed by the batch, so a test is repeatable.
+      storeBeforeFailing = Math.floorMod(keys.hashCode(), keyedRecords.size() + 1);
     }
     for (int i = 0; i < keyedRecords.size(); i++) {
       if (i == storeBeforeFailing) {

@@ -40,7 +40,7 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   private int paging;
 
   private static final Map<String, AtomicLong> TRANSIENT_FAILURES = new ConcurrentHashMap<>();
-  private static final Map<String, java.util.Random> RANDOMS = new ConcurrentHashMap<>();
+  private static final Map<String, BoundedFaults> FAULTS = new ConcurrentHashMap<>();
   private static final Map<String, List<Long>> QUERY_NANOS = new ConcurrentHashMap<>();
 
   private TestSource(
@@ -68,7 +68,6 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
     TIMES.put(id, sorted);
     QUERIES.put(id, new AtomicLong());
     TRANSIENT_FAILURES.put(id, new AtomicLong());
-    RANDOMS.put(id, new java.util.Random(17));
     QUERY_NANOS.put(id, new java.util.concurrent.CopyOnWriteArrayList<>());
     return new TestSource(id, null, 0, null, 0, 0, 0);
   }
@@ -173,14 +172,13 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
       throw new IllegalStateException(failureMessage);
     }
     if (transientFailureRate > 0 || failFirst > 0) {
-      java.util.Random random = RANDOMS.get(id);
-      boolean fail;
-      synchronized (random) {
-        fail =
-            failFirst > 0
-                ? TRANSIENT_FAILURES.get(id).get() < failFirst
-                : random.nextDouble() < transientFailureRate;
-      }
+      // At most 3 failures of one query in a row: the default 8 retries always suffice.
+      boolean fail =
+          failFirst > 0
+              ? TRANSIENT_FAILURES.get(id).get() < failFirst
+              : FAULTS
+                  .computeIfAbsent(id, k -> new BoundedFaults(17, transientFailureRate, 3))
+                  .fails(range + "/" + afterId + "/" + limit);
       if (fail) {
         TRANSIENT_FAILURES.get(id).incrementAndGet();
         throw new TransientSourceException(
