@@ -1,5 +1,10 @@
 package dev.timerangeio;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
@@ -9,99 +14,212 @@ import org.apache.beam.sdk.state.TimerSpec;
 import org.apache.beam.sdk.state.TimerSpecs;
 import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.values.KV;
+import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Commits the read position to the progress store once the sink holds every record before it;
- * internal to {@link TimeRangeIO.Write}.
+ * Commits the read position to the progress store once the sink holds every record queried below
+ * it; internal to {@link TimeRangeIO.Write}.
  *
- * <p>Why the watermark: the read's watermark is a lower bound on the time of every record it has
- * not emitted yet, and a record in flight between read and sink holds the watermark at its
- * timestamp until {@link WriteFn} has had it acknowledged and its bundle is committed. So when the
- * watermark at this step reaches {@code T}, every record with a time before {@code T} is in the
- * sink, and {@code T} may be stored; it can lag the truth, never run ahead of it. A re-read from
- * {@code T} after a relaunch is absorbed by the sink's idempotency keys.
+ * <p><b>What is committed.</b> A <i>query-time</i> position {@code P}: every record the source
+ * returns for a range below {@code P} has been acknowledged by the sink or stored as a dead
+ * letter, whatever its event time. A relaunch reads from {@code P}; the re-read of what lies
+ * between {@code P} and the crash is absorbed by the sink's idempotency keys.
  *
- * <p>How: an event-time timer at {@code T} fires when the watermark reaches it and stores {@code
- * T}. Timers are armed from the per-bundle signals of {@link WriteFn} (the latest record
- * timestamp {@code m} of a bundle): at {@code m + 1 ms} when that is earlier than the armed time,
- * and after a firing at {@code T}, while later records exist (the latest at {@code L}), at {@code T
- * + max(minStep, (L + 1 ms - T) / 2)}: halfway to the latest record, so a backfill of months
- * commits a few dozen times per watermark step rather than once per millisecond, and a record
- * the sink is slow to take still sees commits close up to it. An idle source stops committing
- * (its re-read after a relaunch is of empty chunks). All signals share one key: the work per
- * bundle is a few state reads.
+ * <p><b>Inputs.</b> The read signals each chunk it has read, {@code KV(0, chunk)}, timestamped at
+ * the latest record timestamp the chunk emitted ({@link ReadFn#progressTag}); the signals are
+ * flattened with an (empty) output of {@link WriteFn}, so this step's input watermark is also the
+ * watermark after the sink.
+ *
+ * <p><b>How.</b> Each signalled chunk has a "release" time: its signal's timestamp + 1 ms. When
+ * the watermark after the sink reaches it, every record of the chunk has been acknowledged (a
+ * record in flight holds the watermark at its timestamp, which is at most the signal's).
+ * Signalled chunks are kept as runs of adjacent chunks, each run a staircase of steps {@code
+ * (end, release)}: the release of a step is the latest of every chunk up to its end, so releases
+ * rise along a run. An event-time timer waits for the first step of the run that starts at the
+ * committed position; when it fires, every step released by then is committed at once, and the
+ * timer waits for the next step. A record stamped far later than its chunk (a clock ahead) only
+ * holds back the steps from its own chunk on. Steps beyond {@link #MAX_STEPS} per run are merged
+ * (fewer, later commits; never an early one). Hence the position:
+ *
+ * <ul>
+ *   <li>advances only through chunks the read finished, without a gap from the launch's start
+ *       (which the read stored before reading): it never passes the end of a bounded read, nor the
+ *       chunk a drain stopped at, to the microsecond;
+ *   <li>waits for the latest event time a chunk emitted, not for its query time, so a record
+ *       stamped later than it was queried (a clock ahead of the source's) holds it back;
+ *   <li>never runs ahead of the sink: it may lag it by the chunks signalled since the timer was
+ *       armed, which the next commit covers.
+ * </ul>
+ *
+ * All signals share one key; the state is a few runs (about one per restriction reading in
+ * parallel) of at most {@link #MAX_STEPS} steps, and the work per chunk a state read and write.
  */
-class ProgressFn extends DoFn<KV<Integer, Long>, Void> {
+class ProgressFn extends DoFn<KV<Integer, TimeRange>, Void> {
   private static final Logger LOG = LoggerFactory.getLogger(ProgressFn.class);
 
+  /** The most steps a run keeps; more are merged, so state stays small in any backfill. */
+  static final int MAX_STEPS = 64;
+
   private final String location;
-  private final long minStepMillis;
 
-  @StateId("latest")
-  private final StateSpec<ValueState<Long>> latestSpec = StateSpecs.value(VarLongCoder.of());
-
-  @StateId("armed")
-  private final StateSpec<ValueState<Long>> armedSpec = StateSpecs.value(VarLongCoder.of());
-
+  /** The committed position, in microseconds. */
   @StateId("committed")
   private final StateSpec<ValueState<Long>> committedSpec = StateSpecs.value(VarLongCoder.of());
+
+  /** Runs of adjacent chunks read but not committed: {@code KV(from, steps (end, release))}. */
+  @StateId("runs")
+  private final StateSpec<ValueState<List<KV<Long, List<KV<Long, Long>>>>>> runsSpec =
+      StateSpecs.value(
+          ListCoder.of(
+              KvCoder.of(
+                  VarLongCoder.of(),
+                  ListCoder.of(KvCoder.of(VarLongCoder.of(), VarLongCoder.of())))));
 
   @TimerId("commit")
   private final TimerSpec commitSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
 
-  ProgressFn(String location, java.time.Duration minStep) {
+  ProgressFn(String location) {
     this.location = location;
-    this.minStepMillis = Math.max(1, minStep.toMillis());
   }
 
   @ProcessElement
   public void process(
-      @Element KV<Integer, Long> signal,
-      @StateId("latest") ValueState<Long> latest,
-      @StateId("armed") ValueState<Long> armed,
-      @TimerId("commit") Timer commit) {
-    long m = signal.getValue();
-    Long seen = latest.read();
-    if (seen == null || m > seen) {
-      latest.write(m);
+      @Element KV<Integer, TimeRange> signal,
+      @Timestamp Instant timestamp,
+      @StateId("committed") ValueState<Long> committed,
+      @StateId("runs") ValueState<List<KV<Long, List<KV<Long, Long>>>>> runsState,
+      @TimerId("commit") Timer commit)
+      throws Exception {
+    long position = committed(committed);
+    if (signal.getValue().toMicros() <= position) {
+      return; // Below the committed position (none is expected): it must not move it back.
     }
-    Long armedAt = armed.read();
-    if (armedAt == null || m + 1 < armedAt) {
-      arm(m + 1, armed, commit);
-    }
+    Runs runs = new Runs(runsState.read());
+    runs.add(signal.getValue(), timestamp.getMillis() + 1);
+    runsState.write(runs.list);
+    arm(runs, position, commit);
   }
 
   @OnTimer("commit")
   public void commit(
-      @StateId("latest") ValueState<Long> latest,
-      @StateId("armed") ValueState<Long> armed,
+      OnTimerContext context,
       @StateId("committed") ValueState<Long> committed,
+      @StateId("runs") ValueState<List<KV<Long, List<KV<Long, Long>>>>> runsState,
       @TimerId("commit") Timer commit)
       throws Exception {
-    long t = armed.read();
-    armed.clear();
-    Long previous = committed.read();
-    // Only a record behind the watermark (late data) could arm a timer below a commit.
-    if (previous == null || t > previous) {
-      ProgressStore.write(location, ProgressOffset.ofTimestamp(t * Times.MICROS_PER_MILLI));
-      committed.write(t);
-      LOG.debug("TimeRangeIO: committed progress {} to {}", Times.describe(t * 1000), location);
+    long position = committed(committed);
+    Runs runs = new Runs(runsState.read());
+    long target = runs.release(position, context.fireTimestamp().getMillis());
+    if (target > position) {
+      ProgressStore.write(location, ProgressOffset.ofTimestamp(target));
+      committed.write(target);
+      runsState.write(runs.list);
+      LOG.debug("TimeRangeIO: committed progress {} to {}", Times.describe(target), location);
     }
-    long m = latest.read();
-    if (m >= t) {
-      arm(t + Math.max(minStepMillis, (m + 1 - t) / 2), armed, commit);
+    arm(runs, target, commit);
+  }
+
+  /** The committed position, or on the first call of a launch the start the read stored. */
+  private long committed(ValueState<Long> committed) throws Exception {
+    Long position = committed.read();
+    if (position == null) {
+      Optional<ProgressOffset> stored = ProgressStore.read(location);
+      if (stored.isEmpty()) {
+        throw new IllegalStateException(
+            "TimeRangeIO progress location "
+                + location
+                + " holds no offset, yet the read has signalled chunks; the read stores its start"
+                + " there before it reads, so the file was removed while the pipeline runs. One"
+                + " location belongs to one running pipeline.");
+      }
+      position = stored.get().timestampMicros();
+      committed.write(position);
+    }
+    return position;
+  }
+
+  /** Waits for the first step of the run that starts at {@code position}, if there is one. */
+  private static void arm(Runs runs, long position, Timer commit) {
+    KV<Long, List<KV<Long, Long>>> first = runs.list.isEmpty() ? null : runs.list.get(0);
+    if (first != null && first.getKey() == position) {
+      // No output timestamp: nothing is emitted, and a timer behind the watermark fires at once.
+      commit.withNoOutputTimestamp().set(new Instant(first.getValue().get(0).getValue()));
     }
   }
 
-  private static void arm(long millis, ValueState<Long> armed, Timer commit) {
-    if (millis <= GlobalWindow.INSTANCE.maxTimestamp().getMillis()) {
-      armed.write(millis);
-      commit.set(new Instant(millis));
+  /** The runs of read chunks, sorted and disjoint; package-private for its unit test. */
+  static final class Runs {
+    final List<KV<Long, List<KV<Long, Long>>>> list;
+
+    Runs(@Nullable List<KV<Long, List<KV<Long, Long>>>> stored) {
+      this.list = stored == null ? new ArrayList<>() : new ArrayList<>(stored);
+    }
+
+    /** Adds a chunk read with the given release time, joining the runs it touches. */
+    void add(TimeRange chunk, long release) {
+      int i = 0;
+      while (i < list.size() && end(list.get(i)) < chunk.fromMicros()) {
+        i++;
+      }
+      long from = chunk.fromMicros();
+      List<KV<Long, Long>> steps = new ArrayList<>();
+      if (i < list.size() && end(list.get(i)) == chunk.fromMicros()) {
+        KV<Long, List<KV<Long, Long>>> left = list.remove(i);
+        from = left.getKey();
+        steps.addAll(left.getValue());
+      }
+      append(steps, KV.of(chunk.toMicros(), release));
+      if (i < list.size() && list.get(i).getKey() == chunk.toMicros()) {
+        for (KV<Long, Long> step : list.remove(i).getValue()) {
+          append(steps, step);
+        }
+      }
+      while (steps.size() > MAX_STEPS) {
+        // Drop a middle step: its chunks are committed with the next step, a little later.
+        steps.remove(MAX_STEPS / 2);
+      }
+      list.add(i, KV.of(from, steps));
+    }
+
+    /**
+     * Removes the steps of the run at {@code position} released by {@code watermarkMillis} and
+     * returns the new position (the end of the last one), or {@code position} if none is.
+     */
+    long release(long position, long watermarkMillis) {
+      if (list.isEmpty() || list.get(0).getKey() != position) {
+        return position;
+      }
+      List<KV<Long, Long>> steps = new ArrayList<>(list.get(0).getValue());
+      long target = position;
+      while (!steps.isEmpty() && steps.get(0).getValue() <= watermarkMillis) {
+        target = steps.remove(0).getKey();
+      }
+      list.remove(0);
+      if (!steps.isEmpty()) {
+        list.add(0, KV.of(target, steps));
+      }
+      return target;
+    }
+
+    private static long end(KV<Long, List<KV<Long, Long>>> run) {
+      List<KV<Long, Long>> steps = run.getValue();
+      return steps.get(steps.size() - 1).getKey();
+    }
+
+    /** Appends a step, keeping releases rising: one released no later than the last extends it. */
+    private static void append(List<KV<Long, Long>> steps, KV<Long, Long> step) {
+      if (!steps.isEmpty()) {
+        KV<Long, Long> last = steps.get(steps.size() - 1);
+        if (step.getValue() <= last.getValue()) {
+          steps.set(steps.size() - 1, KV.of(step.getKey(), last.getValue()));
+          return;
+        }
+      }
+      steps.add(step);
     }
   }
 }

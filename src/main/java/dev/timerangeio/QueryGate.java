@@ -9,8 +9,8 @@ import java.util.concurrent.TimeUnit;
  * Paces and caps the queries of one read across all its DoFn copies in a worker JVM; internal.
  *
  * <p>Runners deserialize a DoFn once per thread or bundle, so per-instance limits would multiply
- * with the parallelism. Gates live in a static registry keyed by an id fixed when the read is
- * configured: every copy of that read in the JVM shares one gate, while other reads have their
+ * with the parallelism. Gates live in a static registry keyed by an id drawn when the read is
+ * applied: every copy of that read in the JVM shares one gate, while other reads have their
  * own.
  */
 final class QueryGate {

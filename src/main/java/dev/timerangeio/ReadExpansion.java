@@ -6,6 +6,8 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import dev.timerangeio.TimeRangeIO.Read;
 import org.apache.beam.sdk.coders.CannotProvideCoderException;
 import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.SchemaCoder;
 import org.apache.beam.sdk.transforms.Impulse;
@@ -57,21 +59,39 @@ final class ReadExpansion {
             : rowSchema != null
                 ? (Coder<T>) SchemaCoder.of(rowSchema)
                 : inferCoder(input, query);
+    String location = read.getProgressLocation();
+    checkArgument(
+        location == null
+            || read.getBadRecordErrorHandler() == null
+            || read.getDeadLetterSink() != null,
+        "withBadRecordErrorHandler with withProgressLocation(%s): the committed position could"
+            + " pass a bad record before the handler's sink, applied later in the pipeline, has"
+            + " stored it, and a crash would then lose it. Add withDeadLetterSink(IdempotentSink),"
+            + " which stores bad records before their chunk counts as read.",
+        location);
     ReadFn<T> fn = ReadFn.of(read, coder);
+    TupleTagList sideTags = TupleTagList.of(BadRecordRouter.BAD_RECORD_TAG);
+    if (location != null) {
+      sideTags = sideTags.and(fn.progressTag);
+    }
     PCollectionTuple outputs =
         input
             .apply("Impulse", Impulse.create())
-            .apply(
-                "ReadTimeRanges",
-                ParDo.of(fn)
-                    .withOutputTags(
-                        fn.recordsTag, TupleTagList.of(BadRecordRouter.BAD_RECORD_TAG)));
+            .apply("ReadTimeRanges", ParDo.of(fn).withOutputTags(fn.recordsTag, sideTags));
     PCollection<BadRecord> badRecords =
         outputs
             .get(BadRecordRouter.BAD_RECORD_TAG)
             .setCoder(BadRecord.getCoder(input.getPipeline()));
     if (read.getBadRecordErrorHandler() != null) {
       read.getBadRecordErrorHandler().addErrorCollection(badRecords);
+    }
+    if (location != null) {
+      ProgressLocations.registerRead(
+          input.getPipeline(),
+          location,
+          outputs
+              .get(fn.progressTag)
+              .setCoder(KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of())));
     }
     return outputs.get(fn.recordsTag).setCoder(coder);
   }
@@ -151,7 +171,7 @@ final class ReadExpansion {
             DisplayData.item("maxRetryDuration", read.getMaxRetryDuration().toString())
                 .withLabel("Max retry duration"))
         .add(
-            DisplayData.item("badRecords", read.getBadRecordErrorHandler() == null ? "fail the bundle" : "error handler")
+            DisplayData.item("badRecords", describeBadRecords(read))
                 .withLabel("Records failing their checks"))
         .add(
             DisplayData.item(
@@ -168,5 +188,14 @@ final class ReadExpansion {
                     "maxRowsPerQuery",
                     read.getMaxRowsPerQuery() == 0 ? "no cap" : String.valueOf(read.getMaxRowsPerQuery()))
                 .withLabel("Max rows per query"));
+  }
+
+  private static String describeBadRecords(Read<?> read) {
+    if (read.getDeadLetterSink() != null) {
+      return "dead-letter sink "
+          + read.getDeadLetterSink()
+          + (read.getBadRecordErrorHandler() == null ? "" : " and error handler");
+    }
+    return read.getBadRecordErrorHandler() == null ? "fail the bundle" : "error handler";
   }
 }

@@ -15,6 +15,7 @@ import org.apache.beam.sdk.metrics.Gauge;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecordRouter;
 import org.apache.beam.sdk.transforms.splittabledofn.ManualWatermarkEstimator;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
@@ -22,6 +23,7 @@ import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker.Truncate
 import org.apache.beam.sdk.util.BackOff;
 import org.apache.beam.sdk.util.FluentBackoff;
 import org.apache.beam.sdk.util.Sleeper;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TupleTag;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
@@ -79,8 +81,19 @@ import org.slf4j.LoggerFactory;
  *
  * <h3>Drain</h3>
  *
- * A restriction with an end is processed to its end; one with no end is dropped, so a drained
- * streaming read stops without waiting for the future.
+ * A drain stops reading at once: {@code @TruncateRestriction} drops every restriction that is not
+ * being read, with an end or without, so a drain neither waits for chunks that are not ready nor
+ * reads a backlog that is. The chunk being read is finished and emitted.
+ *
+ * <h3>Progress location</h3>
+ *
+ * With {@code withProgressLocation}, the launch's start is stored there before anything is read
+ * (a stored offset wins over the configured start), and after each chunk the DoFn outputs a
+ * signal {@code KV(0, chunk)} on {@link #progressTag}, after the chunk's records and after its dead
+ * letters are stored, timestamped at the latest record timestamp the chunk emitted. The write's
+ * {@link ProgressFn} commits a position only through chunks signalled without a gap from the
+ * start, once the watermark after the sink passes each one's signal: a query-time position that
+ * never passes a record still in flight, whatever its event time, nor the end of what was read.
  */
 abstract class ReadFn<T> extends DoFn<byte[], T> {
   private static final Logger LOG = LoggerFactory.getLogger(ReadFn.class);
@@ -111,14 +124,31 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   /** The main output; records that fail their checks go to {@link BadRecordRouter#BAD_RECORD_TAG}. */
   final TupleTag<T> recordsTag = new TupleTag<>();
 
+  /**
+   * With a progress location: one signal per chunk read, {@code KV(0, chunk)}, timestamped at the
+   * latest record timestamp the chunk emitted (its start minus the watermark delay when it emitted
+   * none), for the write's {@link ProgressFn}.
+   */
+  final TupleTag<KV<Integer, TimeRange>> progressTag = new TupleTag<KV<Integer, TimeRange>>() {};
+
   private final Coder<T> coder;
   private final BadRecordRouter badRecordRouter;
+  private final @Nullable IdempotentSink<BadRecord> deadLetterSink;
+
+  /**
+   * Identifies this applied read's {@link QueryGate} in a worker JVM: drawn when the read is
+   * applied (this DoFn is built once per application, then copied to workers), so every copy of
+   * it shares one gate, and reads derived from one configuration each have their own.
+   */
+  private final String queryGateId = java.util.UUID.randomUUID().toString();
 
   private transient boolean queryOpen;
+  private transient @Nullable DeadLetters deadLetters;
 
   ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder) {
     this.spec = spec;
     this.coder = coder;
+    this.deadLetterSink = spec.getDeadLetterSink();
     this.badRecordRouter =
         spec.getBadRecordErrorHandler() == null
             ? BadRecordRouter.THROWING_ROUTER
@@ -171,16 +201,32 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   @Setup
   public void setup() throws Exception {
     query();
+    deadLetters();
   }
 
   @Teardown
   public void teardown() throws Exception {
     closeQuery();
+    if (deadLetters != null) {
+      deadLetters.close();
+      deadLetters = null;
+    }
   }
 
-  private QueryGate queryGate() {
+  private DeadLetters deadLetters() throws Exception {
+    if (deadLetters == null && deadLetterSink != null) {
+      deadLetters =
+          new DeadLetters(
+              deadLetterSink,
+              new SinkWrites(spec.getMaxRetries(), spec.getInitialBackoff(), sourceRetries));
+      deadLetters.open();
+    }
+    return deadLetters;
+  }
+
+  QueryGate queryGate() {
     return QueryGate.of(
-        spec.getQueryGateId(), spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries());
+        queryGateId, spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries());
   }
 
   private void closeQuery() throws Exception {
@@ -205,31 +251,45 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return TimeRange.of(start, end);
   }
 
+  /**
+   * The start of this launch: a stored offset wins; otherwise the configured start, which, with a
+   * progress location, is stored before anything is read. So a relaunch after a crash before the
+   * first commit continues from this launch's start (not from a new "latest", which would skip
+   * what lies between), and the write's {@link ProgressFn} commits from it.
+   */
   private long resolveStart() throws Exception {
     String location = spec.getProgressLocation();
-    if (location != null) {
-      Optional<ProgressOffset> stored = ProgressStore.read(location);
-      if (stored.isPresent()) {
-        LOG.info(
-            "TimeRangeIO: resuming at the committed offset {} from {}; it wins over the configured"
-                + " start time {}",
-            stored.get(),
-            location,
-            spec.describeStart());
-        return stored.get().timestampMicros();
-      }
+    if (location == null) {
+      return configuredStart();
+    }
+    Optional<ProgressOffset> stored = ProgressStore.read(location);
+    if (stored.isPresent()) {
       LOG.info(
-          "TimeRangeIO: no committed offset at {} yet; starting at {}",
+          "TimeRangeIO: resuming at the committed offset {} from {}; it wins over the configured"
+              + " start time {}",
+          stored.get(),
           location,
           spec.describeStart());
+      return stored.get().timestampMicros();
     }
+    long start = configuredStart();
+    ProgressStore.write(location, ProgressOffset.ofTimestamp(start));
+    LOG.info(
+        "TimeRangeIO: no committed offset at {} yet; starting at {} ({}), stored there",
+        location,
+        Times.describe(start),
+        spec.describeStart());
+    return start;
+  }
+
+  private long configuredStart() throws Exception {
     switch (spec.getStartMode()) {
       case INSTANT:
         return spec.getStartMicros();
       case LATEST:
         return horizon();
       case EARLIEST:
-        Optional<Instant> earliest = query().earliest();
+        Optional<Instant> earliest = withRetries("earliest()", () -> query().earliest());
         if (earliest == null || earliest.isEmpty()) {
           long horizon = horizon();
           LOG.info(
@@ -303,13 +363,16 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return Math.max(0d, (double) readyEnd - (double) restriction.fromMicros());
   }
 
-  /** Null, as Beam's own default for unbounded restrictions, means "nothing left to process". */
+  /**
+   * A drain stops reading: every restriction not being read is dropped, bounded or not (null is
+   * Beam's "nothing left to process"). The chunk being read is finished and emitted; nothing waits
+   * for chunks that are not ready, nor reads a backlog that is. With a progress location the
+   * committed position stops at the end of the chunks read without a gap from the start, and a
+   * relaunch continues exactly there.
+   */
   @TruncateRestriction
   public @Nullable TruncateResult<TimeRange> truncate(@Restriction TimeRange restriction) {
-    if (restriction.toMicros() == Long.MAX_VALUE) {
-      return null;
-    }
-    return TruncateResult.of(restriction);
+    return null;
   }
 
   @GetInitialWatermarkEstimatorState
@@ -360,39 +423,90 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return ProcessContinuation.stop();
   }
 
+  /** What one chunk has emitted so far. */
+  private final class ChunkOutput {
+    final TimeRange chunk;
+    final MultiOutputReceiver out;
+    final List<BadRecord> deadLetters = new ArrayList<>();
+    long rows;
+    org.joda.time.Instant latest;
+
+    ChunkOutput(TimeRange chunk, MultiOutputReceiver out) {
+      this.chunk = chunk;
+      this.out = out;
+      this.latest = Times.toBeamTimestamp(Times.saturatedSubtract(chunk.fromMicros(), watermarkDelayMicros));
+    }
+
+    void emit(T record, org.joda.time.Instant timestamp) {
+      out.get(recordsTag).outputWithTimestamp(record, timestamp);
+      if (timestamp.isAfter(latest)) {
+        latest = timestamp;
+      }
+      rows++;
+    }
+
+    /** A record or row that can't be emitted: to the dead-letter sink, the handler, or a failure. */
+    <R> void bad(R record, Coder<R> recordCoder, Exception error, String description)
+        throws Exception {
+      if (deadLetterSink == null) {
+        // Throws (the default) or, with withBadRecordErrorHandler, routes to the handler.
+        badRecordRouter.route(out, record, recordCoder, error, description);
+        return;
+      }
+      deadLetters.add(BadRecord.fromExceptionInformation(record, recordCoder, error, description));
+      if (spec.getBadRecordErrorHandler() != null) {
+        badRecordRouter.route(out, record, recordCoder, error, description);
+      }
+    }
+  }
+
+  /**
+   * Reads a claimed chunk whole, stores its dead letters, then (with a progress location) signals
+   * the chunk as read: the signal follows the dead letters, so a committed position never passes
+   * a bad record before the dead-letter sink holds it.
+   */
   private void readChunk(TimeRange chunk, MultiOutputReceiver out) throws Exception {
     long startNanos = System.nanoTime();
-    long rows = readRange(chunk, chunk, out);
-    rowsRead.inc(rows);
+    ChunkOutput output = new ChunkOutput(chunk, out);
+    readRange(chunk, output);
+    if (!output.deadLetters.isEmpty()) {
+      deadLetters().store(DeadLetters.keyed(output.deadLetters));
+    }
+    if (spec.getProgressLocation() != null) {
+      out.get(progressTag).outputWithTimestamp(KV.of(0, chunk), output.latest);
+    }
+    rowsRead.inc(output.rows);
     chunksRead.inc();
-    if (rows == 0) {
+    if (output.rows == 0) {
       emptyChunks.inc();
     }
     chunkReadMillis.update((System.nanoTime() - startNanos) / 1_000_000);
   }
 
   /**
-   * Emits the records of {@code range}, a part of {@code chunk}, and returns how many. A result
-   * over {@code withMaxRowsPerQuery}, or one the source refuses as too large, is dropped unread and
-   * the range bisected; the halves don't overlap, so no record is emitted twice. A microsecond
-   * still too large is paged by the source's tie-breaker, if it has one.
+   * Emits the records of {@code range}, a part of the chunk. A result over {@code
+   * withMaxRowsPerQuery}, or one the source refuses as too large, is dropped unread and the range
+   * bisected; the halves don't overlap, and a record outside the half that returned it is out of
+   * range, so no record is emitted twice. A microsecond still too large is paged by the source's
+   * tie-breaker, if it has one.
    */
-  private long readRange(TimeRange range, TimeRange chunk, MultiOutputReceiver out)
-      throws Exception {
-    Collection<T> records = queryWithRetries(range);
+  private void readRange(TimeRange range, ChunkOutput output) throws Exception {
+    List<T> records = queryWithRetries(range);
     if (records != null) {
-      return emit(records, chunk, out);
+      emit(records, range, output);
+      return;
     }
     if (range.durationMicros() > 1) {
       rangeBisections.inc();
       long middle = range.fromMicros() + range.durationMicros() / 2;
-      return readRange(TimeRange.of(range.fromMicros(), middle), chunk, out)
-          + readRange(TimeRange.of(middle, range.toMicros()), chunk, out);
+      readRange(TimeRange.of(range.fromMicros(), middle), output);
+      readRange(TimeRange.of(middle, range.toMicros()), output);
+      return;
     }
     if (!query().supportsPaging()) {
       throw new IllegalStateException(tooLargeMessage(range));
     }
-    return readPages(range, chunk, out);
+    readPages(range, output);
   }
 
   /**
@@ -401,18 +515,25 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    * "sequence_id"}} and must advance, so a source that repeats a page fails instead of looping.
    * A page the source refuses as too large is asked for again at half the size.
    */
-  private long readPages(TimeRange microsecond, TimeRange chunk, MultiOutputReceiver out)
-      throws Exception {
+  private void readPages(TimeRange microsecond, ChunkOutput output) throws Exception {
     long maxRows = spec.getMaxRowsPerQuery();
     int pageSize = maxRows > 0 ? (int) Math.min(maxRows, Integer.MAX_VALUE) : DEFAULT_PAGE_SIZE;
     ProgressOffset cursor = null;
-    long rows = 0;
     while (true) {
       Object after = cursor == null ? null : cursor.sequenceId();
       int limit = pageSize;
       TimeRangeQuery.Page<T> page;
+      List<T> records;
       try {
-        page = withRetries(microsecond, () -> query().queryPage(microsecond, after, limit));
+        TimeRangeQuery.Page<T>[] answer = newPageHolder();
+        records =
+            withRetries(
+                "the page after " + after + " of " + microsecond,
+                () -> {
+                  answer[0] = query().queryPage(microsecond, after, limit);
+                  return collect(microsecond, answer[0].records());
+                });
+        page = answer[0];
       } catch (Exception e) {
         if (!SourceErrors.isTooLarge(e) || pageSize == 1) {
           throw e;
@@ -421,9 +542,9 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         continue;
       }
       pagesRead.inc();
-      rows += emit(page.records(), chunk, out);
-      if (rowCount(page.records()) < limit) {
-        return rows;
+      emit(records, microsecond, output);
+      if (rowCount(records) < limit) {
+        return;
       }
       ProgressOffset next = ProgressOffset.ofSequence(microsecond.fromMicros(), page.lastTieBreaker());
       if (cursor != null && !advances(cursor, next)) {
@@ -439,6 +560,11 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       }
       cursor = next;
     }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> TimeRangeQuery.Page<T>[] newPageHolder() {
+    return (TimeRangeQuery.Page<T>[]) new TimeRangeQuery.Page<?>[1];
   }
 
   /**
@@ -457,41 +583,38 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return records instanceof QueryResult ? ((QueryResult<?>) records).rows() : records.size();
   }
 
-  /** Emits records of {@code chunk} with their timestamps, routing bad ones; returns how many. */
-  private long emit(Collection<T> records, TimeRange chunk, MultiOutputReceiver out)
-      throws Exception {
+  /**
+   * Emits the records {@code queried} returned with their timestamps, routing bad ones. With
+   * {@code withTimestampFn}, a record's time must lie in the range that was queried (the sub-range
+   * after bisection, the microsecond of a page), less the watermark delay: a source that answers
+   * one microsecond too far at either end would otherwise emit a record twice.
+   */
+  private void emit(List<T> records, TimeRange queried, ChunkOutput output) throws Exception {
     if (records instanceof QueryResult) {
       for (QueryResult.Unmappable row : ((QueryResult<T>) records).unmappable()) {
         badRows.inc();
-        badRecordRouter.route(
-            out,
+        output.bad(
             row.row,
             StringUtf8Coder.of(),
             row.error,
-            "TimeRangeIO: the row mapper failed on a row of chunk " + chunk + ": " + row.error);
+            "TimeRangeIO: the row mapper failed on a row of chunk " + output.chunk + ": " + row.error);
       }
     }
     SerializableFunction<T, Instant> timestampFn = spec.getTimestampFn();
-    org.joda.time.Instant chunkTimestamp = Times.toBeamTimestamp(chunk.fromMicros());
-    long lowest = Times.saturatedSubtract(chunk.fromMicros(), watermarkDelayMicros);
-    OutputReceiver<T> main = out.get(recordsTag);
-    long rows = 0;
+    org.joda.time.Instant chunkTimestamp = Times.toBeamTimestamp(output.chunk.fromMicros());
     for (T record : records) {
       org.joda.time.Instant timestamp = chunkTimestamp;
       if (timestampFn != null) {
         try {
-          timestamp = recordTimestamp(timestampFn, record, chunk, lowest);
+          timestamp = recordTimestamp(timestampFn, record, queried, output.chunk);
         } catch (BadRecordException e) {
           (e.outOfRange ? outOfRangeRows : badRows).inc();
-          // Throws (the default) or, with withBadRecordErrorHandler, routes to the handler.
-          badRecordRouter.route(out, record, coder, e, e.getMessage());
+          output.bad(record, coder, e, e.getMessage());
           continue;
         }
       }
-      main.outputWithTimestamp(record, timestamp);
-      rows++;
+      output.emit(record, timestamp);
     }
-    return rows;
   }
 
   private String tooLargeMessage(TimeRange microsecond) throws Exception {
@@ -521,13 +644,13 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    * The records of a range, retrying transient failures, or null when there are more than {@code
    * withMaxRowsPerQuery} or the source refuses the range as too large.
    */
-  private @Nullable Collection<T> queryWithRetries(TimeRange range) throws Exception {
+  private @Nullable List<T> queryWithRetries(TimeRange range) throws Exception {
     long maxRows = spec.getMaxRowsPerQuery();
-    Collection<T> all;
+    List<T> all;
     try {
       all =
           withRetries(
-              range,
+              "the query for " + range,
               () ->
                   collect(
                       range,
@@ -544,10 +667,13 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   }
 
   /**
-   * The whole result, collected before any record is emitted, so a failure halfway through a
-   * lazily fetched result is retried without emitting a record twice.
+   * The whole result, consumed inside the retry loop and the query gate before any record is
+   * emitted: a result that fetches while it is iterated (any {@code Iterable} or {@code
+   * Collection} but a plain {@code ArrayList}) is copied into a list, which holds references to
+   * the records the source made, not copies of them. So a failure halfway through a lazy result
+   * is retried like any failed query, and nothing of the failed attempt is emitted.
    */
-  private Collection<T> collect(TimeRange range, @Nullable Iterable<T> records) {
+  private List<T> collect(TimeRange range, @Nullable Iterable<T> records) {
     if (records == null) {
       throw new IllegalStateException(
           spec.getQuery().getClass().getName()
@@ -555,10 +681,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
               + range
               + ") returned null; return an empty Iterable for a range with no records");
     }
-    if (records instanceof Collection) {
-      return (Collection<T>) records;
+    if (records.getClass() == ArrayList.class || records instanceof QueryResult) {
+      return (List<T>) records;
     }
-    Collection<T> all = new ArrayList<>();
+    List<T> all = new ArrayList<>();
     records.forEach(all::add);
     return all;
   }
@@ -574,7 +700,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    * SourceErrors}) with jittered exponential backoff that honours a requested wait, within {@code
    * withMaxRetries} and {@code withMaxRetryDuration}. Anything else is thrown as it is.
    */
-  private <R> R withRetries(TimeRange range, SourceCall<R> call) throws Exception {
+  private <R> R withRetries(String what, SourceCall<R> call) throws Exception {
     BackOff backoff =
         FluentBackoff.DEFAULT
             .withInitialBackoff(Duration.millis(spec.getInitialBackoff().toMillis()))
@@ -608,8 +734,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         long elapsedNanos = System.nanoTime() - started;
         if (waitMillis == BackOff.STOP || elapsedNanos + waitMillis * 1_000_000 > budgetNanos) {
           throw new IOException(
-              "TimeRangeIO: the query for "
-                  + range
+              "TimeRangeIO: "
+                  + what
                   + " failed transiently "
                   + attempt
                   + " times in "
@@ -624,8 +750,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         }
         sourceRetries.inc();
         LOG.warn(
-            "TimeRangeIO: the query for {} failed ({}); retry {} in {} ms",
-            range,
+            "TimeRangeIO: {} failed ({}); retry {} in {} ms",
+            what,
             e.toString(),
             attempt,
             waitMillis);
@@ -648,7 +774,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   }
 
   private org.joda.time.Instant recordTimestamp(
-      SerializableFunction<T, Instant> timestampFn, T record, TimeRange chunk, long lowest) {
+      SerializableFunction<T, Instant> timestampFn, T record, TimeRange queried, TimeRange chunk) {
     Instant time;
     long micros;
     try {
@@ -671,16 +797,18 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
           false,
           null);
     }
-    if (micros < lowest || micros >= chunk.toMicros()) {
+    long lowest = Times.saturatedSubtract(queried.fromMicros(), watermarkDelayMicros);
+    if (micros < lowest || micros >= queried.toMicros()) {
       throw new BadRecordException(
           "TimeRangeIO: the source returned a record whose time "
               + time
-              + " lies outside its chunk "
-              + chunk
+              + " lies outside the range it was asked for, "
+              + queried
+              + (queried.equals(chunk) ? "" : " (part of chunk " + chunk + ")")
               + (watermarkDelayMicros > 0
-                  ? " (allowing the watermark delay of " + spec.getWatermarkDelay() + ")"
+                  ? ", allowing the watermark delay of " + spec.getWatermarkDelay()
                   : "")
-              + "; emitting it would duplicate or reorder records across chunks (record: "
+              + "; emitting it could duplicate or reorder records across ranges (record: "
               + abbreviate(record)
               + ")",
           true,

@@ -108,7 +108,6 @@ public final class TimeRangeIO {
         .setMaxRowsPerQuery(0)
         .setMaxQueriesPerSecond(0)
         .setMaxConcurrentQueries(0)
-        .setQueryGateId(java.util.UUID.randomUUID().toString())
         .setClock(MicrosClock.SYSTEM)
         .build();
   }
@@ -171,12 +170,12 @@ public final class TimeRangeIO {
 
     abstract @Nullable ErrorHandler<BadRecord, ?> getBadRecordErrorHandler();
 
+    abstract @Nullable IdempotentSink<BadRecord> getDeadLetterSink();
+
     abstract double getMaxQueriesPerSecond();
 
     abstract int getMaxConcurrentQueries();
 
-    /** Identifies this read's {@link QueryGate} in a worker JVM. */
-    abstract String getQueryGateId();
 
     abstract Builder<T> toBuilder();
 
@@ -192,11 +191,12 @@ public final class TimeRangeIO {
 
       abstract Builder<T> setBadRecordErrorHandler(ErrorHandler<BadRecord, ?> handler);
 
+      abstract Builder<T> setDeadLetterSink(IdempotentSink<BadRecord> sink);
+
       abstract Builder<T> setMaxQueriesPerSecond(double rate);
 
       abstract Builder<T> setMaxConcurrentQueries(int max);
 
-      abstract Builder<T> setQueryGateId(String id);
 
       abstract Builder<T> setQuery(TimeRangeQuery<T> query);
 
@@ -356,9 +356,14 @@ public final class TimeRangeIO {
      * Where the committed read position is kept across relaunches: a file path Beam's {@code
      * FileSystems} can write ({@code /var/lib/job/progress.json}, {@code gs://bucket/job.json}).
      * When the file holds an offset, the read starts there and the configured start time is
-     * ignored (the log says so); a file that is not an offset fails the read, naming it. Give the
-     * same location to {@link Write#withProgressLocation}, which advances it once the sink holds
-     * every record before it. Default: none; every launch starts at the configured start time.
+     * ignored (the log says so); a file that is not an offset fails the read, naming it. When it
+     * holds none, the read stores its resolved start there before reading, so a relaunch after a
+     * crash before the first commit continues from this launch's start. Give the same location
+     * to {@link Write#withProgressLocation}, which advances it through the chunks read once the
+     * sink holds every record they returned. One location belongs to one read and one write in
+     * one running pipeline (a second read of it is rejected when applied); with {@link
+     * #withBadRecordErrorHandler} it needs {@link #withDeadLetterSink} too. Default: none; every
+     * launch starts at the configured start time.
      */
     public Read<T> withProgressLocation(String location) {
       checkProgressLocation(location);
@@ -433,6 +438,22 @@ public final class TimeRangeIO {
       checkArgument(
           handler != null, "withBadRecordErrorHandler(handler): handler must not be null");
       return toBuilder().setBadRecordErrorHandler(handler).build();
+    }
+
+    /**
+     * Where the read stores bad records (the same ones as {@link #withBadRecordErrorHandler})
+     * itself, synchronously, before it reports their chunk as read: with a {@link
+     * #withProgressLocation progress location}, the committed position then never passes a bad
+     * record before the dead-letter sink holds it, which a handler's sink, applied later in the
+     * pipeline, can't promise (so a read with a progress location takes no handler without this).
+     * Keyed like records ({@link IdempotentSink}): by the record as encoded and the reason, so a
+     * re-read stores a bad record once. Transient failures are retried as queries are ({@link
+     * #withMaxRetries}); a dead letter the dead-letter sink rejects fails the bundle. With a
+     * handler too, the handler gets each bad record as well. Default: none.
+     */
+    public Read<T> withDeadLetterSink(IdempotentSink<BadRecord> sink) {
+      checkArgument(sink != null, "withDeadLetterSink(sink): sink must not be null");
+      return toBuilder().setDeadLetterSink(sink).build();
     }
 
     /**
@@ -555,6 +576,8 @@ public final class TimeRangeIO {
 
     abstract @Nullable String getProgressLocation();
 
+    abstract @Nullable IdempotentSink<BadRecord> getDeadLetterSink();
+
     abstract MicrosClock getClock();
 
     abstract Builder<T> toBuilder();
@@ -578,6 +601,8 @@ public final class TimeRangeIO {
       abstract Builder<T> setInitialBackoff(Duration backoff);
 
       abstract Builder<T> setProgressLocation(String location);
+
+      abstract Builder<T> setDeadLetterSink(IdempotentSink<BadRecord> sink);
 
       abstract Builder<T> setClock(MicrosClock clock);
 
@@ -671,14 +696,34 @@ public final class TimeRangeIO {
     }
 
     /**
-     * Where to commit the read position once the sink holds every record before it; give the
-     * same location to {@link Read#withProgressLocation}. The position follows the watermark at
-     * the end of the write, so it lags the sink a little and never runs ahead of it. Default:
-     * none.
+     * Where to commit the read position once the sink holds every record queried before it; the
+     * {@link Read} applied earlier in the same pipeline must have the same {@link
+     * Read#withProgressLocation location} (checked when applied). The position is a query-time
+     * position: it advances through the chunks that read has read, each once every record it
+     * returned is acknowledged by the sink (or stored by {@link #withDeadLetterSink}), whatever
+     * the records' event times; so it lags the sink a little, never runs ahead of it, and never
+     * passes the end of what was read. One location belongs to one read and one write in one
+     * running pipeline: a second write to it is rejected when applied. Default: none.
      */
     public Write<T> withProgressLocation(String location) {
       checkProgressLocation(location);
       return toBuilder().setProgressLocation(location).build();
+    }
+
+    /**
+     * Where the write stores the records the sink rejects ({@link RejectedRecordException}),
+     * synchronously, inside the bundle that found them and before the records count as done:
+     * with a {@link #withProgressLocation progress location}, the committed position then never
+     * passes a rejected record before the dead-letter sink holds it. Keyed by the record's
+     * idempotency key. They still appear in {@link Result#getFailedRecords()} as well. Transient
+     * failures are retried as sink writes are; a dead letter the dead-letter sink rejects fails
+     * the bundle. Without it, and with a progress location, a rejected record fails the bundle
+     * (the position can't pass it, nothing is lost); without either, it only goes to {@link
+     * Result#getFailedRecords()}. Default: none.
+     */
+    public Write<T> withDeadLetterSink(IdempotentSink<BadRecord> sink) {
+      checkArgument(sink != null, "withDeadLetterSink(sink): sink must not be null");
+      return toBuilder().setDeadLetterSink(sink).build();
     }
 
     /** Replaces the clock that times batches; for tests. */
@@ -686,9 +731,6 @@ public final class TimeRangeIO {
       checkArgument(clock != null, "withClock(clock): clock must not be null");
       return toBuilder().setClock(clock).build();
     }
-
-    /** The smallest step, in event time, between two progress commits. */
-    static final Duration PROGRESS_MIN_STEP = Duration.ofSeconds(1);
 
     @Override
     public Result expand(PCollection<T> input) {

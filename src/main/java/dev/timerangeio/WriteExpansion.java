@@ -7,7 +7,7 @@ import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
-import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
@@ -19,6 +19,7 @@ import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -41,8 +42,12 @@ final class WriteExpansion {
     String source = write.getSourceIdentity();
     TupleTag<String> writtenTag = new TupleTag<String>() {};
     TupleTag<BadRecord> failedTag = new TupleTag<BadRecord>() {};
-    TupleTag<KV<Integer, Long>> progressTag =
-        write.getProgressLocation() == null ? null : new TupleTag<KV<Integer, Long>>() {};
+    String location = write.getProgressLocation();
+    // Claimed first, so a write without its read fails before anything is built.
+    PCollection<KV<Integer, TimeRange>> readSignals =
+        location == null ? null : ProgressLocations.claimForWrite(input.getPipeline(), location);
+    TupleTag<KV<Integer, TimeRange>> progressTag =
+        location == null ? null : new TupleTag<KV<Integer, TimeRange>>() {};
 
     PCollectionTuple outputs =
         input
@@ -67,6 +72,7 @@ final class WriteExpansion {
                             write.getMaxBatchDelay(),
                             write.getMaxRetries(),
                             write.getInitialBackoff(),
+                            write.getDeadLetterSink(),
                             failedTag,
                             progressTag,
                             write.getClock()))
@@ -79,12 +85,13 @@ final class WriteExpansion {
     PCollection<BadRecord> failed =
         outputs.get(failedTag).setCoder(BadRecord.getCoder(input.getPipeline()));
     if (progressTag != null) {
-      outputs
-          .get(progressTag)
-          .setCoder(KvCoder.of(VarIntCoder.of(), VarLongCoder.of()))
-          .apply(
-              "CommitProgress",
-              ParDo.of(new ProgressFn(write.getProgressLocation(), Write.PROGRESS_MIN_STEP)));
+      // The write's progress output carries no elements, only the watermark after the sink.
+      Coder<KV<Integer, TimeRange>> signalCoder = KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of());
+      PCollectionList.of(readSignals)
+          .and(outputs.get(progressTag).setCoder(signalCoder))
+          .apply("ReadAndWritten", Flatten.pCollections())
+          .setCoder(signalCoder)
+          .apply("CommitProgress", ParDo.of(new ProgressFn(location)));
     }
     return new Write.Result(input.getPipeline(), writtenTag, written, failedTag, failed);
   }
@@ -140,6 +147,11 @@ final class WriteExpansion {
                 .withLabel("Initial retry backoff"))
         .addIfNotNull(
             DisplayData.item("progressLocation", write.getProgressLocation())
-                .withLabel("Progress location"));
+                .withLabel("Progress location"))
+        .addIfNotNull(
+            DisplayData.item(
+                    "deadLetterSink",
+                    write.getDeadLetterSink() == null ? null : write.getDeadLetterSink().toString())
+                .withLabel("Dead-letter sink"));
   }
 }

@@ -9,13 +9,9 @@ import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
-import org.apache.beam.sdk.util.BackOff;
-import org.apache.beam.sdk.util.FluentBackoff;
-import org.apache.beam.sdk.util.Sleeper;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TupleTag;
 import org.checkerframework.checker.nullness.qual.Nullable;
-import org.joda.time.Duration;
 import org.joda.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,26 +32,30 @@ import org.slf4j.LoggerFactory;
  * exponential, jittered backoff ({@code writeRetries}); when the retries run out the bundle fails
  * and the runner retries it, which the idempotent sink absorbs.
  *
+ * <p><b>Dead letters.</b> With a dead-letter sink, rejected records are stored there in the same
+ * bundle, before it finishes, so they are durable before their timestamps stop holding the
+ * watermark. Without one but with a progress location, a rejected record fails the bundle: the
+ * position must not pass a record that is stored nowhere.
+ *
  * <p><b>Outputs.</b> The key of every acknowledged record at the record's timestamp, the rejected
- * records, and (when progress is committed) one signal per bundle carrying the bundle's latest
- * record timestamp, for {@link ProgressFn}.
+ * records, and (when progress is committed) an output that carries no elements: its watermark is
+ * the watermark after the sink, which {@link ProgressFn} waits on.
  */
 class WriteFn<T> extends DoFn<KV<String, T>, String> {
   private static final Logger LOG = LoggerFactory.getLogger(WriteFn.class);
-  private static final Duration MAX_BACKOFF = Duration.standardMinutes(1);
 
   private final IdempotentSink<T> sink;
   private final Coder<T> recordCoder;
   private final int batchSize;
   private final long maxBatchDelayMicros;
-  private final int maxRetries;
-  private final Duration initialBackoff;
+  private final @Nullable IdempotentSink<BadRecord> deadLetterSink;
   private final TupleTag<BadRecord> failedTag;
-  private final @Nullable TupleTag<KV<Integer, Long>> progressTag;
+  private final @Nullable TupleTag<KV<Integer, TimeRange>> progressTag;
   private final MicrosClock clock;
 
   private final Counter rowsWritten = Metrics.counter(ReadFn.METRICS_NAMESPACE, "rowsWritten");
   private final Counter writeRetries = Metrics.counter(ReadFn.METRICS_NAMESPACE, "writeRetries");
+  private final SinkWrites writes;
 
   /** A record with what is needed to emit it again after the bundle. */
   private static final class Pending<T> {
@@ -74,7 +74,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
   private transient long batchStartedMicros;
   private transient List<Pending<T>> acknowledged;
   private transient List<KV<Pending<T>, Exception>> rejected;
-  private transient @Nullable Pending<T> latest;
+  private transient @Nullable DeadLetters deadLetters;
 
   WriteFn(
       IdempotentSink<T> sink,
@@ -83,15 +83,16 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
       java.time.Duration maxBatchDelay,
       int maxRetries,
       java.time.Duration initialBackoff,
+      @Nullable IdempotentSink<BadRecord> deadLetterSink,
       TupleTag<BadRecord> failedTag,
-      @Nullable TupleTag<KV<Integer, Long>> progressTag,
+      @Nullable TupleTag<KV<Integer, TimeRange>> progressTag,
       MicrosClock clock) {
     this.sink = sink;
     this.recordCoder = recordCoder;
     this.batchSize = batchSize;
     this.maxBatchDelayMicros = Times.durationMicros(maxBatchDelay);
-    this.maxRetries = maxRetries;
-    this.initialBackoff = Duration.millis(Math.max(1, initialBackoff.toMillis()));
+    this.writes = new SinkWrites(maxRetries, initialBackoff, writeRetries);
+    this.deadLetterSink = deadLetterSink;
     this.failedTag = failedTag;
     this.progressTag = progressTag;
     this.clock = clock;
@@ -100,6 +101,10 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
   @Setup
   public void setup() throws Exception {
     sink.open();
+    if (deadLetterSink != null) {
+      deadLetters = new DeadLetters(deadLetterSink, writes);
+      deadLetters.open();
+    }
   }
 
   @StartBundle
@@ -107,7 +112,6 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
     batch = new ArrayList<>();
     acknowledged = new ArrayList<>();
     rejected = new ArrayList<>();
-    latest = null;
   }
 
   @ProcessElement
@@ -115,9 +119,6 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
       @Element KV<String, T> element, @Timestamp Instant timestamp, BoundedWindow window)
       throws Exception {
     Pending<T> pending = new Pending<>(element, timestamp, window);
-    if (latest == null || timestamp.isAfter(latest.timestamp)) {
-      latest = pending;
-    }
     long now = clock.nowMicros();
     if (batch.isEmpty()) {
       batchStartedMicros = now;
@@ -131,34 +132,53 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
   @FinishBundle
   public void finishBundle(FinishBundleContext context) throws Exception {
     flush();
+    List<KV<String, BadRecord>> failed = new ArrayList<>(rejected.size());
+    for (KV<Pending<T>, Exception> r : rejected) {
+      Pending<T> p = r.getKey();
+      failed.add(
+          KV.of(
+              p.record.getKey(),
+              BadRecord.fromExceptionInformation(
+                  p.record.getValue(),
+                  recordCoder,
+                  r.getValue(),
+                  "TimeRangeIO.write(): the sink rejected the record with idempotency key "
+                      + p.record.getKey())));
+    }
+    if (!failed.isEmpty()) {
+      if (deadLetters != null) {
+        deadLetters.store(failed);
+      } else if (progressTag != null) {
+        throw new IOException(
+            "TimeRangeIO.write(): the sink rejected "
+                + failed.size()
+                + " records (the first: "
+                + failed.get(0).getValue().getFailure().getDescription()
+                + ": "
+                + failed.get(0).getValue().getFailure().getException()
+                + "); with withProgressLocation the position must not pass a record stored"
+                + " nowhere, so the bundle fails. Add withDeadLetterSink(IdempotentSink) to store"
+                + " rejected records and go on.");
+      }
+    }
     for (Pending<T> p : acknowledged) {
       context.output(p.record.getKey(), p.timestamp, p.window);
     }
-    for (KV<Pending<T>, Exception> r : rejected) {
-      Pending<T> p = r.getKey();
-      context.output(
-          failedTag,
-          BadRecord.fromExceptionInformation(
-              p.record.getValue(),
-              recordCoder,
-              r.getValue(),
-              "TimeRangeIO.write(): the sink rejected the record with idempotency key "
-                  + p.record.getKey()),
-          p.timestamp,
-          p.window);
-    }
-    if (progressTag != null && latest != null) {
-      context.output(
-          progressTag, KV.of(0, latest.timestamp.getMillis()), latest.timestamp, latest.window);
+    for (int i = 0; i < failed.size(); i++) {
+      Pending<T> p = rejected.get(i).getKey();
+      context.output(failedTag, failed.get(i).getValue(), p.timestamp, p.window);
     }
     acknowledged = new ArrayList<>();
     rejected = new ArrayList<>();
-    latest = null;
   }
 
   @Teardown
   public void teardown() throws Exception {
     sink.close();
+    if (deadLetters != null) {
+      deadLetters.close();
+      deadLetters = null;
+    }
   }
 
   private void flush() throws Exception {
@@ -175,55 +195,23 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
     for (Pending<T> p : records) {
       keyed.add(p.record);
     }
-    BackOff backoff =
-        FluentBackoff.DEFAULT
-            .withInitialBackoff(initialBackoff)
-            .withMaxBackoff(MAX_BACKOFF)
-            .withMaxRetries(maxRetries)
-            .backoff();
-    while (true) {
-      try {
-        sink.write(keyed);
-        rowsWritten.inc(records.size());
-        acknowledged.addAll(records);
-        return;
-      } catch (RejectedRecordException e) {
-        if (records.size() == 1) {
-          LOG.warn(
-              "TimeRangeIO.write(): the sink rejected the record with key {}: {}",
-              records.get(0).record.getKey(),
-              e.getMessage());
-          rejected.add(KV.of(records.get(0), e));
-          return;
-        }
-        // Idempotent sink: writing the accepted half again is harmless.
-        int half = records.size() / 2;
-        write(records.subList(0, half));
-        write(records.subList(half, records.size()));
-        return;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw e;
-      } catch (Exception e) {
-        long waitMillis = backoff.nextBackOffMillis();
-        if (waitMillis == BackOff.STOP) {
-          throw new IOException(
-              "TimeRangeIO.write(): the sink failed a batch of "
-                  + records.size()
-                  + " records "
-                  + (maxRetries + 1)
-                  + " times; failing the bundle so the runner retries it. Last error: "
-                  + e,
-              e);
-        }
-        writeRetries.inc();
+    try {
+      writes.write(sink, keyed, "TimeRangeIO.write()");
+      rowsWritten.inc(records.size());
+      acknowledged.addAll(records);
+    } catch (RejectedRecordException e) {
+      if (records.size() == 1) {
         LOG.warn(
-            "TimeRangeIO.write(): writing {} records failed ({}); retrying in {} ms",
-            records.size(),
-            e.toString(),
-            waitMillis);
-        Sleeper.DEFAULT.sleep(waitMillis);
+            "TimeRangeIO.write(): the sink rejected the record with key {}: {}",
+            records.get(0).record.getKey(),
+            e.getMessage());
+        rejected.add(KV.of(records.get(0), e));
+        return;
       }
+      // Idempotent sink: writing the accepted half again is harmless.
+      int half = records.size() / 2;
+      write(records.subList(0, half));
+      write(records.subList(half, records.size()));
     }
   }
 }

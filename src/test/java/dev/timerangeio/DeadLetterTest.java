@@ -118,7 +118,7 @@ public class DeadLetterTest {
       long id = Long.parseLong(reason.substring(0, reason.indexOf(' ')));
       assertThat(
           reason,
-          containsString(id % 10 == 3 ? "withTimestampFn returned null" : "lies outside its chunk"));
+          containsString(id % 10 == 3 ? "withTimestampFn returned null" : "lies outside the range it was asked for"));
     }
   }
 

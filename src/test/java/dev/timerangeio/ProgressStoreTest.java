@@ -56,4 +56,40 @@ public class ProgressStoreTest {
     assertThat(e.getMessage(), containsString(file.getPath()));
     assertThat(e.getMessage(), containsString("unknown field \"offsets\""));
   }
+
+  @Test
+  public void aLocalWriteSyncsTheNewOffsetBeforeTheRenameAndTheDirectoryAfterIt() throws Exception {
+    String location = tmp.getRoot() + "/progress.json";
+    ProgressStore.write(location, ProgressOffset.ofTimestamp(1_000_001));
+    java.util.List<String> events = new java.util.ArrayList<>();
+    ProgressStore.Durability original = ProgressStore.durability;
+    ProgressStore.durability =
+        (channel, path) -> {
+          channel.force(true);
+          String stored = ProgressStore.read(location).get().toJson();
+          events.add(
+              (Files.isDirectory(path) ? "directory" : "temporary file " + channel.size() + " bytes")
+                  + ", stored then: "
+                  + stored);
+        };
+    try {
+      ProgressStore.write(location, ProgressOffset.ofTimestamp(2_000_002));
+    } finally {
+      ProgressStore.durability = original;
+    }
+    String before = ProgressOffset.ofTimestamp(1_000_001).toJson();
+    String after = ProgressOffset.ofTimestamp(2_000_002).toJson();
+    assertEquals(
+        java.util.List.of(
+            "temporary file " + after.length() + " bytes, stored then: " + before,
+            "directory, stored then: " + after),
+        events);
+  }
+
+  @Test
+  public void aFileUrlIsALocalFile() throws Exception {
+    File file = new File(tmp.getRoot(), "progress.json");
+    ProgressStore.write(file.toURI().toString(), ProgressOffset.ofTimestamp(5));
+    assertEquals(Optional.of(ProgressOffset.ofTimestamp(5)), ProgressStore.read(file.getPath()));
+  }
 }

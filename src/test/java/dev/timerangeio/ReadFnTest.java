@@ -6,7 +6,9 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotSame;
 import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -341,7 +343,7 @@ public class ReadFnTest {
         e.getMessage(),
         allOf(
             containsString("2024-05-01T00:02:00Z"),
-            containsString("outside its chunk"),
+            containsString("outside the range it was asked for"),
             containsString(restriction.toString())));
   }
 
@@ -409,12 +411,14 @@ public class ReadFnTest {
   }
 
   @Test
-  public void drainDropsTheOpenEndedRestrictionAndFinishesBoundedOnes() {
+  public void drainDropsEveryRestrictionNotBeingReadWithAnEndOrWithout() {
     ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()));
-    assertNull(fn.truncate(TimeRange.of(T0, Long.MAX_VALUE)));
-    assertEquals(
-        TimeRange.of(T0, T0 + MINUTE),
-        fn.truncate(TimeRange.of(T0, T0 + MINUTE)).getTruncatedRestriction());
+    assertNull("open-ended", fn.truncate(TimeRange.of(T0, Long.MAX_VALUE)));
+    assertNull("ready backlog", fn.truncate(TimeRange.of(T0, T0 + MINUTE)));
+    assertNull("an end in the future", fn.truncate(TimeRange.of(T0, T0 + 1_000 * 24 * 60 * MINUTE)));
+    ReadFn<KV<Long, Long>> bounded =
+        ReadFn.of(read(TestSource.of()).withEndTime(Times.toInstant(T0 + 1_000 * 24 * 60 * MINUTE)));
+    assertNull("a bounded read", bounded.truncate(TimeRange.of(T0, T0 + MINUTE)));
   }
 
   @Test
@@ -423,5 +427,148 @@ public class ReadFnTest {
     assertTrue(
         ReadFn.of(read(TestSource.of()).withEndTime(Times.toInstant(T0)))
             instanceof ReadFn.Bounded);
+  }
+
+  /** A source with the common off-by-one: it answers {@code [from, to]}, the end included. */
+  private static final class InclusiveEndSource implements TimeRangeQuery<KV<Long, Long>> {
+    private static final long serialVersionUID = 1L;
+    private final TestSource inner;
+
+    InclusiveEndSource(TestSource inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public Iterable<KV<Long, Long>> query(TimeRange range) throws Exception {
+      return inner.query(TimeRange.of(range.fromMicros(), range.toMicros() + 1));
+    }
+  }
+
+  @Test
+  public void aRecordAtABisectionMidpointReturnedByBothHalvesIsOutOfRangeNotEmittedTwice() {
+    // Four records in a one-minute chunk over a cap of 3: bisected at T0 + 30 s, where one lies.
+    TestSource records = TestSource.of(T0, T0 + 10 * SECOND, T0 + 30 * SECOND, T0 + 50 * SECOND);
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(
+            TimeRangeIO.<KV<Long, Long>>read()
+                .withQuery(new InclusiveEndSource(records))
+                .withCoder(TestSource.CODER)
+                .withPartitionDuration(Duration.ofMinutes(1))
+                .withIngestionLag(Duration.ofSeconds(30))
+                .withMaxRowsPerQuery(3)
+                .withTimestampFn(TestSource::timeOf)
+                .withClock(clock));
+    TimeRange chunk = TimeRange.of(T0, T0 + MINUTE);
+
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> process(fn, chunk));
+
+    assertThat(
+        e.getMessage(),
+        allOf(
+            containsString("2024-05-01T00:00:30Z"),
+            containsString("outside the range it was asked for"),
+            containsString(TimeRange.of(T0, T0 + 30 * SECOND).toString())));
+  }
+
+  @Test
+  public void readsDerivedFromOneConfigurationEachHaveTheirOwnQueryGate() throws Exception {
+    TimeRangeIO.Read<KV<Long, Long>> base = read(TestSource.of());
+    ReadFn<KV<Long, Long>> one = ReadFn.of(base.withMaxConcurrentQueries(1));
+    ReadFn<KV<Long, Long>> fifty = ReadFn.of(base.withMaxConcurrentQueries(50));
+    ReadFn<KV<Long, Long>> sameConfigAppliedAgain = ReadFn.of(base.withMaxConcurrentQueries(1));
+
+    assertNotSame(one.queryGate(), fifty.queryGate());
+    assertNotSame(one.queryGate(), sameConfigAppliedAgain.queryGate());
+    assertSame(
+        "the copies a runner makes of one applied read share its gate",
+        one.queryGate(),
+        org.apache.beam.sdk.util.SerializableUtils.clone(one).queryGate());
+  }
+
+  /**
+   * A source whose answer fetches while it is iterated (a lazy {@code Collection}): the first
+   * attempt at each range fails after two records.
+   */
+  private static final class LazySource implements TimeRangeQuery<KV<Long, Long>> {
+    private static final long serialVersionUID = 1L;
+    static final java.util.Set<TimeRange> FAILED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    static final java.util.concurrent.atomic.AtomicInteger EARLIEST_CALLS =
+        new java.util.concurrent.atomic.AtomicInteger();
+    private final TestSource inner;
+
+    LazySource(TestSource inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public Iterable<KV<Long, Long>> query(TimeRange range) throws Exception {
+      List<KV<Long, Long>> all = new ArrayList<>();
+      inner.query(range).forEach(all::add);
+      boolean fail = FAILED.add(range);
+      return new java.util.AbstractCollection<KV<Long, Long>>() {
+        @Override
+        public java.util.Iterator<KV<Long, Long>> iterator() {
+          java.util.Iterator<KV<Long, Long>> it = all.iterator();
+          return new java.util.Iterator<KV<Long, Long>>() {
+            int served;
+
+            @Override
+            public boolean hasNext() {
+              return it.hasNext();
+            }
+
+            @Override
+            public KV<Long, Long> next() {
+              if (fail && served++ == 2) {
+                throw new java.io.UncheckedIOException(
+                    new java.net.SocketTimeoutException("injected: read timed out mid-result"));
+              }
+              return it.next();
+            }
+          };
+        }
+
+        @Override
+        public int size() {
+          return all.size();
+        }
+      };
+    }
+
+    @Override
+    public java.util.Optional<java.time.Instant> earliest() throws Exception {
+      if (EARLIEST_CALLS.getAndIncrement() == 0) {
+        throw new TransientSourceException("injected: 503 on earliest()", null);
+      }
+      return inner.earliest();
+    }
+  }
+
+  @Test
+  public void aLazyResultFailingMidwayIsRetriedAndNoRecordIsEmittedTwice() throws Exception {
+    TestSource records = TestSource.of(T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4);
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(
+            read(TestSource.of())
+                .withQuery(new LazySource(records))
+                .withInitialBackoff(Duration.ofMillis(1)));
+
+    Collector<KV<Long, Long>> out = process(fn, TimeRange.of(T0, T0 + MINUTE));
+
+    assertEquals(records.records(), out.values);
+  }
+
+  @Test
+  public void aTransientFailureOfEarliestIsRetried() throws Exception {
+    LazySource.EARLIEST_CALLS.set(0);
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(
+            read(TestSource.of())
+                .withQuery(new LazySource(TestSource.of(T0 + 7)))
+                .withStartTime("earliest")
+                .withInitialBackoff(Duration.ofMillis(1)));
+
+    assertEquals(T0 + 7, fn.initialRestriction().fromMicros());
+    assertEquals(2, LazySource.EARLIEST_CALLS.get());
   }
 }

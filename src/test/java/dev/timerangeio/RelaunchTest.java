@@ -34,9 +34,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Invariant 9: a streaming copy killed with {@code kill -9} at random points while records keep
- * arriving, and relaunched as a new pipeline each time with the same progress location, ends with
- * the sink holding exactly the source's records.
+ * Invariant 9: a bounded backfill, then a streaming copy that continues it with no end, killed
+ * with {@code kill -9} at random points while records keep arriving and relaunched as a new
+ * pipeline each time with the same progress location, ends with the sink holding exactly the
+ * source's records. The backfill commits exactly its end, to the microsecond, and the
+ * continuation starts there.
  *
  * <p>Source and sink tables live in an H2 server on 127.0.0.1 that both JVMs reach; the copy runs
  * in a child JVM ({@link RelaunchChild}) on the DirectRunner.
@@ -123,7 +125,24 @@ public class RelaunchTest {
     List<String> figures = new ArrayList<>();
     // Whether an offset was committed when each run was launched (index = run).
     List<Boolean> offsetAtLaunch = new ArrayList<>(List.of(false));
-    for (int run = 1; run <= KILLS; run++) {
+
+    // Run 1: a backfill with an end that is not a whole millisecond, while records arrive.
+    Instant backfillEnd = start.plusMillis(2_500).plus(123, ChronoUnit.MICROS);
+    offsetAtLaunch.add(false);
+    Process backfill = launch(progress, start, backfillEnd.toString(), 1);
+    assertTrue("backfill did not finish: " + log(1), backfill.waitFor(180, TimeUnit.SECONDS));
+    assertEquals("backfill failed: " + log(1), 0, backfill.exitValue());
+    assertEquals(
+        "the backfill commits exactly its end",
+        Optional.of(ProgressOffset.ofTimestamp(Times.toMicros("end", backfillEnd))),
+        ProgressStore.read(progress));
+    figures.add(
+        String.format(
+            "run 1, backfill to %s: source %d, sink %d, committed %s",
+            backfillEnd, nextId.get(), count("copied_events"), committed(progress)));
+
+    // Runs 2 to KILLS + 1 continue it with no end, each killed.
+    for (int run = 2; run <= KILLS + 1; run++) {
       offsetAtLaunch.add(new File(progress).exists());
       Process child = launch(progress, start, "follow", run);
       long lifeMillis = 3_000 + random.nextInt(6_000);
@@ -142,11 +161,12 @@ public class RelaunchTest {
     insertConnection.close();
 
     // The last launch is bounded: it reads up to just after the last record and exits.
+    int finalRun = KILLS + 2;
     Instant end = lastEventTime().plus(1, ChronoUnit.MICROS);
     offsetAtLaunch.add(new File(progress).exists());
-    Process last = launch(progress, start, end.toString(), KILLS + 1);
-    assertTrue("final run did not finish: " + log(KILLS + 1), last.waitFor(180, TimeUnit.SECONDS));
-    assertEquals("final run failed: " + log(KILLS + 1), 0, last.exitValue());
+    Process last = launch(progress, start, end.toString(), finalRun);
+    assertTrue("final run did not finish: " + log(finalRun), last.waitFor(180, TimeUnit.SECONDS));
+    assertEquals("final run failed: " + log(finalRun), 0, last.exitValue());
     figures.add(
         String.format(
             "final bounded run: source %d, sink %d, committed %s",
@@ -165,7 +185,7 @@ public class RelaunchTest {
     assertEquals(sourceCount, count("(SELECT DISTINCT id FROM copied_events)"));
     // A run launched with a committed offset resumed from it rather than starting over; one
     // launched without says so (a child killed while its JVM starts logs neither).
-    for (int run = 1; run <= KILLS + 1; run++) {
+    for (int run = 1; run <= finalRun; run++) {
       String log = log(run);
       String expected =
           offsetAtLaunch.get(run) ? "resuming at the committed offset" : "no committed offset";
@@ -173,7 +193,7 @@ public class RelaunchTest {
           "run " + run + " should log \"" + expected + "\": " + log,
           !log.contains("TimeRangeIO: reading") || log.contains(expected));
     }
-    assertTrue(log(KILLS + 1), log(KILLS + 1).contains("TimeRangeIO: reading"));
+    assertTrue(log(finalRun), log(finalRun).contains("TimeRangeIO: reading"));
   }
 
   private static void insert(Connection c, AtomicLong nextId, int n) {

@@ -243,7 +243,7 @@ public class StreamingReadTest {
             .withEndTime(Times.toInstant(T0 + MINUTE)));
     Pipeline.PipelineExecutionException e =
         assertThrows(Pipeline.PipelineExecutionException.class, () -> pipeline.run());
-    assertThat(rootCause(e).getMessage(), containsString("outside its chunk"));
+    assertThat(rootCause(e).getMessage(), containsString("outside the range it was asked for"));
   }
 
   /** Encodes like the test coder, but refuses the record with id 1. */

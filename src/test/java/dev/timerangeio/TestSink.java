@@ -27,6 +27,7 @@ final class TestSink<T> implements IdempotentSink<T> {
     final AtomicLong transientFailures = new AtomicLong();
     final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
     final CountDownLatch gate = new CountDownLatch(1);
+    volatile boolean crashed;
     volatile BoundedFaults faults = new BoundedFaults(42, 0, 0);
   }
 
@@ -78,12 +79,21 @@ final class TestSink<T> implements IdempotentSink<T> {
     STATES.get(id).gate.countDown();
   }
 
+  /** Ends the held writes with a failure, as a crashed worker would: they store nothing. */
+  void crashHeld() {
+    STATES.get(id).crashed = true;
+    release();
+  }
+
   @Override
   public void write(List<KV<String, T>> keyedRecords) throws Exception {
     State state = STATES.get(id);
     for (KV<String, T> kv : keyedRecords) {
       if (heldBack.apply(kv.getValue())) {
         state.gate.await();
+        if (state.crashed) {
+          throw new java.io.IOException("injected: the worker crashed while this write was held");
+        }
       }
     }
     state.batchSizes.add(keyedRecords.size());

@@ -8,6 +8,7 @@ import static org.junit.Assert.assertThrows;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -26,18 +27,27 @@ import org.junit.runners.JUnit4;
 public class WriteFnTest {
   private static final long SECOND = 1_000_000L;
   private final TupleTag<BadRecord> failedTag = new TupleTag<>();
-  private final TupleTag<KV<Integer, Long>> progressTag = new TupleTag<>();
+  private final TupleTag<KV<Integer, TimeRange>> progressTag = new TupleTag<>();
   private final TestClock clock = new TestClock(0);
 
   /** What a bundle emitted, by output. */
   private final List<String> written = new ArrayList<>();
   private final List<String> failed = new ArrayList<>();
-  private final List<KV<Integer, Long>> signals = new ArrayList<>();
+  private final List<Object> signals = new ArrayList<>();
 
   private WriteFn<String> fn(TestSink<String> sink, int batchSize, Duration maxDelay) {
+    return fn(sink, batchSize, maxDelay, null, progressTag);
+  }
+
+  private WriteFn<String> fn(
+      TestSink<String> sink,
+      int batchSize,
+      Duration maxDelay,
+      TestSink<BadRecord> deadLetterSink,
+      TupleTag<KV<Integer, TimeRange>> progress) {
     return new WriteFn<>(
-        sink, StringUtf8Coder.of(), batchSize, maxDelay, 0, Duration.ofMillis(1), failedTag,
-        progressTag, clock);
+        sink, StringUtf8Coder.of(), batchSize, maxDelay, 0, Duration.ofMillis(1), deadLetterSink,
+        failedTag, progress, clock);
   }
 
   private void process(WriteFn<String> fn, String record, long timestampMillis) throws Exception {
@@ -64,7 +74,7 @@ public class WriteFnTest {
             if (tag.equals(failedTag)) {
               failed.add(((BadRecord) value).getFailure().getDescription() + "@" + timestamp.getMillis());
             } else {
-              signals.add((KV<Integer, Long>) value);
+              signals.add(value);
             }
           }
         });
@@ -86,7 +96,7 @@ public class WriteFnTest {
     assertEquals(List.of(3, 3, 1), sink.batchSizes());
     assertEquals(7, written.size());
     assertEquals(IdempotencyKeys.of("r6") + "@6", written.get(6));
-    assertEquals("one signal with the bundle's latest timestamp", List.of(KV.of(0, 6L)), signals);
+    assertEquals("the progress output carries only the watermark", List.of(), signals);
   }
 
   @Test
@@ -109,7 +119,7 @@ public class WriteFnTest {
   @Test
   public void rejectedRecordsAreIsolatedByHalvingAndTheOthersWrittenOnce() throws Exception {
     TestSink<String> sink = TestSink.<String>create().rejecting(r -> r.equals("r5"));
-    WriteFn<String> fn = fn(sink, 8, Duration.ofHours(1));
+    WriteFn<String> fn = fn(sink, 8, Duration.ofHours(1), null, null);
     fn.startBundle();
     for (int i = 0; i < 8; i++) {
       process(fn, "r" + i, 100 + i);
@@ -125,6 +135,52 @@ public class WriteFnTest {
             "TimeRangeIO.write(): the sink rejected the record with idempotency key "
                 + IdempotencyKeys.of("r5") + "@105"),
         failed);
+  }
+
+  @Test
+  public void withAProgressLocationARejectedRecordStoredNowhereFailsTheBundle() throws Exception {
+    TestSink<String> sink = TestSink.<String>create().rejecting(r -> r.equals("r1"));
+    WriteFn<String> fn = fn(sink, 8, Duration.ofHours(1));
+    fn.startBundle();
+    process(fn, "r0", 100);
+    process(fn, "r1", 101);
+
+    Exception e = assertThrows(Exception.class, () -> finish(fn));
+
+    assertThat(e.getMessage(), containsString("withDeadLetterSink"));
+    assertThat(e.getMessage(), containsString("is not welcome here"));
+    assertEquals("nothing counts as written", List.of(), written);
+  }
+
+  @Test
+  public void aRejectedRecordIsStoredInTheDeadLetterSinkBeforeTheBundleEnds() throws Exception {
+    TestSink<String> sink = TestSink.<String>create().rejecting(r -> r.equals("r1"));
+    TestSink<BadRecord> deadLetters = TestSink.create();
+    WriteFn<String> fn = fn(sink, 8, Duration.ofHours(1), deadLetters, progressTag);
+    fn.setup();
+    fn.startBundle();
+    process(fn, "r0", 100);
+    process(fn, "r1", 101);
+    finish(fn);
+
+    assertEquals(Set.of(IdempotencyKeys.of("r1")), deadLetters.stored().keySet());
+    BadRecord stored = deadLetters.stored().get(IdempotencyKeys.of("r1"));
+    assertThat(stored.getFailure().getException(), containsString("is not welcome here"));
+    assertEquals(1, failed.size());
+    assertEquals(List.of(IdempotencyKeys.of("r0") + "@100"), written);
+  }
+
+  @Test
+  public void withoutAProgressLocationARejectedRecordOnlyGoesToTheFailedOutput() throws Exception {
+    TestSink<String> sink = TestSink.<String>create().rejecting(r -> r.equals("r1"));
+    WriteFn<String> fn = fn(sink, 8, Duration.ofHours(1), null, null);
+    fn.startBundle();
+    process(fn, "r0", 100);
+    process(fn, "r1", 101);
+    finish(fn);
+
+    assertEquals(1, failed.size());
+    assertEquals(1, written.size());
   }
 
   @Test

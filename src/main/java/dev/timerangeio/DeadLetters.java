@@ -1,0 +1,77 @@
+package dev.timerangeio;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.values.KV;
+
+/**
+ * Stores bad records (the read's) and failed records (the write's) in the user's dead-letter
+ * {@link IdempotentSink}, synchronously, inside the bundle that found them; internal.
+ *
+ * <p>Why synchronously: with a progress location, the committed position may pass a record only
+ * once it is in the sink or in the dead-letter sink. A dead letter handed on as a {@code
+ * PCollection} to a writer applied later can still be in flight when the position passes it, and
+ * a crash then leaves the record nowhere. Stored here, it is durable before the bundle that
+ * signals its chunk (read) or holds its timestamp (write) commits.
+ *
+ * <p>Transient failures are retried with jittered exponential backoff; a dead letter the
+ * dead-letter sink itself rejects fails the bundle, since there is nowhere else to put it.
+ */
+final class DeadLetters {
+  private final IdempotentSink<BadRecord> sink;
+  private final SinkWrites writes;
+
+  DeadLetters(IdempotentSink<BadRecord> sink, SinkWrites writes) {
+    this.sink = sink;
+    this.writes = writes;
+  }
+
+  void open() throws Exception {
+    sink.open();
+  }
+
+  void close() throws Exception {
+    sink.close();
+  }
+
+  /**
+   * The dead-letter key of a bad record the read found: the record as encoded (or as text when it
+   * has no encoding) and the reason, so the same record found again by a re-read gets the same key.
+   */
+  static List<KV<String, BadRecord>> keyed(List<BadRecord> badRecords) {
+    List<KV<String, BadRecord>> keyed = new ArrayList<>(badRecords.size());
+    for (BadRecord bad : badRecords) {
+      Map<String, Object> identity = new LinkedHashMap<>();
+      byte[] encoded = bad.getRecord().getEncodedRecord();
+      identity.put(
+          "record",
+          encoded != null
+              ? Base64.getEncoder().encodeToString(encoded)
+              : bad.getRecord().getHumanReadableJsonRecord());
+      identity.put("reason", bad.getFailure().getDescription());
+      keyed.add(KV.of(IdempotencyKeys.of(identity), bad));
+    }
+    return keyed;
+  }
+
+  /** Stores {@code deadLetters}, retrying transient failures; throws when it can't. */
+  void store(List<KV<String, BadRecord>> deadLetters) throws Exception {
+    try {
+      writes.write(sink, deadLetters, "TimeRangeIO dead letters into " + sink);
+    } catch (RejectedRecordException e) {
+      throw new IOException(
+          "TimeRangeIO: the dead-letter sink "
+              + sink
+              + " rejected "
+              + deadLetters.size()
+              + " dead letters; there is nowhere else to put them, failing the bundle: "
+              + e.getMessage(),
+          e);
+    }
+  }
+}

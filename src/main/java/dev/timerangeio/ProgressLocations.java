@@ -1,0 +1,77 @@
+package dev.timerangeio;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.WeakHashMap;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * Pairs the read and the write that share a progress location in one pipeline, while the
+ * pipeline is built; internal.
+ *
+ * <p>The write commits what the read reports as read, so it needs the read's chunk signals; and
+ * one location belongs to one read and one write: a second read would resume from another's
+ * position, a second write would overwrite the first one's commits with its own. Both are
+ * rejected when applied, naming the location. Kept per {@link Pipeline} object (weakly, so a
+ * built pipeline is not kept alive).
+ */
+final class ProgressLocations {
+  private ProgressLocations() {}
+
+  private static final class Entry {
+    final PCollection<KV<Integer, TimeRange>> signals;
+    boolean written;
+
+    Entry(PCollection<KV<Integer, TimeRange>> signals) {
+      this.signals = signals;
+    }
+  }
+
+  private static final Map<Pipeline, Map<String, Entry>> PIPELINES = new WeakHashMap<>();
+
+  /** Registers the read of {@code location}; a second read of it in the pipeline is an error. */
+  static synchronized void registerRead(
+      Pipeline pipeline, String location, PCollection<KV<Integer, TimeRange>> signals) {
+    Map<String, Entry> locations = PIPELINES.computeIfAbsent(pipeline, p -> new HashMap<>());
+    if (locations.containsKey(location)) {
+      throw new IllegalArgumentException(
+          "withProgressLocation("
+              + location
+              + "): another TimeRangeIO.read() in this pipeline already uses this location; one"
+              + " location belongs to one read and one write. Give each read its own location.");
+    }
+    locations.put(location, new Entry(signals));
+  }
+
+  /**
+   * The chunk signals of the read of {@code location}, for the one write that commits there; an
+   * error when no read of the pipeline has the location or another write already commits to it.
+   */
+  static synchronized PCollection<KV<Integer, TimeRange>> claimForWrite(
+      Pipeline pipeline, String location) {
+    Map<String, Entry> locations = PIPELINES.get(pipeline);
+    @Nullable Entry entry = locations == null ? null : locations.get(location);
+    if (entry == null) {
+      throw new IllegalArgumentException(
+          "withProgressLocation("
+              + location
+              + "): no TimeRangeIO.read() applied before this write in the pipeline has this"
+              + " progress location. Give the read the same withProgressLocation: the write"
+              + " commits what that read has read, and the read resumes from it.");
+    }
+    if (entry.written) {
+      throw new IllegalArgumentException(
+          "withProgressLocation("
+              + location
+              + "): another TimeRangeIO.write() in this pipeline already commits to this location;"
+              + " two writes would overwrite each other's position and the faster one's commit"
+              + " would skip the slower one's records. One location belongs to one read and one"
+              + " write.");
+    }
+    entry.written = true;
+    return entry.signals;
+  }
+}
