@@ -3,7 +3,6 @@ package dev.timerangeio;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
@@ -41,20 +40,20 @@ final class DeadLetters {
 
   /**
    * The dead-letter key of a bad record the read found: the record as encoded (or as text when it
-   * has no encoding) and the reason, so the same record found again by a re-read gets the same key.
+   * has no encoding), not the reason, which names the range it was queried by; so the same record
+   * found again by a re-read, whatever the chunks, gets the same key.
    */
   static List<KV<String, BadRecord>> keyed(List<BadRecord> badRecords) {
     List<KV<String, BadRecord>> keyed = new ArrayList<>(badRecords.size());
     for (BadRecord bad : badRecords) {
-      Map<String, Object> identity = new LinkedHashMap<>();
       byte[] encoded = bad.getRecord().getEncodedRecord();
-      identity.put(
-          "record",
-          encoded != null
-              ? Base64.getEncoder().encodeToString(encoded)
-              : bad.getRecord().getHumanReadableJsonRecord());
-      identity.put("reason", bad.getFailure().getDescription());
-      keyed.add(KV.of(IdempotencyKeys.of(identity), bad));
+      keyed.add(
+          KV.of(
+              IdempotencyKeys.of(
+                  encoded != null
+                      ? Map.of("record", Base64.getEncoder().encodeToString(encoded))
+                      : Map.of("text", bad.getRecord().getHumanReadableJsonRecord())),
+              bad));
     }
     return keyed;
   }

@@ -41,8 +41,8 @@ import org.slf4j.LoggerFactory;
  * (end, release)}: the release of a step is the latest of every chunk up to its end, so releases
  * rise along a run. An event-time timer waits for the first step of the run that starts at the
  * committed position; when it fires, every step released by then is committed at once, and the
- * timer waits for the next step. A record stamped far later than its chunk (a clock ahead) only
- * holds back the steps from its own chunk on. Steps beyond {@link #MAX_STEPS} per run are merged
+ * timer waits for the next step. A chunk whose records are stamped later than those of the chunks
+ * after it (a clock ahead) only holds back the steps from its own chunk on. Steps beyond {@link #MAX_STEPS} per run are merged
  * (fewer, later commits; never an early one). Hence the position:
  *
  * <ul>
@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  *       (which the read stored before reading): it never passes the end of a bounded read, nor the
  *       chunk a drain stopped at, to the microsecond;
  *   <li>waits for the latest event time a chunk emitted, not for its query time, so a record
- *       stamped later than it was queried (a clock ahead of the source's) holds it back;
+ *       stamped later than it was queried (a clock ahead of the source's, within the range that
+ *       was queried) holds it back;
  *   <li>never runs ahead of the sink: it may lag it by the chunks signalled since the timer was
  *       armed, which the next commit covers.
  * </ul>
@@ -95,11 +96,14 @@ class ProgressFn extends DoFn<KV<Integer, TimeRange>, Void> {
       @TimerId("commit") Timer commit)
       throws Exception {
     long position = committed(committed);
-    if (signal.getValue().toMicros() <= position) {
+    TimeRange chunk = signal.getValue();
+    if (chunk.toMicros() <= position) {
       return; // Below the committed position (none is expected): it must not move it back.
     }
     Runs runs = new Runs(runsState.read());
-    runs.add(signal.getValue(), timestamp.getMillis() + 1);
+    runs.add(
+        TimeRange.of(Math.max(position, chunk.fromMicros()), chunk.toMicros()),
+        timestamp.getMillis() + 1);
     runsState.write(runs.list);
     arm(runs, position, commit);
   }
@@ -132,9 +136,12 @@ class ProgressFn extends DoFn<KV<Integer, TimeRange>, Void> {
         throw new IllegalStateException(
             "TimeRangeIO progress location "
                 + location
-                + " holds no offset, yet the read has signalled chunks; the read stores its start"
-                + " there before it reads, so the file was removed while the pipeline runs. One"
-                + " location belongs to one running pipeline.");
+                + " holds no offset here, yet the read has signalled chunks. The read stores its"
+                + " start there before it reads, so one of these holds: the location is not one"
+                + " every worker sees (on a cluster use gs://, s3:// or a shared mount, not a"
+                + " worker's local disk); the location was added to a running pipeline by an"
+                + " update (it takes effect when the pipeline is launched anew); or the file was"
+                + " removed while the pipeline runs. Nothing is committed until it is there.");
       }
       position = stored.get().timestampMicros();
       committed.write(position);
@@ -159,8 +166,31 @@ class ProgressFn extends DoFn<KV<Integer, TimeRange>, Void> {
       this.list = stored == null ? new ArrayList<>() : new ArrayList<>(stored);
     }
 
-    /** Adds a chunk read with the given release time, joining the runs it touches. */
+    /**
+     * Adds a chunk read with the given release time, joining the runs it touches. A chunk that
+     * overlaps runs (a signal replayed by an at-least-once runner) adds only what they don't
+     * cover.
+     */
     void add(TimeRange chunk, long release) {
+      long from = chunk.fromMicros();
+      for (KV<Long, List<KV<Long, Long>>> run : new ArrayList<>(list)) {
+        long runFrom = run.getKey();
+        long runTo = end(run);
+        if (runTo <= from || runFrom >= chunk.toMicros()) {
+          continue;
+        }
+        if (runFrom > from) {
+          addDisjoint(TimeRange.of(from, runFrom), release);
+        }
+        from = Math.max(from, runTo);
+        if (from >= chunk.toMicros()) {
+          return;
+        }
+      }
+      addDisjoint(TimeRange.of(from, chunk.toMicros()), release);
+    }
+
+    private void addDisjoint(TimeRange chunk, long release) {
       int i = 0;
       while (i < list.size() && end(list.get(i)) < chunk.fromMicros()) {
         i++;

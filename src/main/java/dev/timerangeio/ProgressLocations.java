@@ -1,5 +1,8 @@
 package dev.timerangeio;
 
+import java.lang.ref.WeakReference;
+import java.net.URI;
+import java.nio.file.Paths;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.WeakHashMap;
@@ -15,19 +18,35 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * <p>The write commits what the read reports as read, so it needs the read's chunk signals; and
  * one location belongs to one read and one write: a second read would resume from another's
  * position, a second write would overwrite the first one's commits with its own. Both are
- * rejected when applied, naming the location. Kept per {@link Pipeline} object (weakly, so a
- * built pipeline is not kept alive).
+ * rejected when applied, naming the location (local paths compared as absolute paths). Kept per
+ * {@link Pipeline} object, weakly, so a built pipeline is not kept alive.
  */
 final class ProgressLocations {
   private ProgressLocations() {}
 
   private static final class Entry {
-    final PCollection<KV<Integer, TimeRange>> signals;
+    // Weak: a PCollection holds its Pipeline, which must not be kept alive through this map.
+    final WeakReference<PCollection<KV<Integer, TimeRange>>> signals;
     boolean written;
 
     Entry(PCollection<KV<Integer, TimeRange>> signals) {
-      this.signals = signals;
+      this.signals = new WeakReference<>(signals);
     }
+  }
+
+  /** One spelling per local file, so {@code /p.json} and {@code file:///p.json} are one location. */
+  private static String canonical(String location) {
+    try {
+      if (location.startsWith("file:")) {
+        return Paths.get(URI.create(location)).toAbsolutePath().normalize().toString();
+      }
+      if (!location.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*")) {
+        return Paths.get(location).toAbsolutePath().normalize().toString();
+      }
+    } catch (IllegalArgumentException e) {
+      return location; // Not a local path after all (InvalidPathException too): as written.
+    }
+    return location;
   }
 
   private static final Map<Pipeline, Map<String, Entry>> PIPELINES = new WeakHashMap<>();
@@ -36,14 +55,15 @@ final class ProgressLocations {
   static synchronized void registerRead(
       Pipeline pipeline, String location, PCollection<KV<Integer, TimeRange>> signals) {
     Map<String, Entry> locations = PIPELINES.computeIfAbsent(pipeline, p -> new HashMap<>());
-    if (locations.containsKey(location)) {
+    String key = canonical(location);
+    if (locations.containsKey(key)) {
       throw new IllegalArgumentException(
           "withProgressLocation("
               + location
               + "): another TimeRangeIO.read() in this pipeline already uses this location; one"
               + " location belongs to one read and one write. Give each read its own location.");
     }
-    locations.put(location, new Entry(signals));
+    locations.put(key, new Entry(signals));
   }
 
   /**
@@ -53,7 +73,7 @@ final class ProgressLocations {
   static synchronized PCollection<KV<Integer, TimeRange>> claimForWrite(
       Pipeline pipeline, String location) {
     Map<String, Entry> locations = PIPELINES.get(pipeline);
-    @Nullable Entry entry = locations == null ? null : locations.get(location);
+    @Nullable Entry entry = locations == null ? null : locations.get(canonical(location));
     if (entry == null) {
       throw new IllegalArgumentException(
           "withProgressLocation("
@@ -72,6 +92,6 @@ final class ProgressLocations {
               + " write.");
     }
     entry.written = true;
-    return entry.signals;
+    return entry.signals.get();
   }
 }

@@ -273,6 +273,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       return stored.get().timestampMicros();
     }
     long start = configuredStart();
+    if (spec.getEndMicros() != null && start > spec.getEndMicros()) {
+      // Nothing is read; a later continuation must start at this read's end, not past it.
+      start = spec.getEndMicros();
+    }
     ProgressStore.write(location, ProgressOffset.ofTimestamp(start));
     LOG.info(
         "TimeRangeIO: no committed offset at {} yet; starting at {} ({}), stored there",
@@ -587,7 +591,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    * Emits the records {@code queried} returned with their timestamps, routing bad ones. With
    * {@code withTimestampFn}, a record's time must lie in the range that was queried (the sub-range
    * after bisection, the microsecond of a page), less the watermark delay: a source that answers
-   * one microsecond too far at either end would otherwise emit a record twice.
+   * its range's end too would otherwise emit a record twice. (Within the watermark delay before
+   * the range, an early event time can't be told from a record the source returned too early.)
    */
   private void emit(List<T> records, TimeRange queried, ChunkOutput output) throws Exception {
     if (records instanceof QueryResult) {

@@ -15,6 +15,7 @@ import org.apache.beam.sdk.transforms.SimpleFunction;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
@@ -55,8 +56,15 @@ final class WriteExpansion {
                 "ComputeIdempotencyKeys",
                 MapElements.via(new KeyFn<>(keyFn, source)))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
-            // Duplicates in different windows are still duplicates.
-            .apply("IntoGlobalWindow", Window.into(new GlobalWindows()))
+            // Duplicates in different windows are still duplicates. The default trigger: the
+            // steps after are stateful ParDos, where a trigger means nothing, and the progress
+            // output must flatten with the read's signals, which a custom trigger would refuse.
+            .apply(
+                "IntoGlobalWindow",
+                Window.<KV<String, T>>into(new GlobalWindows())
+                    .triggering(DefaultTrigger.of())
+                    .withAllowedLateness(org.joda.time.Duration.ZERO)
+                    .discardingFiredPanes())
             .apply("ShardByKey", WithKeys.of(new ShardFn<T>()))
             .setCoder(
                 KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), recordCoder)))

@@ -19,6 +19,10 @@ import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.windowing.AfterPane;
+import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.transforms.errorhandling.ErrorHandler.BadRecordErrorHandler;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
@@ -316,5 +320,42 @@ public class ProgressCommitTest {
     assertTrue(
         "the same location in another pipeline is another pipeline's business",
         Pipeline.create().apply(read(everyTenSeconds(), location)) != null);
+  }
+
+  @Test
+  public void aWriteAfterACustomTriggerStillCommits() {
+    String location = location();
+    TestSource source = everyTenSeconds();
+    TestSink<KV<Long, Long>> sink = TestSink.create();
+    p.apply(
+            read(source, location)
+                .withPartitionDuration(Duration.ofMinutes(1))
+                .withEndTime(Times.toInstant(T0 + 5 * MINUTE)))
+        .apply(
+            Window.<KV<Long, Long>>into(FixedWindows.of(org.joda.time.Duration.standardMinutes(1)))
+                .triggering(
+                    AfterWatermark.pastEndOfWindow()
+                        .withEarlyFirings(AfterPane.elementCountAtLeast(2)))
+                .withAllowedLateness(org.joda.time.Duration.ZERO)
+                .accumulatingFiredPanes())
+        .apply(write(sink, location));
+    p.run().waitUntilFinish();
+
+    assertEquals(byKey(source), sink.stored());
+    assertEquals(T0 + 5 * MINUTE, committed(location));
+  }
+
+  @Test
+  public void oneFileSpelledTwoWaysIsOneLocation() {
+    String location = location();
+    Pipeline pipeline = Pipeline.create();
+    pipeline.apply("Read", read(everyTenSeconds(), location));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                pipeline.apply(
+                    "ReadAgain", read(everyTenSeconds(), new java.io.File(location).toURI().toString())));
+    assertThat(e.getMessage(), containsString("another TimeRangeIO.read()"));
   }
 }

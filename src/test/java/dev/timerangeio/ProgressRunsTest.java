@@ -83,4 +83,18 @@ public class ProgressRunsTest {
     assertEquals(100, runs.release(0, 4));
     assertEquals(600, runs.release(100, 6));
   }
+
+  @Test
+  public void aReplayedOrOverlappingSignalAddsOnlyWhatIsNotCoveredYet() {
+    ProgressFn.Runs runs = new ProgressFn.Runs(null);
+    runs.add(TimeRange.of(0, 300), 10);
+    runs.add(TimeRange.of(100, 200), 10); // replayed inside
+    runs.add(TimeRange.of(250, 400), 20); // overlaps the end
+    runs.add(TimeRange.of(500, 600), 30);
+    runs.add(TimeRange.of(350, 550), 40); // fills the gap, overlapping both sides
+    assertEquals(1, runs.list.size());
+    assertEquals(300, runs.release(0, 10));
+    assertEquals(400, runs.release(300, 20));
+    assertEquals(600, runs.release(400, 40));
+  }
 }

@@ -571,4 +571,36 @@ public class ReadFnTest {
     assertEquals(T0 + 7, fn.initialRestriction().fromMicros());
     assertEquals(2, LazySource.EARLIEST_CALLS.get());
   }
+
+  @org.junit.Rule public final org.junit.rules.TemporaryFolder tmp = new org.junit.rules.TemporaryFolder();
+
+  @Test
+  public void aStartAfterTheEndIsStoredAsTheEndSoAContinuationMissesNothing() throws Exception {
+    String location = tmp.getRoot() + "/progress.json";
+    // "latest" is the safe horizon, T0 + 9m30s; the end lies before it.
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(
+            read(TestSource.of())
+                .withStartTime("latest")
+                .withEndTime(Times.toInstant(T0 + MINUTE))
+                .withProgressLocation(location));
+
+    assertEquals(TimeRange.of(T0 + MINUTE, T0 + MINUTE), fn.initialRestriction());
+    assertEquals(
+        java.util.Optional.of(ProgressOffset.ofTimestamp(T0 + MINUTE)), ProgressStore.read(location));
+  }
+
+  @Test
+  public void aStartIsStoredBeforeAnythingIsReadAndARelaunchResumesThere() throws Exception {
+    String location = tmp.getRoot() + "/progress.json";
+    ReadFn<KV<Long, Long>> first =
+        ReadFn.of(read(TestSource.of()).withStartTime("latest").withProgressLocation(location));
+    long start = first.initialRestriction().fromMicros();
+    assertEquals(T0 + 10 * MINUTE - 30 * SECOND, start);
+
+    clock.advance(5 * MINUTE);
+    ReadFn<KV<Long, Long>> relaunched =
+        ReadFn.of(read(TestSource.of()).withStartTime("latest").withProgressLocation(location));
+    assertEquals("not a new \"latest\"", start, relaunched.initialRestriction().fromMicros());
+  }
 }
