@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.values.KV;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Stores bad records (the read's) and failed records (the write's) in the user's dead-letter
@@ -71,6 +72,41 @@ final class DeadLetters {
               + " dead letters; there is nowhere else to put them, failing the bundle: "
               + e.getMessage(),
           e);
+    }
+  }
+
+  /**
+   * What becomes of records the write can't store in its sink ({@code what}: "the sink rejected",
+   * "can't key"): stored in the dead-letter sink when there is one; otherwise, with a progress
+   * location, the bundle fails, since the position must not pass a record stored nowhere (nothing
+   * is lost; the pipeline stops until the record or the configuration is fixed); otherwise they
+   * only go to the failed output.
+   */
+  static void settle(
+      @Nullable DeadLetters deadLetters,
+      boolean progress,
+      List<KV<String, BadRecord>> failed,
+      String what)
+      throws Exception {
+    if (failed.isEmpty()) {
+      return;
+    }
+    if (deadLetters != null) {
+      deadLetters.store(failed);
+    } else if (progress) {
+      BadRecord first = failed.get(0).getValue();
+      throw new IOException(
+          "TimeRangeIO.write(): "
+              + what
+              + " "
+              + failed.size()
+              + " records (the first: "
+              + first.getFailure().getDescription()
+              + ": "
+              + first.getFailure().getException()
+              + "); with withProgressLocation the position must not pass a record stored"
+              + " nowhere, so the bundle fails. Add withDeadLetterSink(IdempotentSink) to store"
+              + " such records and go on.");
     }
   }
 }

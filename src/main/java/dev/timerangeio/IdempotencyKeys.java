@@ -1,5 +1,6 @@
 package dev.timerangeio;
 
+import com.fasterxml.jackson.core.io.NumberOutput;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
@@ -8,16 +9,10 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.temporal.TemporalAccessor;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.beam.sdk.values.KV;
-import org.apache.beam.sdk.values.Row;
-import org.joda.time.ReadableInstant;
 
 /**
  * Idempotency keys: the lowercase hex SHA-256 of a value's canonical JSON.
@@ -28,30 +23,62 @@ import org.joda.time.ReadableInstant;
  * as {@code \}{@code u00xx} in lowercase hex; everything else literal), {@code null}s kept. So
  * {@code of(Map.of("b", 1, "a", "x"))} is the SHA-256 of {@code {"a":"x","b":1}}.
  *
- * <p>Values are turned into a JSON tree by Jackson: {@code Map}s, {@code List}s and arrays, Java
- * records and POJOs (their Jackson properties), strings, numbers, booleans. Beyond Jackson: a Beam
- * {@link Row} is an object of its field names, a {@link KV} is {@code {"key":…,"value":…}}, a
- * {@code java.time} value or Joda instant is its ISO-8601 string, a {@code byte[]} is base64.
+ * <p>How each Java type is keyed, wherever it appears (top level, a map value, a list element, a
+ * record component or POJO property):
  *
- * <p>Numbers have one canonical form. Integers of any size are written exactly, without a
- * fraction. A decimal or a double with an integral value is written as that integer ({@code 1.0}
- * and {@code 1} give the same key, as in RFC 8785, where both are the same number); any other
- * double is written from its shortest decimal form ({@link Double#toString}) in plain notation
- * without trailing zeros, e.g. {@code 0.1} and {@code 1.5E-7} become {@code 0.1} and {@code
- * 0.00000015}. NaN and infinities are rejected. Unlike RFC 8785, integers beyond 2^53 are not
- * rounded to a double: a key never loses digits of an id. A string {@code "1"} and a number {@code
- * 1} always give different keys.
+ * <ul>
+ *   <li>{@code Map}: an object; its keys as text (a string as it is, a number in its canonical
+ *       form, anything else by {@code toString()}); two keys of one map with the same text ({@code
+ *       1} and {@code "1"}) are rejected rather than merged.
+ *   <li>{@code List}, any {@code Iterable}, arrays: an array, in order. {@code byte[]}: a base64
+ *       string.
+ *   <li>Java records, POJOs: objects of their Jackson properties; one with none is rejected.
+ *   <li>Beam {@link org.apache.beam.sdk.values.Row}: an object of its field names; {@link
+ *       org.apache.beam.sdk.values.KV}: {@code {"key":…,"value":…}}.
+ *   <li>{@code Optional} (and {@code OptionalInt/Long/Double}): what it holds; empty is {@code null}.
+ *   <li>{@code java.time} values ({@code Instant}, {@code LocalDateTime}, {@code ZonedDateTime},
+ *       {@code OffsetDateTime}, {@code LocalDate}, {@code LocalTime}, {@code Duration}, {@code
+ *       Period}, {@code ZoneId}, …) and Joda ({@code Instant}, {@code DateTime}, {@code Duration},
+ *       partials): their ISO-8601 {@code toString()}, at full precision (an {@code Instant} to the
+ *       nanosecond), the same on every JDK. {@code java.util.Date} and {@code java.sql.Timestamp}:
+ *       the instant they hold ({@code Timestamp} to the nanosecond); {@code java.sql.Date} and
+ *       {@code Time}: the local date or time.
+ *   <li>{@code char}/{@code Character}: a one-character string; {@code boolean}: {@code
+ *       true}/{@code false}; enums: their name; strings: as they are.
+ *   <li>Numbers: integers of any size exactly, without a fraction. A decimal or double with an
+ *       integral value is written as that integer ({@code 1.0} and {@code 1} give the same key, as
+ *       in RFC 8785, where both are the same number). Any other double or float is written from
+ *       its shortest round-trip decimal digits, computed by Jackson's Schubfach writer (the same on
+ *       every JDK; {@link Double#toString} is not), in plain notation without trailing zeros:
+ *       {@code 0.1}, {@code 0.00000015}. These are the digits of RFC 8785's number serialization;
+ *       the one deviation is the notation: RFC 8785 writes numbers of 10^21 and more, and below
+ *       10^-6, with an exponent ({@code 1e+21}, {@code 1e-7}), this writes them out ({@code
+ *       1000000000000000000000}, {@code 0.0000001}). And unlike RFC 8785, integers beyond 2^53 are
+ *       not rounded to a double: a key never loses digits of an id. {@code -0.0} is {@code 0}.
+ * </ul>
+ *
+ * Values of one Java type never share a key unless they are equal. Across types the text forms can
+ * meet: a {@code byte[]} and its base64 string, an {@code Instant} and its ISO string, a {@code
+ * char} and a one-letter string, {@code 1} and {@code 1.0}; key by a type whose fields have fixed
+ * types. A string {@code "1"} and a number {@code 1} always differ.
+ *
+ * <p>What can't be keyed throws {@link IllegalArgumentException} naming why: {@code null} itself,
+ * NaN and infinities, a string with a lone UTF-16 surrogate, a bean with no properties, a map whose
+ * keys collide as text. The write sends such records to its failed records.
  *
  * <p>The key is a pure function of the value: it holds no runner batch, bundle or worker id, so a
  * re-read of the same record after a restart yields the same key.
  */
 public final class IdempotencyKeys {
-  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final ObjectMapper MAPPER = new ObjectMapper().registerModule(CanonicalTypes.module());
   private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   private IdempotencyKeys() {}
 
-  /** The key of {@code value}: lowercase hex SHA-256 of {@link #canonicalJson(Object)}. */
+  /**
+   * The key of {@code value}: lowercase hex SHA-256 of {@link #canonicalJson(Object)}; an {@link
+   * IllegalArgumentException} naming why when it can't be keyed (see above), {@code null} included.
+   */
   public static String of(Object value) {
     return sha256Hex(canonicalJson(value));
   }
@@ -64,6 +91,9 @@ public final class IdempotencyKeys {
     if (source == null) {
       throw new IllegalArgumentException("IdempotencyKeys.of(source, value): source must not be null");
     }
+    if (value == null) {
+      canonicalJson(null); // throws, naming why
+    }
     Map<String, Object> wrapped = new LinkedHashMap<>();
     wrapped.put("source", source);
     wrapped.put("value", value);
@@ -72,9 +102,14 @@ public final class IdempotencyKeys {
 
   /** The RFC 8785-style canonical JSON text of {@code value}. */
   public static String canonicalJson(Object value) {
+    if (value == null) {
+      throw new IllegalArgumentException(
+          "IdempotencyKeys: null can't be keyed: every record would share its key; a key"
+              + " function must return what identifies the record");
+    }
     JsonNode tree;
     try {
-      tree = MAPPER.valueToTree(normalize(value));
+      tree = MAPPER.valueToTree(value);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
           "IdempotencyKeys: can't turn a "
@@ -88,42 +123,6 @@ public final class IdempotencyKeys {
     StringBuilder out = new StringBuilder();
     write(tree, out);
     return out.toString();
-  }
-
-  /** Replaces what Jackson can't or shouldn't serialize by itself with plain maps and strings. */
-  private static Object normalize(Object value) {
-    if (value instanceof Row) {
-      Row row = (Row) value;
-      Map<String, Object> fields = new LinkedHashMap<>();
-      for (int i = 0; i < row.getFieldCount(); i++) {
-        fields.put(row.getSchema().getField(i).getName(), normalize(row.getValue(i)));
-      }
-      return fields;
-    }
-    if (value instanceof KV) {
-      Map<String, Object> kv = new LinkedHashMap<>();
-      kv.put("key", normalize(((KV<?, ?>) value).getKey()));
-      kv.put("value", normalize(((KV<?, ?>) value).getValue()));
-      return kv;
-    }
-    if (value instanceof TemporalAccessor || value instanceof ReadableInstant) {
-      return value.toString();
-    }
-    if (value instanceof Map) {
-      Map<Object, Object> map = new LinkedHashMap<>();
-      for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
-        map.put(e.getKey(), normalize(e.getValue()));
-      }
-      return map;
-    }
-    if (value instanceof Iterable) {
-      List<Object> list = new ArrayList<>();
-      for (Object element : (Iterable<?>) value) {
-        list.add(normalize(element));
-      }
-      return list;
-    }
-    return value;
   }
 
   private static void write(JsonNode node, StringBuilder out) {
@@ -191,8 +190,16 @@ public final class IdempotencyKeys {
         throw new IllegalArgumentException(
             "IdempotencyKeys: " + d + " has no JSON form; NaN and infinities can't be keyed");
       }
-      // Float.toString keeps a float's shortest form (0.1f is "0.1", not 0.100000001…).
-      decimal = new BigDecimal(node.isFloat() ? Float.toString(node.floatValue()) : Double.toString(d));
+      // Shortest round-trip digits by Schubfach, the same on every JDK (Double.toString gives
+      // 1.9999999999999998E23 for 2e23 on JDK 17, 2.0E23 from 19 on). A float keeps its own
+      // shortest form (0.1f is 0.1, not 0.100000001…).
+      decimal =
+          shortest(
+              new BigDecimal(
+                  node.isFloat()
+                      ? NumberOutput.toString(node.floatValue(), true)
+                      : NumberOutput.toString(d, true)),
+              node.isFloat() ? s -> Float.parseFloat(s) == node.floatValue() : s -> Double.parseDouble(s) == d);
     } else {
       decimal = node.decimalValue();
     }
@@ -205,6 +212,23 @@ public final class IdempotencyKeys {
       return integer.toString();
     }
     return stripped.toPlainString();
+  }
+
+  /**
+   * Java's shortest form keeps at least two significant digits (4.9E-324 for the smallest
+   * double, where one digit, 5E-324, already reads back as the same number); RFC 8785, as
+   * ECMAScript, takes the one digit. Parsing is correctly rounded on every JDK.
+   */
+  private static BigDecimal shortest(
+      BigDecimal javaShortest, java.util.function.Predicate<String> readsBack) {
+    BigDecimal stripped = javaShortest.stripTrailingZeros();
+    if (stripped.precision() == 2) {
+      BigDecimal oneDigit = stripped.round(new java.math.MathContext(1, java.math.RoundingMode.HALF_EVEN));
+      if (readsBack.test(oneDigit.toString())) {
+        return oneDigit;
+      }
+    }
+    return stripped;
   }
 
   private static void writeString(String s, StringBuilder out) {

@@ -7,8 +7,8 @@ import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Flatten;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.SimpleFunction;
@@ -24,7 +24,6 @@ import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
-import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * What {@link TimeRangeIO.Write} expands to — keys, global window, dedup shards, sink batches,
@@ -50,21 +49,33 @@ final class WriteExpansion {
     TupleTag<KV<Integer, TimeRange>> progressTag =
         location == null ? null : new TupleTag<KV<Integer, TimeRange>>() {};
 
+    TupleTag<KV<String, T>> keyedTag = new TupleTag<KV<String, T>>() {};
+    TupleTag<BadRecord> unkeyableTag = new TupleTag<BadRecord>() {};
+    SinkWrites writes =
+        new SinkWrites(
+            write.getMaxRetries(),
+            write.getInitialBackoff(),
+            Metrics.counter(ReadFn.METRICS_NAMESPACE, "writeRetries"));
+    PCollectionTuple keyed =
+        input.apply(
+            "ComputeIdempotencyKeys",
+            ParDo.of(
+                    new KeyFn<>(
+                        keyFn,
+                        source,
+                        recordCoder,
+                        write.getDeadLetterSink(),
+                        writes,
+                        location != null,
+                        keyedTag,
+                        unkeyableTag))
+                .withOutputTags(keyedTag, TupleTagList.of(unkeyableTag)));
     PCollectionTuple outputs =
-        input
-            .apply(
-                "ComputeIdempotencyKeys",
-                MapElements.via(new KeyFn<>(keyFn, source)))
+        keyed
+            .get(keyedTag)
             .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
-            // Duplicates in different windows are still duplicates. The default trigger: the
-            // steps after are stateful ParDos, where a trigger means nothing, and the progress
-            // output must flatten with the read's signals, which a custom trigger would refuse.
-            .apply(
-                "IntoGlobalWindow",
-                Window.<KV<String, T>>into(new GlobalWindows())
-                    .triggering(DefaultTrigger.of())
-                    .withAllowedLateness(org.joda.time.Duration.ZERO)
-                    .discardingFiredPanes())
+            // Duplicates in different windows are still duplicates.
+            .apply("IntoGlobalWindow", defaultGlobalWindow())
             .apply("ShardByKey", WithKeys.of(new ShardFn<T>()))
             .setCoder(
                 KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), recordCoder)))
@@ -90,8 +101,17 @@ final class WriteExpansion {
                             ? TupleTagList.of(failedTag)
                             : TupleTagList.of(failedTag).and(progressTag)));
     PCollection<String> written = outputs.get(writtenTag).setCoder(StringUtf8Coder.of());
+    Coder<BadRecord> badRecordCoder = BadRecord.getCoder(input.getPipeline());
+    PCollection<BadRecord> unkeyable =
+        keyed
+            .get(unkeyableTag)
+            .setCoder(badRecordCoder)
+            .apply("UnkeyableIntoGlobalWindow", defaultGlobalWindow());
     PCollection<BadRecord> failed =
-        outputs.get(failedTag).setCoder(BadRecord.getCoder(input.getPipeline()));
+        PCollectionList.of(unkeyable)
+            .and(outputs.get(failedTag).setCoder(badRecordCoder))
+            .apply("FailedRecords", Flatten.pCollections())
+            .setCoder(badRecordCoder);
     if (progressTag != null) {
       // The write's progress output carries no elements, only the watermark after the sink.
       Coder<KV<Integer, TimeRange>> signalCoder = KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of());
@@ -112,23 +132,16 @@ final class WriteExpansion {
     }
   }
 
-  /** Computes {@code KV(idempotency key, record)}; a named class so it serializes plainly. */
-  private static final class KeyFn<T> extends SimpleFunction<T, KV<String, T>> {
-    private final @Nullable SerializableFunction<T, ?> keyFn;
-    private final @Nullable String source;
-
-    KeyFn(@Nullable SerializableFunction<T, ?> keyFn, @Nullable String source) {
-      this.keyFn = keyFn;
-      this.source = source;
-    }
-
-    @Override
-    public KV<String, T> apply(T record) {
-      Object identity = keyFn == null ? record : keyFn.apply(record);
-      String key =
-          source == null ? IdempotencyKeys.of(identity) : IdempotencyKeys.of(source, identity);
-      return KV.of(key, record);
-    }
+  /**
+   * The global window with the default trigger, whatever the input had: the steps after it are
+   * stateful ParDos, where a trigger means nothing, and their outputs flatten with the read's
+   * signals and the unkeyable records, which a custom trigger would refuse.
+   */
+  private static <X> Window<X> defaultGlobalWindow() {
+    return Window.<X>into(new GlobalWindows())
+        .triggering(DefaultTrigger.of())
+        .withAllowedLateness(org.joda.time.Duration.ZERO)
+        .discardingFiredPanes();
   }
 
   static void populateDisplayData(Write<?> write, DisplayData.Builder builder) {

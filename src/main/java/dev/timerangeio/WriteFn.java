@@ -1,6 +1,5 @@
 package dev.timerangeio;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.Coder;
@@ -145,22 +144,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
                   "TimeRangeIO.write(): the sink rejected the record with idempotency key "
                       + p.record.getKey())));
     }
-    if (!failed.isEmpty()) {
-      if (deadLetters != null) {
-        deadLetters.store(failed);
-      } else if (progressTag != null) {
-        throw new IOException(
-            "TimeRangeIO.write(): the sink rejected "
-                + failed.size()
-                + " records (the first: "
-                + failed.get(0).getValue().getFailure().getDescription()
-                + ": "
-                + failed.get(0).getValue().getFailure().getException()
-                + "); with withProgressLocation the position must not pass a record stored"
-                + " nowhere, so the bundle fails. Add withDeadLetterSink(IdempotentSink) to store"
-                + " rejected records and go on.");
-      }
-    }
+    DeadLetters.settle(deadLetters, progressTag != null, failed, "the sink rejected");
     for (Pending<T> p : acknowledged) {
       context.output(p.record.getKey(), p.timestamp, p.window);
     }

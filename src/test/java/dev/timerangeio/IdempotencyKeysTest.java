@@ -168,4 +168,150 @@ public class IdempotencyKeysTest {
         assertThrows(IllegalArgumentException.class, () -> IdempotencyKeys.of(new Opaque()));
     assertThat(e.getMessage(), containsString("withKeyFn"));
   }
+
+  /** A record with an optional field. */
+  public record Reading(String sensor, java.util.Optional<String> unit) {}
+
+  @Test
+  public void optionalFieldsAreKeyedByWhatTheyHold() {
+    assertNotEquals(
+        IdempotencyKeys.of(new Reading("s1", java.util.Optional.of("x"))),
+        IdempotencyKeys.of(new Reading("s1", java.util.Optional.of("y"))));
+    assertEquals(
+        "{\"sensor\":\"s1\",\"unit\":null}",
+        IdempotencyKeys.canonicalJson(new Reading("s1", java.util.Optional.empty())));
+    assertEquals(
+        "[7,null,2.5]",
+        IdempotencyKeys.canonicalJson(
+            List.of(
+                java.util.OptionalLong.of(7),
+                java.util.OptionalInt.empty(),
+                java.util.OptionalDouble.of(2.5))));
+  }
+
+  /** Every time type a record may hold. */
+  public record Times(
+      Instant instant,
+      java.time.LocalDateTime local,
+      java.time.ZonedDateTime zoned,
+      java.time.OffsetDateTime offset,
+      java.time.LocalDate date,
+      java.time.Duration duration,
+      java.time.ZoneId zone,
+      org.joda.time.Instant jodaInstant,
+      org.joda.time.DateTime jodaDateTime) {}
+
+  @Test
+  public void timeFieldsAreIsoTextAtFullPrecision() {
+    Instant nanos = Instant.parse("2024-05-01T10:15:30.123456789Z");
+    Times times =
+        new Times(
+            nanos,
+            java.time.LocalDateTime.parse("2024-05-01T10:15:30.000001"),
+            java.time.ZonedDateTime.parse("2024-05-01T12:15:30+02:00[Europe/Paris]"),
+            java.time.OffsetDateTime.parse("2024-05-01T12:15:30.5+02:00"),
+            java.time.LocalDate.parse("2024-05-01"),
+            java.time.Duration.ofNanos(1_500_000_001),
+            java.time.ZoneId.of("Europe/Paris"),
+            new org.joda.time.Instant(1_714_558_530_123L),
+            new org.joda.time.DateTime(1_714_558_530_123L, org.joda.time.DateTimeZone.UTC));
+    assertEquals(
+        "{\"date\":\"2024-05-01\",\"duration\":\"PT1.500000001S\","
+            + "\"instant\":\"2024-05-01T10:15:30.123456789Z\","
+            + "\"jodaDateTime\":\"2024-05-01T10:15:30.123Z\","
+            + "\"jodaInstant\":\"2024-05-01T10:15:30.123Z\","
+            + "\"local\":\"2024-05-01T10:15:30.000001\","
+            + "\"offset\":\"2024-05-01T12:15:30.500+02:00\","
+            + "\"zone\":\"Europe/Paris\","
+            + "\"zoned\":\"2024-05-01T12:15:30+02:00[Europe/Paris]\"}",
+        IdempotencyKeys.canonicalJson(times));
+    assertNotEquals(
+        "one nanosecond apart",
+        IdempotencyKeys.of(Map.of("t", nanos)),
+        IdempotencyKeys.of(Map.of("t", nanos.plusNanos(1))));
+  }
+
+  @Test
+  public void datesBytesAndCharsAreKeyedAsDocumented() {
+    java.sql.Timestamp timestamp = java.sql.Timestamp.from(Instant.parse("2024-05-01T00:00:00.000000001Z"));
+    assertEquals(
+        "{\"bytes\":\"AQID\",\"char\":\"a\",\"date\":\"2024-05-01T00:00:00.001Z\","
+            + "\"sqlDate\":\"2024-05-01\",\"timestamp\":\"2024-05-01T00:00:00.000000001Z\"}",
+        IdempotencyKeys.canonicalJson(
+            Map.of(
+                "bytes", new byte[] {1, 2, 3},
+                "char", 'a',
+                "date", java.util.Date.from(Instant.parse("2024-05-01T00:00:00.001Z")),
+                "sqlDate", java.sql.Date.valueOf("2024-05-01"),
+                "timestamp", timestamp)));
+  }
+
+  @Test
+  public void nullCantBeKeyed() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> IdempotencyKeys.of((Object) null));
+    assertThat(e.getMessage(), containsString("null can't be keyed"));
+    assertThrows(IllegalArgumentException.class, () -> IdempotencyKeys.of("source", null));
+  }
+
+  @Test
+  public void aMapWhoseKeysAreAlikeAsTextIsRejectedNotMerged() {
+    Map<Object, String> map = new java.util.HashMap<>();
+    map.put(1, "a");
+    map.put("1", "b");
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> IdempotencyKeys.of(map));
+    assertThat(e.getMessage(), containsString("\"1\" as text"));
+    assertThat(
+        "nested in a record too",
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> IdempotencyKeys.of(KV.of("k", List.of(map))))
+            .getMessage(),
+        containsString("\"1\" as text"));
+    assertEquals("{\"1\":\"a\",\"2\":\"b\"}", IdempotencyKeys.canonicalJson(Map.of(1, "a", 2L, "b")));
+  }
+
+  /**
+   * RFC 8785 Appendix B's samples (IEEE 754 bits, RFC output), plus 1e-7: the same digits, in
+   * plain notation where RFC 8785 uses an exponent (the documented deviation).
+   */
+  @Test
+  public void doublesMatchRfc8785DigitsOnEveryJdk() {
+    String[][] vectors = {
+      {"0000000000000000", "0"},
+      {"8000000000000000", "0"},
+      {"0000000000000001", "5e-324"},
+      {"8000000000000001", "-5e-324"},
+      {"7fefffffffffffff", "1.7976931348623157e+308"},
+      {"ffefffffffffffff", "-1.7976931348623157e+308"},
+      {"4340000000000000", "9007199254740992"},
+      {"c340000000000000", "-9007199254740992"},
+      {"4430000000000000", "295147905179352830000"},
+      {"44b52d02c7e14af5", "9.999999999999997e+22"},
+      {"44b52d02c7e14af6", "1e+23"},
+      {"44b52d02c7e14af7", "1.0000000000000001e+23"},
+      {"444b1ae4d6e2ef4e", "999999999999999700000"},
+      {"444b1ae4d6e2ef4f", "999999999999999900000"},
+      {"444b1ae4d6e2ef50", "1e+21"},
+      {"3eb0c6f7a0b5ed8c", "9.999999999999997e-7"},
+      {"3eb0c6f7a0b5ed8d", "0.000001"},
+      {"3e7ad7f29abcaf48", "1e-7"},
+      {"41b3de4355555553", "333333333.3333332"},
+      {"41b3de4355555554", "333333333.33333325"},
+      {"41b3de4355555555", "333333333.3333333"},
+      {"41b3de4355555556", "333333333.3333334"},
+      {"41b3de4355555557", "333333333.33333343"},
+      {"becbf647612f3696", "-0.0000033333333333333333"},
+      {"43143ff3c1cb0959", "1424953923781206.2"},
+    };
+    for (String[] v : vectors) {
+      double d = Double.longBitsToDouble(Long.parseUnsignedLong(v[0], 16));
+      String plain = new BigDecimal(v[1]).stripTrailingZeros().toPlainString();
+      assertEquals(v[0], plain.equals("0.0") ? "0" : plain, IdempotencyKeys.canonicalJson(d));
+    }
+    // Double.toString(2e23) is 1.9999999999999998E23 on JDK 17: not the shortest digits.
+    assertEquals("200000000000000000000000", IdempotencyKeys.canonicalJson(2e23));
+    assertEquals("0.1", IdempotencyKeys.canonicalJson(0.1f));
+  }
 }

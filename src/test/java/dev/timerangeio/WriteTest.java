@@ -157,6 +157,52 @@ public class WriteTest {
     assertEquals(0L, counter(run, "writeRetries"));
   }
 
+  /** A key function some records can't be keyed by: null for ids ≡ 1 (mod 10), NaN for 2. */
+  private static Object awkwardKey(KV<Long, String> r) {
+    long digit = r.getKey() % 10;
+    return digit == 1 ? null : digit == 2 ? Double.NaN : r.getKey();
+  }
+
+  @Test
+  public void recordsThatCantBeKeyedGoToTheFailedRecordsNeverShareAKey() {
+    TestSink<KV<Long, String>> sink = TestSink.create();
+    List<KV<Long, String>> records = records(100);
+    TimeRangeIO.Write.Result result =
+        p.apply(Create.of(records).withCoder(CODER))
+            .apply(
+                TimeRangeIO.<KV<Long, String>>write()
+                    .to(sink)
+                    .withKeyFn(WriteTest::awkwardKey));
+    PCollection<String> failed =
+        result
+            .getFailedRecords()
+            .apply(
+                MapElements.into(TypeDescriptors.strings())
+                    .via(
+                        (BadRecord b) ->
+                            decode(b.getRecord().getEncodedRecord()).getKey()
+                                + (b.getFailure().getDescription().contains("returned null")
+                                    ? " null"
+                                    : b.getFailure().getDescription().contains("NaN") ? " NaN" : " ?")));
+    List<String> expectedFailed = new ArrayList<>();
+    Map<String, KV<Long, String>> expectedStored = new HashMap<>();
+    for (KV<Long, String> r : records) {
+      long digit = r.getKey() % 10;
+      if (digit == 1 || digit == 2) {
+        expectedFailed.add(r.getKey() + (digit == 1 ? " null" : " NaN"));
+      } else {
+        expectedStored.put(IdempotencyKeys.of(r.getKey()), r);
+      }
+    }
+    PAssert.that(failed).containsInAnyOrder(expectedFailed);
+
+    PipelineResult run = p.run();
+    run.waitUntilFinish();
+
+    assertEquals(expectedStored, sink.stored());
+    assertEquals(20L, counter(run, "unkeyableRecords"));
+  }
+
   private static KV<Long, String> decode(byte[] encoded) {
     try {
       return CoderUtils.decodeFromByteArray(CODER, encoded);
