@@ -25,23 +25,26 @@ import org.joda.time.Duration;
  * TimeRangeIO.Write}.
  *
  * <p>Keyed on a shard of the idempotency key ({@link #shardOf}), not on the key itself: each shard
- * holds a map from key to the generation in which it was first seen. One key per record would
+ * holds a map from key to the processing time at which it was first seen. One key per record would
  * make every record its own stateful work item, which some runners (the DirectRunner most of
  * all) process one at a time; a shard gives them many records per bundle, and the write after it
  * real batches.
  *
- * <p>Expiry: a processing-time timer per shard ticks every {@code ttl / 2}, advances the shard's
- * generation and removes keys more than two generations old, so a key is remembered for at least
- * the TTL and at most 1.5 times it, and state stays bounded by the keys seen in that time. The
- * timer stops ticking when the shard is empty. It has no output timestamp, so a shard waiting to
- * expire does not hold the watermark back (a TTL of hours would otherwise stall every window and
- * the progress commit downstream). A duplicate arriving after expiry is passed on again and
- * absorbed by the sink, which skips keys it holds.
+ * <p>Expiry: each key is stored with the processing time it was first seen, and a copy counts as
+ * a duplicate while the key's age is at most the TTL: exactly the TTL of processing time, whatever
+ * the timers do, also after a restore or a long pause. A processing-time timer per shard sweeps
+ * every {@code ttl / 2}, removing older keys, so state stays bounded by the keys seen in about 1.5
+ * TTLs; the next sweep is set from when a sweep ran, never from when it was due, so overdue sweeps
+ * don't chain. The timer stops when the shard is empty. It has no output timestamp, so a shard
+ * waiting to expire does not hold the watermark back (a TTL of hours would otherwise stall every
+ * window and the progress commit downstream). A duplicate arriving after the TTL is passed on
+ * again and absorbed by the sink, which skips keys it holds.
  */
 class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
   /** Shards of the key space; the most stateful work items running in parallel. */
   static final int SHARDS = 256;
 
+  private final long ttlMillis;
   private final Duration tick;
   private final Counter duplicatesDropped =
       Metrics.counter(ReadFn.METRICS_NAMESPACE, "duplicatesDropped");
@@ -50,9 +53,6 @@ class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
   private final StateSpec<MapState<String, Long>> seenSpec =
       StateSpecs.map(StringUtf8Coder.of(), VarLongCoder.of());
 
-  @StateId("generation")
-  private final StateSpec<ValueState<Long>> generationSpec = StateSpecs.value(VarLongCoder.of());
-
   @StateId("ticking")
   private final StateSpec<ValueState<Boolean>> tickingSpec = StateSpecs.value(BooleanCoder.of());
 
@@ -60,6 +60,7 @@ class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
   private final TimerSpec expirySpec = TimerSpecs.timer(TimeDomain.PROCESSING_TIME);
 
   DedupFn(java.time.Duration ttl) {
+    this.ttlMillis = ttl.toMillis();
     this.tick = Duration.millis(Math.max(1, ttl.toMillis() / 2));
   }
 
@@ -72,17 +73,17 @@ class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
   public void process(
       @Element KV<Integer, KV<String, T>> element,
       @StateId("seen") MapState<String, Long> seen,
-      @StateId("generation") ValueState<Long> generation,
       @StateId("ticking") ValueState<Boolean> ticking,
       @TimerId("expiry") Timer expiry,
       OutputReceiver<KV<String, T>> out) {
     KV<String, T> record = element.getValue();
-    if (seen.get(record.getKey()).read() != null) {
+    long now = expiry.getCurrentRelativeTime().getMillis();
+    Long seenAt = seen.get(record.getKey()).read();
+    if (seenAt != null && now - seenAt <= ttlMillis) {
       duplicatesDropped.inc();
       return;
     }
-    Long current = generation.read();
-    seen.put(record.getKey(), current == null ? 0L : current);
+    seen.put(record.getKey(), now);
     if (ticking.read() == null) {
       ticking.write(true);
       expiry.offset(tick).withNoOutputTimestamp().setRelative();
@@ -92,18 +93,14 @@ class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
 
   @OnTimer("expiry")
   public void expire(
-      OnTimerContext context,
       @StateId("seen") MapState<String, Long> seen,
-      @StateId("generation") ValueState<Long> generation,
       @StateId("ticking") ValueState<Boolean> ticking,
       @TimerId("expiry") Timer expiry) {
-    Long current = generation.read();
-    long next = current == null ? 1 : current + 1;
-    generation.write(next);
+    long now = expiry.getCurrentRelativeTime().getMillis();
     List<String> expired = new ArrayList<>();
     boolean anyLeft = false;
     for (Map.Entry<String, Long> entry : seen.entries().read()) {
-      if (next - entry.getValue() > 2) {
+      if (now - entry.getValue() > ttlMillis) {
         expired.add(entry.getKey());
       } else {
         anyLeft = true;
@@ -113,8 +110,8 @@ class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
       seen.remove(key);
     }
     if (anyLeft) {
-      // From the tick's own time, not now: a late tick catches up instead of stretching the TTL.
-      expiry.withNoOutputTimestamp().set(context.fireTimestamp().plus(tick));
+      // From now, not from when this tick was due: overdue ticks never chain.
+      expiry.offset(tick).withNoOutputTimestamp().setRelative();
     } else {
       ticking.clear();
     }

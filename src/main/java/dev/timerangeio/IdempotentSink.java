@@ -34,4 +34,11 @@ public interface IdempotentSink<T> extends Serializable {
 
   /** Releases what {@link #open()} acquired. */
   default void close() throws Exception {}
+
+  /**
+   * Checks, when a write is applied to records that have a Beam schema, that this sink can store
+   * them, so a mismatch fails the pipeline's construction instead of its first batch; throws an
+   * {@link IllegalArgumentException} naming the problem. The default accepts any schema.
+   */
+  default void validate(org.apache.beam.sdk.schemas.Schema inputSchema) {}
 }

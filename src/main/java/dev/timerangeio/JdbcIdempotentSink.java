@@ -52,6 +52,9 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   /** Default {@link #withKeyColumn}. */
   public static final String DEFAULT_KEY_COLUMN = "idempotency_key";
 
+  private final org.apache.beam.sdk.metrics.Counter duplicatesSkippedBySink =
+      org.apache.beam.sdk.metrics.Metrics.counter("TimeRangeIO", "duplicatesSkippedBySink");
+
   // Per copy: the INSERT for each row schema seen, and whether the table was created.
   private transient @Nullable Map<Schema, String> statements;
   private transient boolean tableChecked;
@@ -208,6 +211,7 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   }
 
   private void writeBatch(Connection c, List<KV<String, T>> keyedRecords) throws Exception {
+    int skipped;
     try {
       Schema batchSchema = null;
       PreparedStatement statement = null;
@@ -228,13 +232,30 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
           }
           statement.addBatch();
         }
-        statement.executeBatch();
+        if (dialect() == JdbcDialect.MARIADB) {
+          // MariaDB reports a skipped key as a found row: count what was there before.
+          java.util.Set<String> keys = new java.util.LinkedHashSet<>();
+          for (KV<String, T> keyed : keyedRecords) {
+            keys.add(keyed.getKey());
+          }
+          skipped = storedKeys(c, keys).size();
+          statement.executeBatch();
+          checkAllStored(keys, storedKeys(c, keys));
+        } else {
+          skipped = 0;
+          for (int count : statement.executeBatch()) {
+            if (count == 0) {
+              skipped++;
+            }
+          }
+        }
       } finally {
         if (statement != null) {
           statement.close();
         }
       }
       c.commit();
+      duplicatesSkippedBySink.inc(skipped);
     } catch (SQLException e) {
       JdbcSupport.rollbackQuietly(c, e);
       // A lost session is retried on a fresh connection, whatever the driver called it.
@@ -256,11 +277,78 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     return row;
   }
 
-  private String statementFor(Connection c, Schema rowSchema) throws SQLException {
+  /** Which of {@code keys} the table holds, in this transaction. */
+  private java.util.Set<String> storedKeys(Connection c, java.util.Set<String> keys)
+      throws SQLException {
+    java.util.Set<String> stored = new java.util.HashSet<>();
+    List<String> all = new java.util.ArrayList<>(keys);
+    for (int from = 0; from < all.size(); from += 500) {
+      List<String> part = all.subList(from, Math.min(all.size(), from + 500));
+      try (PreparedStatement select =
+          c.prepareStatement(
+              "SELECT " + keyColumn() + " FROM " + table() + " WHERE " + keyColumn() + " IN ("
+                  + JdbcDialect.placeholders(part.size()) + ")")) {
+        for (int i = 0; i < part.size(); i++) {
+          select.setString(i + 1, part.get(i));
+        }
+        try (java.sql.ResultSet rs = select.executeQuery()) {
+          while (rs.next()) {
+            stored.add(rs.getString(1));
+          }
+        }
+      }
+    }
+    return stored;
+  }
+
+  /**
+   * MariaDB's {@code ON DUPLICATE KEY UPDATE} fires on any unique key, so a record that breaks
+   * another one would be dropped in silence: every key of the batch must be in the table after the
+   * insert (inserted, or there before); a record whose key is not was refused by another unique
+   * key.
+   */
+  private void checkAllStored(java.util.Set<String> keys, java.util.Set<String> stored)
+      throws RejectedRecordException {
+    java.util.Set<String> missing = new java.util.LinkedHashSet<>(keys);
+    missing.removeAll(stored);
+    if (!missing.isEmpty()) {
+      throw new RejectedRecordException(
+          "the record with key "
+              + missing.iterator().next()
+              + (missing.size() > 1 ? " (and " + (missing.size() - 1) + " more)" : "")
+              + " breaks a unique key of "
+              + table()
+              + " other than "
+              + keyColumn()
+              + ": the row holding that value has another idempotency key, so the record can't"
+              + " be stored");
+    }
+  }
+
+  /**
+   * Checks the schema of the records this sink is applied to: for {@link #forRows}, that each
+   * field name is a plain identifier and, with {@link #withCreateTable}, has a column type.
+   */
+  @Override
+  public void validate(Schema inputSchema) {
+    if (toRow() == null) {
+      checkColumns(inputSchema);
+      if (createTable()) {
+        dialect().createTable(table(), keyColumn(), inputSchema);
+      }
+    }
+  }
+
+  private String statementFor(Connection c, Schema rowSchema) throws SQLException, RejectedRecordException {
     String sql = statements.get(rowSchema);
     if (sql == null) {
       if (toRow() == null) {
-        checkColumns(rowSchema);
+        try {
+          checkColumns(rowSchema);
+        } catch (IllegalArgumentException e) {
+          // A row of another schema than the input's: the record's fault, not a transient one.
+          throw new RejectedRecordException(e.getMessage(), e);
+        }
       }
       if (createTable() && !tableChecked) {
         try (java.sql.Statement ddl = c.createStatement()) {
@@ -295,7 +383,14 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     }
     String state = first.getSQLState() != null ? first.getSQLState() : "";
     // H2's MERGE can race with a concurrent insert of the same key: a retry finds it present.
-    boolean keyRace = dialect() == JdbcDialect.H2 && state.equals("23505");
+    // A violation of another unique index names that index's columns, not the key column.
+    boolean keyRace =
+        dialect() == JdbcDialect.H2
+            && state.equals("23505")
+            && String.valueOf(first.getMessage())
+                .toUpperCase(java.util.Locale.ROOT)
+                .matches(
+                    "(?s).* ON [^ (]+\\(" + keyColumn().toUpperCase(java.util.Locale.ROOT) + "[ )].*");
     if ((state.startsWith("22") || state.startsWith("23")) && !keyRace) {
       return new RejectedRecordException(
           "SQLSTATE " + state + ": " + first.getMessage(), e);

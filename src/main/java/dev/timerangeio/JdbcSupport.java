@@ -33,9 +33,16 @@ final class JdbcSupport {
         name);
   }
 
-  /** The URL without a password parameter, for messages, logs and display data. */
+  /**
+   * The URL without its password, for messages, logs and display data: a {@code password=} or
+   * {@code pwd=} parameter (after {@code ?}, {@code &} or {@code ;}), user-info ({@code
+   * //user:secret@host}) and Oracle thin credentials ({@code thin:scott/tiger@host}).
+   */
   static String redact(String jdbcUrl) {
-    return jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***");
+    return jdbcUrl
+        .replaceAll("(?i)([?&;](?:password|pwd)=)[^&;]*", "$1***")
+        .replaceAll("(//[^/:@?;]*:)[^@/?;]*@", "$1***@")
+        .replaceAll("(?i)(:thin:[^/@:]*/)[^@]*@", "$1***@");
   }
 
   /**

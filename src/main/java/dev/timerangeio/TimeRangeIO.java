@@ -639,9 +639,9 @@ public final class TimeRangeIO {
     }
 
     /**
-     * How long (processing time) a key is at least remembered to drop duplicates in flight; it is
-     * forgotten before 1.5 times this. Memory is about one key per record written within this
-     * time. Default {@link #DEFAULT_DEDUP_TTL}; allowed: 2 ms or more.
+     * How long (processing time since a key was first seen) a copy of it counts as a duplicate in
+     * flight and is dropped: exactly this long, also after a restore. Memory is about one key per
+     * record written within 1.5 times this. Default {@link #DEFAULT_DEDUP_TTL}; allowed: 2 ms or more.
      */
     public Write<T> withDedupTtl(Duration ttl) {
       checkArgument(

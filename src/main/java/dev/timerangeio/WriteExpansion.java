@@ -38,6 +38,9 @@ final class WriteExpansion {
         sink != null,
         "TimeRangeIO.write() requires a sink: call to(IdempotentSink) before applying it");
     Coder<T> recordCoder = input.getCoder();
+    if (input.hasSchema()) {
+      sink.validate(input.getSchema());
+    }
     SerializableFunction<T, ?> keyFn = write.getKeyFn();
     String source = write.getSourceIdentity();
     TupleTag<String> writtenTag = new TupleTag<String>() {};

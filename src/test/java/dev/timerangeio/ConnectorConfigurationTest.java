@@ -99,6 +99,15 @@ public class ConnectorConfigurationTest {
     add("http url that is no URI",
         () -> HttpTimeRangeQuery.get("http://host/x y?f={from}&t={to}", ID_JSON),
         "not a valid URI", "http://host/x y");
+    add("jdbc url with the password in its user-info",
+        () -> JdbcIdempotentSink.forRows("jdbc:db2://u:s3cret@db:50000/x", "t"),
+        "jdbc:db2://u:***@db:50000/x");
+    add("oracle thin url with credentials",
+        () -> JdbcIdempotentSink.forRows("jdbc:oracle:thin:scott/s3cret@//db:1521/x", "t"),
+        "jdbc:oracle:thin:scott/***@//db:1521/x");
+    add("sql server url with pwd=",
+        () -> JdbcIdempotentSink.forRows("jdbc:sqlserver://db;user=u;pwd=s3cret;db=x", "t"),
+        "jdbc:sqlserver://db;user=u;pwd=***;db=x");
     add("http records pointer without a slash",
         () -> HttpTimeRangeQuery.get(API, ID_JSON).withRecordsPointer("data"),
         "withRecordsPointer", "\"data\" is not a JSON pointer");

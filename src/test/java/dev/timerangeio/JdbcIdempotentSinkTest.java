@@ -203,4 +203,92 @@ public class JdbcIdempotentSinkTest {
       sink.close();
     }
   }
+
+  @Test
+  public void aRecordBreakingAnotherUniqueKeyIsRejectedNeverDroppedOrRetried() throws Exception {
+    JdbcIdempotentSink<Row> sink = sink().withMaxConnections(1);
+    sink.open();
+    try {
+      sink.write(List.of(keyed(row(1, "one", AT, null))));
+      try (Connection c = DriverManager.getConnection(url);
+          Statement s = c.createStatement()) {
+        s.execute("CREATE UNIQUE INDEX " + table + "_name ON " + table + " (name)");
+      }
+      // Record 2 has another key but the name record 1 holds.
+      RejectedRecordException e =
+          assertThrows(
+              RejectedRecordException.class,
+              () -> sink.write(List.of(keyed(row(3, "three", AT, null)), keyed(row(2, "one", AT, null)))));
+      assertThat(e.getMessage(), org.hamcrest.Matchers.anyOf(containsString("SQLSTATE 23"), containsString("unique key")));
+      assertEquals("the batch is one transaction", 1, contents().size());
+      // Its own key again is still a no-op, on every database.
+      sink.write(List.of(keyed(row(1, "one", AT, null)), keyed(row(3, "three", AT, null))));
+      assertEquals(2, contents().size());
+    } finally {
+      sink.close();
+    }
+  }
+
+  @Test
+  public void duplicatesTheSinkSkipsAreCountedApartFromWhatItAcknowledges() throws Exception {
+    JdbcIdempotentSink<Row> sink = sink();
+    sink.open();
+    try {
+      sink.write(List.of(keyed(row(0, "r0", AT, null)), keyed(row(1, "r1", AT, null))));
+    } finally {
+      sink.close();
+    }
+    List<Row> rows = new ArrayList<>();
+    for (long id = 0; id < 10; id++) {
+      rows.add(row(id, "r" + id, AT, null));
+    }
+    TimeRangeIO.Write.Result written =
+        p.apply(Create.of(rows).withRowSchema(SCHEMA))
+            .apply(
+                TimeRangeIO.<Row>write()
+                    .to(JdbcIdempotentSink.forRows(url, table))
+                    .withKeyFn(r -> r.getInt64("id")));
+    String keys = PipelineSupport.newCollection();
+    written.getWrittenKeys().apply(org.apache.beam.sdk.transforms.ParDo.of(new PipelineSupport.Collect<>(keys)));
+    org.apache.beam.sdk.PipelineResult result = p.run();
+    result.waitUntilFinish();
+
+    assertEquals(10, contents().size());
+    assertEquals("written keys", 10, PipelineSupport.collected(keys).size());
+    assertEquals(
+        "acknowledged: stored now or before (dropped "
+            + PipelineSupport.counter(result, "duplicatesDropped")
+            + ", unkeyable "
+            + PipelineSupport.counter(result, "unkeyableRecords")
+            + ", skipped "
+            + PipelineSupport.counter(result, "duplicatesSkippedBySink")
+            + ")",
+        10L,
+        PipelineSupport.counter(result, "rowsWritten"));
+    assertEquals(2L, PipelineSupport.counter(result, "duplicatesSkippedBySink"));
+  }
+
+  @Test
+  public void aRowSchemaTheTableCantTakeFailsWhenTheWriteIsApplied() {
+    Schema badName = Schema.builder().addInt64Field("id").addStringField("name; DROP").build();
+    Schema noColumnType =
+        Schema.builder().addInt64Field("id").addArrayField("tags", FieldType.STRING).build();
+    org.apache.beam.sdk.Pipeline pipeline = org.apache.beam.sdk.Pipeline.create();
+    IllegalArgumentException name =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                pipeline
+                    .apply("BadName", Create.empty(badName))
+                    .apply("WriteBadName", TimeRangeIO.<Row>write().to(sink())));
+    assertThat(name.getMessage(), containsString("name; DROP"));
+    IllegalArgumentException type =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                pipeline
+                    .apply("NoType", Create.empty(noColumnType))
+                    .apply("WriteNoType", TimeRangeIO.<Row>write().to(sink())));
+    assertThat(type.getMessage(), containsString("tags"));
+  }
 }
