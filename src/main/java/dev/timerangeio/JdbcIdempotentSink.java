@@ -36,7 +36,10 @@ import org.joda.time.ReadableInstant;
  * concurrent writers and re-sent batches never produce a second row or an error: {@code INSERT …
  * ON CONFLICT (key) DO NOTHING} on PostgreSQL, {@code INSERT … ON DUPLICATE KEY UPDATE key = key}
  * on MariaDB/MySQL (rather than {@code INSERT IGNORE}, which would also swallow data errors), and
- * {@code MERGE … WHEN NOT MATCHED THEN INSERT} on H2. A batch is one transaction.
+ * {@code MERGE … WHEN NOT MATCHED THEN INSERT} on H2. A batch is one transaction. A record that
+ * breaks a unique key other than the key column is rejected on every database, never dropped:
+ * on MariaDB, whose {@code ON DUPLICATE KEY UPDATE} fires on any unique key, the batch checks
+ * that all its keys are stored before it commits.
  *
  * <p>Instants ({@code java.time.Instant} fields such as Beam's {@code MicrosInstant}, and {@code
  * DATETIME}) are written as local date-times in {@link #withZone the zone} (UTC by default), at
