@@ -66,9 +66,22 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  */
 public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
   private static final long serialVersionUID = 1L;
-  private static final ObjectMapper JSON = new ObjectMapper();
+  // Parse errors quote no part of the body: it may echo a secret.
+  private static final ObjectMapper JSON =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .disable(com.fasterxml.jackson.core.StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+          .build();
   /** Default {@link #withTimeout}: 30 seconds. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+  /** Default {@link #withMaxPagesPerQuery}: 10,000 pages. */
+  public static final int DEFAULT_MAX_PAGES_PER_QUERY = 10_000;
+  /** Default {@link #withMaxResponseBytes}: 32 MiB. */
+  public static final long DEFAULT_MAX_RESPONSE_BYTES = 32L << 20;
+  /** Same-host redirects followed for one request. */
+  static final int MAX_REDIRECTS = 5;
+  /** Headers the HTTP client sets itself. */
+  private static final java.util.Set<String> RESTRICTED_HEADERS =
+      java.util.Set.of("connection", "content-length", "expect", "host", "upgrade");
 
   /** Builds a record from one JSON element of the records array. */
   @FunctionalInterface
@@ -103,7 +116,10 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
   private TimeFormat timeFormat = TimeFormat.ISO_8601;
   private LinkedHashMap<String, String> headers = new LinkedHashMap<>();
   private LinkedHashMap<String, String> secretHeaders = new LinkedHashMap<>();
+  private LinkedHashMap<String, String> secretQueryParameters = new LinkedHashMap<>();
   private Duration timeout = DEFAULT_TIMEOUT;
+  private int maxPagesPerQuery = DEFAULT_MAX_PAGES_PER_QUERY;
+  private long maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES;
 
   private transient @Nullable HttpClient client;
 
@@ -124,7 +140,10 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     copy.timeFormat = timeFormat;
     copy.headers = new LinkedHashMap<>(headers);
     copy.secretHeaders = new LinkedHashMap<>(secretHeaders);
+    copy.secretQueryParameters = new LinkedHashMap<>(secretQueryParameters);
     copy.timeout = timeout;
+    copy.maxPagesPerQuery = maxPagesPerQuery;
+    copy.maxResponseBytes = maxResponseBytes;
     return copy;
   }
 
@@ -224,6 +243,46 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     return copy;
   }
 
+  /**
+   * A query parameter holding a secret (an API key), added to every request: never shown in
+   * display data, logs or messages (they show {@code name=***}), and, like secret headers, sent
+   * only to the URL template's scheme, host and port. Allowed: a plain parameter name.
+   */
+  public HttpTimeRangeQuery<T> withSecretQueryParameter(String name, String value) {
+    checkArgument(
+        name != null && name.matches("[A-Za-z0-9_.~-]+"),
+        "withSecretQueryParameter: name must be a plain query parameter name, was %s",
+        name);
+    checkArgument(value != null, "withSecretQueryParameter(%s): value must not be null", name);
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.secretQueryParameters.put(name, value);
+    return copy;
+  }
+
+  /**
+   * The most pages one query may follow; more fail the query (a next-page token or link that
+   * never ends is a broken API, not data). A token or link that repeats an earlier one of the same
+   * query fails it at once. Default {@value #DEFAULT_MAX_PAGES_PER_QUERY}; allowed: 1 or more.
+   */
+  public HttpTimeRangeQuery<T> withMaxPagesPerQuery(int maxPages) {
+    checkArgument(maxPages >= 1, "withMaxPagesPerQuery: must be at least 1, was %s", maxPages);
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.maxPagesPerQuery = maxPages;
+    return copy;
+  }
+
+  /**
+   * The largest response body read, in bytes; a larger one is dropped unread and the range is
+   * treated as too large ({@link ResultTooLargeException}), so the read bisects it. Default
+   * {@value #DEFAULT_MAX_RESPONSE_BYTES} (32 MiB); allowed: 1 or more.
+   */
+  public HttpTimeRangeQuery<T> withMaxResponseBytes(long maxBytes) {
+    checkArgument(maxBytes >= 1, "withMaxResponseBytes: must be at least 1, was %s", maxBytes);
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.maxResponseBytes = maxBytes;
+    return copy;
+  }
+
   /** The longest one request may take, response body included. Default {@link #DEFAULT_TIMEOUT}; allowed: ≥ 1 ms. */
   public HttpTimeRangeQuery<T> withTimeout(Duration timeout) {
     checkArgument(
@@ -249,47 +308,69 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
         "%s: \"%s\" is not a valid header name",
         option,
         name);
+    checkArgument(
+        !RESTRICTED_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT)),
+        "%s: \"%s\" is set by the HTTP client itself; allowed are other headers (not %s)",
+        option,
+        name,
+        RESTRICTED_HEADERS);
     checkArgument(value != null, "%s(%s): value must not be null", option, name);
   }
 
   @Override
   public void open() {
     if (client == null) {
+      // Redirects are followed here, not by the client, which would send every header to
+      // whatever host a redirect names.
       client =
           HttpClient.newBuilder()
               .connectTimeout(timeout)
-              .followRedirects(HttpClient.Redirect.NORMAL)
+              .followRedirects(HttpClient.Redirect.NEVER)
               .build();
     }
   }
 
   @Override
-  public void close() {
+  public void close() throws Exception {
+    HttpClient closing = client;
     client = null;
+    // HttpClient is AutoCloseable from JDK 21 on; before, dropping it frees it.
+    if (closing instanceof AutoCloseable) {
+      ((AutoCloseable) closing).close();
+    }
   }
 
   @Override
   public List<T> query(TimeRange range) throws Exception {
+    return query(range, Long.MAX_VALUE);
+  }
+
+  /** Stops following pages once {@code limit} rows are in: the read drops such an answer anyway. */
+  @Override
+  public List<T> query(TimeRange range, long limit) throws Exception {
     open();
     String from = format(range.fromMicros());
     String to = format(range.toMicros());
     URI uri = URI.create(fill(urlTemplate, urlEncode(from), urlEncode(to)));
     String body = bodyTemplate == null ? null : fill(bodyTemplate, from, to);
     QueryResult<T> records = new QueryResult<>();
-    while (uri != null) {
+    java.util.Set<String> pagesSeen = new java.util.HashSet<>();
+    pagesSeen.add(uri.toString());
+    for (int pages = 1; uri != null; pages++) {
+      if (pages > maxPagesPerQuery) {
+        throw new IOException(
+            "HTTP " + method + " " + describe(uri) + ": the query for " + range
+                + " has more than withMaxPagesPerQuery(" + maxPagesPerQuery + ") pages; raise it"
+                + " if the API really pages that much, else its paging never ends");
+      }
       JsonNode page = fetch(uri, body);
       JsonNode array = page.at(recordsPointer);
       if (!array.isArray()) {
         throw new IOException(
-            "HTTP "
-                + method
-                + " "
-                + uri
-                + ": no JSON array at records pointer \""
-                + recordsPointer
-                + "\" (found "
+            "HTTP " + method + " " + describe(uri) + ": no JSON array at records pointer \""
+                + recordsPointer + "\" (found "
                 + (array.isMissingNode() ? "nothing" : array.getNodeType())
-                + ")");
+                + "), so this is not a page of records: " + excerpt(page.toString()));
       }
       for (JsonNode element : array) {
         try {
@@ -299,75 +380,262 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
           records.addUnmappable(element.toString(), e);
         }
       }
-      uri = nextPage(page, uri);
+      if (records.rows() >= limit) {
+        return records;
+      }
+      URI next = nextPage(page, uri);
+      if (next != null && !pagesSeen.add(next.toString())) {
+        throw new IOException(
+            "HTTP " + method + " " + describe(uri) + ": the next page ("
+                + (nextLinkPointer != null ? "link at " + nextLinkPointer : "token at " + nextTokenPointer)
+                + ") repeats an earlier page of this query, " + describe(next)
+                + "; following it would never end");
+      }
+      uri = next;
     }
     return records;
   }
 
-  private @Nullable URI nextPage(JsonNode page, URI current) {
+  private @Nullable URI nextPage(JsonNode page, URI current) throws IOException {
     if (nextLinkPointer != null) {
-      JsonNode link = page.at(nextLinkPointer);
-      return link.isTextual() && !link.asText().isEmpty() ? current.resolve(link.asText()) : null;
-    }
-    if (nextTokenPointer != null) {
-      JsonNode token = page.at(nextTokenPointer);
-      if (token.isMissingNode() || token.isNull() || token.asText().isEmpty()) {
+      String link = pointerText(page, nextLinkPointer, "next-page link");
+      if (link == null) {
         return null;
       }
-      String base = current.toString().replaceAll("([?&])" + nextTokenParameter + "=[^&]*&?", "$1");
+      URI next = current.resolve(link);
+      if (!sameOrigin(next)) {
+        throw new IOException(
+            "HTTP " + method + " " + describe(current) + ": the next-page link at "
+                + nextLinkPointer + " leads to " + next.getScheme() + "://" + next.getHost()
+                + (next.getPort() < 0 ? "" : ":" + next.getPort())
+                + ", not to the URL template's " + origin(templateUri())
+                + "; secrets are sent only there, so it is not followed");
+      }
+      return next;
+    }
+    if (nextTokenPointer != null) {
+      String token = pointerText(page, nextTokenPointer, "next-page token");
+      if (token == null) {
+        return null;
+      }
+      String base =
+          current
+              .toString()
+              .replaceAll("([?&])" + java.util.regex.Pattern.quote(nextTokenParameter) + "=[^&]*&?", "$1");
       base = base.endsWith("?") || base.endsWith("&") ? base : base + (base.contains("?") ? "&" : "?");
-      return URI.create(base + nextTokenParameter + "=" + urlEncode(token.asText()));
+      return URI.create(base + nextTokenParameter + "=" + urlEncode(token));
     }
     return null;
   }
 
+  /**
+   * The text at {@code pointer}: null when absent, null or empty (no more pages); a string or a
+   * number as text; anything else is an error naming the pointer, never "no more pages".
+   */
+  private static @Nullable String pointerText(JsonNode page, String pointer, String what)
+      throws IOException {
+    JsonNode node = page.at(pointer);
+    if (node.isMissingNode() || node.isNull()) {
+      return null;
+    }
+    if (!node.isTextual() && !node.isNumber()) {
+      throw new IOException(
+          "the " + what + " at " + pointer + " is " + node.getNodeType()
+              + "; expected a string, a number, null or nothing");
+    }
+    String text = node.asText();
+    return text.isEmpty() ? null : text;
+  }
+
+  private URI templateUri() {
+    return URI.create(fill(urlTemplate, "0", "0"));
+  }
+
+  private boolean sameOrigin(URI uri) {
+    return origin(uri).equals(origin(templateUri()));
+  }
+
+  private static String origin(URI uri) {
+    int port = uri.getPort();
+    if (port < 0) {
+      port = "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+    }
+    return String.valueOf(uri.getScheme()).toLowerCase(java.util.Locale.ROOT) + "://"
+        + String.valueOf(uri.getHost()).toLowerCase(java.util.Locale.ROOT) + ":" + port;
+  }
+
+  /** {@code uri} with the secret query parameters, replacing any the server echoed. */
+  private URI withSecrets(URI uri) {
+    if (secretQueryParameters.isEmpty()) {
+      return uri;
+    }
+    String base = uri.toString();
+    for (String name : secretQueryParameters.keySet()) {
+      base = base.replaceAll("([?&])" + java.util.regex.Pattern.quote(name) + "=[^&]*&?", "$1");
+    }
+    StringBuilder url = new StringBuilder(base);
+    for (java.util.Map.Entry<String, String> p : secretQueryParameters.entrySet()) {
+      char last = url.charAt(url.length() - 1);
+      if (last != '?' && last != '&') {
+        url.append(url.indexOf("?") >= 0 ? '&' : '?');
+      }
+      url.append(p.getKey()).append('=').append(urlEncode(p.getValue()));
+    }
+    return URI.create(url.toString());
+  }
+
   private JsonNode fetch(URI uri, @Nullable String body) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout);
+    String requestMethod = method;
+    String requestBody = body;
+    URI target = uri;
+    for (int redirects = 0; ; redirects++) {
+      HttpResponse<byte[]> response = send(target, requestMethod, requestBody);
+      int status = response.statusCode();
+      if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+        String location = response.headers().firstValue("Location").orElse(null);
+        if (location == null || redirects >= MAX_REDIRECTS) {
+          throw new IOException(
+              "HTTP " + status + " from " + requestMethod + " " + describe(target) + ": "
+                  + (location == null ? "a redirect without a Location" : "more than "
+                      + MAX_REDIRECTS + " redirects"));
+        }
+        URI next = target.resolve(location);
+        if (!sameOrigin(next)) {
+          throw new IOException(
+              "HTTP " + status + " from " + requestMethod + " " + describe(target)
+                  + ": redirected to " + next.getScheme() + "://" + next.getHost()
+                  + ", not the URL template's " + origin(templateUri())
+                  + "; secrets are sent only there, so the redirect is not followed");
+        }
+        if (status == 303 || (status != 307 && status != 308 && !"GET".equals(requestMethod))) {
+          requestMethod = "GET";
+          requestBody = null;
+        }
+        target = next;
+        continue;
+      }
+      return parse(target, requestMethod, response);
+    }
+  }
+
+  private HttpResponse<byte[]> send(URI uri, String requestMethod, @Nullable String body)
+      throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(withSecrets(uri)).timeout(timeout);
     headers.forEach(request::header);
     secretHeaders.forEach(request::header);
     request.method(
-        method,
+        requestMethod,
         body == null
             ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
-    HttpResponse<String> response;
-    CompletableFuture<HttpResponse<String>> call =
-        client.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString());
+    CompletableFuture<HttpResponse<byte[]>> call =
+        client.sendAsync(request.build(), info -> new CappedBody(maxResponseBytes));
     try {
       // The client's own timeout ends at the headers; this one also bounds a dripping body.
-      response = call.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return call.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       call.cancel(true);
       throw new TransientSourceException(
-          "HTTP " + method + " " + uri + ": no complete response within " + timeout, e);
+          "HTTP " + requestMethod + " " + describe(uri) + ": no complete response within " + timeout,
+          e);
     } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof CappedBody.TooLarge) {
+        throw new ResultTooLargeException(
+            "HTTP " + requestMethod + " " + describe(uri) + ": the response is larger than"
+                + " withMaxResponseBytes(" + maxResponseBytes + ")");
+      }
+      if (cause instanceof javax.net.ssl.SSLException) {
+        // A certificate or protocol mismatch does not pass on a retry.
+        throw new IOException(
+            "HTTP " + requestMethod + " " + describe(uri) + ": TLS failed: " + scrub(String.valueOf(cause.getMessage())),
+            cause);
+      }
       // Timeouts, refused and reset connections, bodies cut short: the next attempt may pass.
       throw new TransientSourceException(
-          "HTTP " + method + " " + uri + " failed: " + e.getCause(), e.getCause());
+          "HTTP " + requestMethod + " " + describe(uri) + " failed: " + scrub(String.valueOf(cause)), cause);
     }
+  }
+
+  private JsonNode parse(URI uri, String requestMethod, HttpResponse<byte[]> response)
+      throws Exception {
     int status = response.statusCode();
-    if (status == 429 || status == 500 || status == 502 || status == 503 || status == 504) {
+    String where = requestMethod + " " + describe(uri);
+    if (status == 408 || status == 429 || (status >= 500 && status <= 504) || (status >= 520 && status <= 527)) {
       throw new TransientSourceException(
-          "HTTP " + status + " from " + method + " " + uri + ": " + excerpt(response.body()),
+          "HTTP " + status + " from " + where + ": " + excerpt(response.body()),
           null,
           retryAfter(response));
     }
     if (status == 413) {
-      throw new ResultTooLargeException(
-          "HTTP 413 from " + method + " " + uri + ": " + excerpt(response.body()));
+      throw new ResultTooLargeException("HTTP 413 from " + where + ": " + excerpt(response.body()));
     }
     if (status < 200 || status >= 300) {
-      throw new IOException(
-          "HTTP " + status + " from " + method + " " + uri + ": " + excerpt(response.body()));
+      throw new IOException("HTTP " + status + " from " + where + ": " + excerpt(response.body()));
     }
     try {
       return JSON.readTree(response.body());
     } catch (IOException e) {
-      // A 200 with a body cut short by a dropped connection reads as broken JSON.
-      throw new TransientSourceException(
-          "HTTP " + method + " " + uri + ": the response is not valid JSON (" + e.getMessage()
-              + "), e.g. cut short",
-          e);
+      if (e instanceof com.fasterxml.jackson.core.io.JsonEOFException
+          || String.valueOf(e.getMessage()).contains("end-of-input")) {
+        // A body cut short by a dropped connection: the next attempt may pass.
+        throw new TransientSourceException(
+            "HTTP " + where + ": the response ends before its JSON does (cut short)", null);
+      }
+      // HTML (a login page), or any other body that is not JSON, won't become JSON on a retry.
+      throw new IOException(
+          "HTTP " + where + ": the response is not JSON: " + excerpt(response.body()));
+    }
+  }
+
+  /** A response body read whole up to a size; a larger one ends the call with {@link TooLarge}. */
+  private static final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
+    static final class TooLarge extends IOException {
+      private static final long serialVersionUID = 1L;
+    }
+
+    private final long max;
+    private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+    private java.util.concurrent.Flow.@Nullable Subscription subscription;
+
+    CappedBody(long max) {
+      this.max = max;
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<byte[]> getBody() {
+      return result;
+    }
+
+    @Override
+    public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+      subscription = s;
+      s.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(List<java.nio.ByteBuffer> items) {
+      for (java.nio.ByteBuffer item : items) {
+        if (bytes.size() + (long) item.remaining() > max) {
+          subscription.cancel();
+          result.completeExceptionally(new TooLarge());
+          return;
+        }
+        byte[] chunk = new byte[item.remaining()];
+        item.get(chunk);
+        bytes.write(chunk, 0, chunk.length);
+      }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      result.completeExceptionally(error);
+    }
+
+    @Override
+    public void onComplete() {
+      result.complete(bytes.toByteArray());
     }
   }
 
@@ -376,17 +644,53 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     if (value == null) {
       return null;
     }
+    String v = value.trim();
+    if (v.matches("[0-9]+")) {
+      // Any number of seconds, however large: the read compares it with its retry budget.
+      return v.length() > 15 ? Duration.ofSeconds(999_999_999_999_999L) : Duration.ofSeconds(Long.parseLong(v));
+    }
     try {
-      return Duration.ofSeconds(Long.parseLong(value.trim()));
-    } catch (NumberFormatException notSeconds) {
-      try {
-        Instant at = ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-        Duration wait = Duration.between(Instant.now(), at);
-        return wait.isNegative() ? Duration.ZERO : wait;
-      } catch (DateTimeParseException notADate) {
-        return null;
+      Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+      Duration wait = Duration.between(Instant.now(), at);
+      return wait.isNegative() ? Duration.ZERO : wait;
+    } catch (DateTimeParseException notADate) {
+      return null;
+    }
+  }
+
+  /** {@code text} with every secret value (headers, tokens in them, query parameters) as ***. */
+  private String scrub(String text) {
+    String scrubbed = text;
+    for (String secret : secrets()) {
+      scrubbed = scrubbed.replace(secret, "***");
+    }
+    return scrubbed;
+  }
+
+  private List<String> secrets() {
+    List<String> secrets = new java.util.ArrayList<>();
+    for (String value : secretHeaders.values()) {
+      secrets.add(value);
+      // "Bearer abc…": the token alone may be echoed too.
+      for (String part : value.split("\\s+")) {
+        if (part.length() >= 8) {
+          secrets.add(part);
+        }
       }
     }
+    for (String value : secretQueryParameters.values()) {
+      secrets.add(value);
+      secrets.add(urlEncode(value));
+    }
+    secrets.removeIf(String::isEmpty);
+    // Longest first, so a token inside a header value is not left half-replaced.
+    secrets.sort((a, b) -> b.length() - a.length());
+    return secrets;
+  }
+
+  /** A URL for messages: the secret query parameters' values never appear. */
+  private String describe(URI uri) {
+    return scrub(uri.toString());
   }
 
   private String format(long micros) {
@@ -420,8 +724,13 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 
-  private static String excerpt(String body) {
-    String oneLine = body == null ? "" : body.replaceAll("\\s+", " ").trim();
+  private String excerpt(byte[] body) {
+    return excerpt(body == null ? "" : new String(body, StandardCharsets.UTF_8));
+  }
+
+  /** The start of a response body for a message, on one line, with every secret scrubbed. */
+  private String excerpt(String body) {
+    String oneLine = scrub(body == null ? "" : body).replaceAll("\\s+", " ").trim();
     return oneLine.length() <= 300 ? oneLine : oneLine.substring(0, 300) + "…";
   }
 
@@ -440,6 +749,9 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
         + ", headers "
         + headers
         + (secretHeaders.isEmpty() ? "" : ", secret headers " + secretHeaders.keySet())
+        + (secretQueryParameters.isEmpty()
+            ? ""
+            : ", secret query parameters " + secretQueryParameters.keySet())
         + "}";
   }
 }

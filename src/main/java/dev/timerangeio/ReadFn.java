@@ -732,12 +732,15 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
           throw e;
         }
         long waitMillis = backoff.nextBackOffMillis();
-        if (waitMillis != BackOff.STOP) {
-          waitMillis =
-              Math.max(waitMillis, SourceErrors.retryAfter(e).map(d -> d.toMillis()).orElse(0L));
-        }
+        // A requested wait of any size (Retry-After: 10000000000, or a date in 3000) is compared
+        // with what is left of the budget, never multiplied into an overflow.
+        long requestedMillis = SourceErrors.retryAfter(e).map(ReadFn::saturatedMillis).orElse(0L);
         long elapsedNanos = System.nanoTime() - started;
-        if (waitMillis == BackOff.STOP || elapsedNanos + waitMillis * 1_000_000 > budgetNanos) {
+        long leftMillis = Math.max(0, (budgetNanos - elapsedNanos) / 1_000_000);
+        if (waitMillis != BackOff.STOP) {
+          waitMillis = Math.max(waitMillis, requestedMillis);
+        }
+        if (waitMillis == BackOff.STOP || waitMillis > leftMillis) {
           throw new IOException(
               "TimeRangeIO: "
                   + what
@@ -749,6 +752,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
                   + spec.getMaxRetries()
                   + ", withMaxRetryDuration "
                   + spec.getMaxRetryDuration()
+                  + (requestedMillis > leftMillis
+                      ? "; the source asks to wait " + java.time.Duration.ofMillis(requestedMillis)
+                          + ", beyond what is left of it"
+                      : "")
                   + "); failing the bundle so the runner retries it. Last error: "
                   + e,
               e);
@@ -760,10 +767,17 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
             e.toString(),
             attempt,
             waitMillis);
-        // A broken connection is not reused: the retry starts from a fresh open().
-        closeQuery();
+        // The query stays open: its clients and pools replace broken connections themselves.
         Sleeper.DEFAULT.sleep(waitMillis);
       }
+    }
+  }
+
+  private static long saturatedMillis(java.time.Duration d) {
+    try {
+      return Math.max(0, d.toMillis());
+    } catch (ArithmeticException tooLong) {
+      return Long.MAX_VALUE;
     }
   }
 

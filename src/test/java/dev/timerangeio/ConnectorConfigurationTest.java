@@ -117,6 +117,21 @@ public class ConnectorConfigurationTest {
     add("http page token parameter with an ampersand",
         () -> HttpTimeRangeQuery.get(API, ID_JSON).withNextPageToken("/t", "a&b"),
         "withNextPageToken", "a&b");
+    add("http restricted header",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withHeader("Host", "evil.example"),
+        "withHeader", "\"Host\" is set by the HTTP client itself");
+    add("http restricted secret header",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withSecretHeader("connection", "s3cret"),
+        "withSecretHeader", "\"connection\"");
+    add("http secret query parameter with an equals sign",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withSecretQueryParameter("a=b", "s3cret"),
+        "withSecretQueryParameter", "a=b");
+    add("http zero pages per query",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withMaxPagesPerQuery(0),
+        "withMaxPagesPerQuery", "at least 1", "was 0");
+    add("http zero response bytes",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withMaxResponseBytes(0),
+        "withMaxResponseBytes", "at least 1", "was 0");
     add("http timeout of zero", () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeout(Duration.ZERO),
         "withTimeout", "at least 1 ms", "PT0S");
     add("http without a mapper",

@@ -1,0 +1,301 @@
+package dev.timerangeio;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.instanceOf;
+import static org.hamcrest.Matchers.not;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.beam.sdk.Pipeline.PipelineExecutionException;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/**
+ * {@link HttpTimeRangeQuery} against hostile or broken APIs on 127.0.0.1: secrets stay with the
+ * template's host and out of every message, nothing hangs, nothing ends a read in silence.
+ */
+@RunWith(JUnit4.class)
+public class HostileApiTest {
+  private static final String TOKEN = "tok-5up3r-s3cr3t-v4lu3";
+  private static final TimeRange RANGE = TimeRange.of(0, 1_000_000);
+
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+
+  /** A server on 127.0.0.1 whose answer each test sets; it records what it was sent. */
+  private static final class Api {
+    final HttpServer server;
+    final List<String> authorizations = new CopyOnWriteArrayList<>();
+    final List<String> queries = new CopyOnWriteArrayList<>();
+    final Set<Integer> clientPorts = ConcurrentHashMap.newKeySet();
+    final AtomicInteger requests = new AtomicInteger();
+    volatile Responder responder = (e, n) -> respond(e, 200, "[]");
+
+    interface Responder {
+      void answer(HttpExchange exchange, int request) throws IOException;
+    }
+
+    Api() throws IOException {
+      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+      server.createContext(
+          "/",
+          e -> {
+            int n = requests.incrementAndGet();
+            String auth = e.getRequestHeaders().getFirst("Authorization");
+            if (auth != null) {
+              authorizations.add(auth);
+            }
+            queries.add(String.valueOf(e.getRequestURI().getRawQuery()));
+            clientPorts.add(e.getRemoteAddress().getPort());
+            responder.answer(e, n);
+          });
+      server.start();
+    }
+
+    int port() {
+      return server.getAddress().getPort();
+    }
+
+    String url(String host) {
+      return "http://" + host + ":" + port() + "/events?since={from}&until={to}";
+    }
+  }
+
+  static void respond(HttpExchange exchange, int status, String body) throws IOException {
+    respond(exchange, status, body, Map.of());
+  }
+
+  static void respond(HttpExchange exchange, int status, String body, Map<String, String> headers)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    headers.forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
+    exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+    if (bytes.length > 0) {
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(bytes);
+      }
+    }
+    exchange.close();
+  }
+
+  private Api api;
+  private Api other;
+
+  @Before
+  public void start() throws IOException {
+    api = new Api();
+    other = new Api();
+  }
+
+  @After
+  public void stop() {
+    api.server.stop(0);
+    other.server.stop(0);
+  }
+
+  private HttpTimeRangeQuery<Long> query() {
+    return HttpTimeRangeQuery.get(api.url("127.0.0.1"), json -> json.get("id").asLong())
+        .withRecordsPointer("/data")
+        .withSecretHeader("Authorization", "Bearer " + TOKEN)
+        .withTimeout(Duration.ofSeconds(10));
+  }
+
+  private static Exception failure(HttpTimeRangeQuery<Long> query) {
+    Exception e = assertThrows(Exception.class, () -> query.query(RANGE));
+    assertThat(String.valueOf(e), not(containsString(TOKEN)));
+    return e;
+  }
+
+  @Test
+  public void aRedirectToAnotherHostIsNotFollowedAndGetsNoSecret() {
+    api.responder =
+        (e, n) -> respond(e, 302, "", Map.of("Location", other.url("localhost").replace("{from}", "a").replace("{to}", "b")));
+    Exception e = failure(query());
+    assertThat(e.getMessage(), containsString("redirected to http://localhost"));
+    assertEquals("the other host was never asked", 0, other.requests.get());
+  }
+
+  @Test
+  public void aRedirectOnTheSameHostIsFollowedWithItsSecret() throws Exception {
+    api.responder =
+        (e, n) ->
+            respond(
+                e,
+                n == 1 ? 307 : 200,
+                n == 1 ? "" : "{\"data\":[{\"id\":7}]}",
+                n == 1 ? Map.of("Location", "/moved?x=1") : Map.of());
+    assertEquals(List.of(7L), query().query(RANGE));
+    assertEquals(List.of("Bearer " + TOKEN, "Bearer " + TOKEN), api.authorizations);
+  }
+
+  @Test
+  public void aNextLinkToAnotherHostOrDowngradedSchemeFailsNamingItsHostNotTheToken() {
+    api.responder =
+        (e, n) ->
+            respond(
+                e,
+                200,
+                "{\"data\":[{\"id\":1}],\"next\":\"http://localhost:" + other.port() + "/events?page=2\"}");
+    Exception e = failure(query().withNextLinkPointer("/next"));
+    assertThat(e.getMessage(), containsString("leads to http://localhost:" + other.port()));
+    assertEquals(0, other.requests.get());
+
+    api.responder =
+        (e2, n) ->
+            respond(e2, 200, "{\"data\":[],\"next\":\"https://127.0.0.1:" + api.port() + "/events?page=2\"}");
+    assertThat(failure(query().withNextLinkPointer("/next")).getMessage(), containsString("leads to https://127.0.0.1"));
+  }
+
+  @Test
+  public void anErrorBodyOrAParseErrorThatEchoesTheTokenIsScrubbed() {
+    api.responder = (e, n) -> respond(e, 401, "unauthorized: Authorization: Bearer " + TOKEN);
+    assertThat(failure(query()).getMessage(), containsString("Authorization: ***"));
+    api.responder = (e, n) -> respond(e, 200, "<html>Welcome back " + TOKEN + "</html>");
+    assertThat(failure(query()).getMessage(), containsString("Welcome back ***"));
+  }
+
+  @Test
+  public void aSecretQueryParameterIsSentButNeverShown() {
+    api.responder = (e, n) -> respond(e, 404, "no such page: " + e.getRequestURI());
+    HttpTimeRangeQuery<Long> query = query().withSecretQueryParameter("api_key", "k3y-" + TOKEN);
+    Exception e = failure(query);
+    assertThat(api.queries.get(0), containsString("api_key=k3y-" + TOKEN));
+    assertThat(e.getMessage(), containsString("api_key=***"));
+    assertThat(query.toString(), not(containsString(TOKEN)));
+  }
+
+  @Test
+  public void aNextPageTokenThatIsAnObjectIsAnErrorNotTheLastPage() {
+    api.responder = (e, n) -> respond(e, 200, "{\"data\":[{\"id\":1}],\"next\":{\"href\":\"/p2\"}}");
+    Exception e = failure(query().withNextPageToken("/next", "page"));
+    assertThat(e.getMessage(), containsString("next-page token at /next is OBJECT"));
+  }
+
+  @Test
+  public void aSuccessWhoseBodyIsAnErrorIsAnErrorQuotingIt() {
+    api.responder = (e, n) -> respond(e, 200, "{\"error\":\"quota exceeded for " + TOKEN + "\"}");
+    Exception e = failure(query());
+    assertThat(e.getMessage(), containsString("no JSON array at records pointer \"/data\""));
+    assertThat(e.getMessage(), containsString("quota exceeded for ***"));
+  }
+
+  @Test
+  public void aRepeatingOrEndlessNextPageFailsInsteadOfLooping() {
+    api.responder = (e, n) -> respond(e, 200, "{\"data\":[{\"id\":1}],\"next\":\"same\"}");
+    Exception e = failure(query().withNextPageToken("/next", "page"));
+    assertThat(e.getMessage(), containsString("repeats an earlier page"));
+    assertEquals(2, api.requests.get());
+
+    api.requests.set(0);
+    api.responder = (x, n) -> respond(x, 200, "{\"data\":[{\"id\":" + n + "}],\"next\":\"p" + n + "\"}");
+    Exception endless = failure(query().withNextPageToken("/next", "page").withMaxPagesPerQuery(5));
+    assertThat(endless.getMessage(), containsString("withMaxPagesPerQuery(5)"));
+    assertEquals(5, api.requests.get());
+  }
+
+  @Test
+  public void aBodyOverTheLimitMakesTheRangeTooLargeAndALimitStopsPagingEarly() throws Exception {
+    api.responder = (e, n) -> respond(e, 200, "{\"data\":[" + "{\"id\":1},".repeat(200) + "{\"id\":1}]}");
+    assertThrows(ResultTooLargeException.class, () -> query().withMaxResponseBytes(1_000).query(RANGE));
+
+    api.requests.set(0);
+    api.responder = (e, n) -> respond(e, 200, "{\"data\":[{\"id\":1},{\"id\":2}],\"next\":\"p" + n + "\"}");
+    assertEquals(6, query().withNextPageToken("/next", "page").query(RANGE, 5).size());
+    assertEquals("three pages, not the rest", 3, api.requests.get());
+  }
+
+  @Test
+  public void onlyWhatMayPassOnARetryIsTransient() {
+    api.responder = (e, n) -> respond(e, 200, "<html><form>login</form></html>");
+    assertThat(failure(query()), not(instanceOf(TransientSourceException.class)));
+    api.responder = (e, n) -> respond(e, 200, "{\"data\":[{\"id\":1},");
+    assertThat(failure(query()), instanceOf(TransientSourceException.class));
+    for (int status : new int[] {408, 429, 500, 502, 503, 504, 520, 524}) {
+      api.responder = (e, n) -> respond(e, status, "try later");
+      assertThat("HTTP " + status, failure(query()), instanceOf(TransientSourceException.class));
+    }
+    for (int status : new int[] {400, 401, 403, 404, 410}) {
+      api.responder = (e, n) -> respond(e, status, "no");
+      assertThat("HTTP " + status, failure(query()), not(instanceOf(TransientSourceException.class)));
+    }
+    api.responder = (e, n) -> respond(e, 302, "", Map.of("Location", "/again?n=" + n));
+    assertThat(failure(query()).getMessage(), containsString("more than " + HttpTimeRangeQuery.MAX_REDIRECTS + " redirects"));
+  }
+
+  @Test
+  public void aHugeRetryAfterFailsTheReadAtOnceInsteadOfSleepingForCenturies() {
+    for (String retryAfter :
+        new String[] {
+          "10000000000", "9223372036854775807", "99999999999999999999", "Wed, 01 Jan 3000 00:00:00 GMT"
+        }) {
+      api.responder = (e, n) -> respond(e, 429, "slow down", Map.of("Retry-After", retryAfter));
+      org.apache.beam.sdk.Pipeline pipeline = org.apache.beam.sdk.Pipeline.create();
+      pipeline.apply(
+          TimeRangeIO.<Long>read()
+              .withQuery(query())
+              .withCoder(org.apache.beam.sdk.coders.VarLongCoder.of())
+              .withStartTime(java.time.Instant.EPOCH)
+              .withEndTime(java.time.Instant.ofEpochSecond(1))
+              .withPartitionDuration(Duration.ofSeconds(1))
+              .withMaxRetryDuration(Duration.ofMinutes(10)));
+      long started = System.nanoTime();
+      PipelineExecutionException e = assertThrows(PipelineExecutionException.class, pipeline::run);
+      assertThat(retryAfter, e.getMessage(), containsString("the source asks to wait"));
+      assertTrue(retryAfter, System.nanoTime() - started < 60_000_000_000L);
+    }
+  }
+
+  @Test
+  public void retriesReuseOneClientAndItsConnection() throws Exception {
+    api.responder =
+        (e, n) -> respond(e, n <= 3 ? 503 : 200, n <= 3 ? "busy" : "{\"data\":[{\"id\":5}]}");
+    org.apache.beam.sdk.testing.PAssert.that(
+            p.apply(
+                TimeRangeIO.<Long>read()
+                    .withQuery(query())
+                    .withCoder(org.apache.beam.sdk.coders.VarLongCoder.of())
+                    .withStartTime(java.time.Instant.EPOCH)
+                    .withEndTime(java.time.Instant.ofEpochSecond(1))
+                    .withPartitionDuration(Duration.ofSeconds(1))
+                    .withInitialBackoff(Duration.ofMillis(1))))
+        .containsInAnyOrder(5L);
+    p.run().waitUntilFinish();
+    assertEquals(4, api.requests.get());
+    assertEquals("one keep-alive connection for the query and its retries", 1, api.clientPorts.size());
+  }
+
+  @Test
+  public void aTokenParameterNameIsMatchedLiterally() throws Exception {
+    api.responder =
+        (e, n) ->
+            respond(e, 200, n == 1 ? "{\"data\":[{\"id\":1}],\"next\":\"t2\"}" : "{\"data\":[]}");
+    HttpTimeRangeQuery<Long> query =
+        HttpTimeRangeQuery.get(
+                "http://127.0.0.1:" + api.port() + "/events?pXt=keep&since={from}&until={to}",
+                json -> json.get("id").asLong())
+            .withRecordsPointer("/data")
+            .withNextPageToken("/next", "p.t");
+    query.query(RANGE);
+    assertThat(api.queries.get(1), containsString("pXt=keep"));
+    assertThat(api.queries.get(1), containsString("p.t=t2"));
+  }
+}
