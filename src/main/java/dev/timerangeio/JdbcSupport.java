@@ -107,4 +107,69 @@ final class JdbcSupport {
   static boolean isMysqlLike(String jdbcUrl) {
     return jdbcUrl.startsWith("jdbc:mariadb:") || jdbcUrl.startsWith("jdbc:mysql:");
   }
+
+  /**
+   * The {@code ?} placeholders of {@code sql} and where a trailing {@code ;} is, reading it as a
+   * database does: not in {@code '…'} string literals, {@code "…"} quoted identifiers, {@code
+   * $tag$…$tag$} dollar quotes, {@code --} line comments or {@code /* … *}{@code /} block comments,
+   * and not PostgreSQL's {@code ??} (the JDBC escape of a {@code ?} operator).
+   */
+  static SqlShape shapeOf(String sql) {
+    int placeholders = 0;
+    int lastSignificant = -1;
+    int n = sql.length();
+    for (int i = 0; i < n; i++) {
+      char c = sql.charAt(i);
+      if (c == '\'' || c == '"') {
+        int end = i + 1;
+        while (end < n) {
+          if (sql.charAt(end) == c) {
+            if (end + 1 < n && sql.charAt(end + 1) == c) {
+              end += 2; // a doubled quote inside
+              continue;
+            }
+            break;
+          }
+          end++;
+        }
+        i = end;
+        lastSignificant = Math.min(end, n - 1);
+      } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
+        int end = sql.indexOf('\n', i);
+        i = end < 0 ? n : end;
+      } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+        int end = sql.indexOf("*/", i + 2);
+        i = end < 0 ? n : end + 1;
+      } else if (c == '$' && sql.substring(i).matches("(?s)\\$[A-Za-z_]*\\$.*")) {
+        String tag = sql.substring(i, sql.indexOf('$', i + 1) + 1);
+        int end = sql.indexOf(tag, i + tag.length());
+        i = end < 0 ? n : end + tag.length() - 1;
+        lastSignificant = Math.min(i, n - 1);
+      } else if (c == '?') {
+        if (i + 1 < n && sql.charAt(i + 1) == '?') {
+          i++; // ?? is the escaped operator, not a placeholder
+        } else {
+          placeholders++;
+        }
+        lastSignificant = i;
+      } else if (!Character.isWhitespace(c)) {
+        lastSignificant = i;
+      }
+    }
+    int trailingSemicolon =
+        lastSignificant >= 0 && sql.charAt(lastSignificant) == ';' ? lastSignificant : -1;
+    return new SqlShape(placeholders, trailingSemicolon);
+  }
+
+  /** What {@link #shapeOf} found. */
+  static final class SqlShape {
+    final int placeholders;
+    /** The index of a {@code ;} ending the statement, or -1. */
+    final int trailingSemicolon;
+
+    SqlShape(int placeholders, int trailingSemicolon) {
+      this.placeholders = placeholders;
+      this.trailingSemicolon = trailingSemicolon;
+    }
+  }
 }

@@ -76,6 +76,18 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withFetchSize}. */
   public static final int DEFAULT_FETCH_SIZE = 10_000;
+  /** Default {@link #withQueryTimeout}: five minutes. */
+  public static final java.time.Duration DEFAULT_QUERY_TIMEOUT = java.time.Duration.ofMinutes(5);
+  /** How much longer than the query timeout a silent connection is waited for. */
+  private static final long NETWORK_TIMEOUT_MARGIN_MILLIS = 30_000;
+  /** Runs the drivers' network-timeout aborts. */
+  private static final java.util.concurrent.Executor ABORTS =
+      java.util.concurrent.Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "timerangeio-jdbc-abort");
+            t.setDaemon(true);
+            return t;
+          });
 
   /** Builds a record from the current row of a result set. */
   @FunctionalInterface
@@ -105,6 +117,8 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
 
   abstract int fetchSize();
 
+  abstract java.time.Duration queryTimeout();
+
   abstract Builder<T> toBuilder();
 
   @AutoValue.Builder
@@ -125,6 +139,8 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
 
     abstract Builder<T> setFetchSize(int fetchSize);
 
+    abstract Builder<T> setQueryTimeout(java.time.Duration timeout);
+
     abstract JdbcTimeRangeQuery<T> build();
   }
 
@@ -134,7 +150,8 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
         .setSql(sql)
         .setRowMapper(rowMapper)
         .setZone(ZoneOffset.UTC)
-        .setFetchSize(DEFAULT_FETCH_SIZE);
+        .setFetchSize(DEFAULT_FETCH_SIZE)
+        .setQueryTimeout(DEFAULT_QUERY_TIMEOUT);
   }
 
   /**
@@ -171,13 +188,18 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   public static <T> JdbcTimeRangeQuery<T> forSql(String jdbcUrl, String sql, RowMapper<T> rowMapper) {
     JdbcSupport.checkUrl(jdbcUrl);
     checkArgument(sql != null && !sql.isBlank(), "forSql: sql must not be empty, was %s", sql);
-    long placeholders = sql.chars().filter(c -> c == '?').count();
+    JdbcSupport.SqlShape shape = JdbcSupport.shapeOf(sql);
     checkArgument(
-        placeholders == 2,
-        "forSql: sql must hold exactly two '?' placeholders (time >= ? AND time < ?), found %s in:"
+        shape.placeholders == 2,
+        "forSql: sql must hold exactly two '?' placeholders (time >= ? AND time < ?; a ? in a"
+            + " string literal, a comment or PostgreSQL's ?? operator doesn't count), found %s in:"
             + " %s",
-        placeholders,
+        shape.placeholders,
         sql);
+    if (shape.trailingSemicolon >= 0) {
+      // The statement is wrapped when a crowded microsecond is paged: a ; inside would end it.
+      sql = sql.substring(0, shape.trailingSemicolon) + sql.substring(shape.trailingSemicolon + 1);
+    }
     checkArgument(rowMapper != null, "forSql: rowMapper must not be null");
     return builder(jdbcUrl, sql, rowMapper).build();
   }
@@ -223,6 +245,21 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
     return toBuilder().setZone(zone).setRowMapper(mapper).build();
   }
 
+  /**
+   * The longest one statement may run ({@code Statement.setQueryTimeout}, whole seconds, at least
+   * one); a connection that says nothing for 30 s longer is aborted ({@code
+   * Connection.setNetworkTimeout}), so a lock wait or a half-open connection ends as a transient
+   * failure the read retries within {@code withMaxRetryDuration}, instead of blocking forever.
+   * Default {@link #DEFAULT_QUERY_TIMEOUT}; allowed: 1 s or more.
+   */
+  public JdbcTimeRangeQuery<T> withQueryTimeout(java.time.Duration timeout) {
+    checkArgument(
+        timeout != null && timeout.getSeconds() >= 1,
+        "withQueryTimeout: must be at least 1 s, was %s",
+        timeout);
+    return toBuilder().setQueryTimeout(timeout).build();
+  }
+
   /** Rows fetched per round trip. Default {@link #DEFAULT_FETCH_SIZE}; allowed: 1 or more. */
   public JdbcTimeRangeQuery<T> withFetchSize(int fetchSize) {
     checkArgument(fetchSize >= 1, "withFetchSize: must be at least 1, was %s", fetchSize);
@@ -243,6 +280,11 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
    */
   public JdbcTimeRangeQuery<T> withTieBreakerColumn(String column) {
     JdbcSupport.checkIdentifier("withTieBreakerColumn", column);
+    checkArgument(
+        !column.contains("."),
+        "withTieBreakerColumn: \"%s\" is qualified; pages are read as SELECT * FROM (<query>)"
+            + " ORDER BY <column>, where only a plain column name of the query's result works",
+        column);
     return toBuilder().setTieBreakerColumn(column).build();
   }
 
@@ -306,10 +348,11 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
         tieBreakerColumn() != null,
         "paging a microsecond needs a tie-breaker column: call withTieBreakerColumn(String)");
     String column = tieBreakerColumn();
+    // On lines of their own, so a trailing -- comment in the query ends before the wrapper goes on.
     String paged =
-        "SELECT * FROM ("
+        "SELECT * FROM (\n"
             + sql()
-            + ") timerangeio_q"
+            + "\n) timerangeio_q"
             + (after == null ? "" : " WHERE " + column + " > ?")
             + " ORDER BY "
             + column;
@@ -328,7 +371,10 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
       throws Exception {
     Answer<T> answer = new Answer<>();
     try (Connection c = connector().connection()) {
+      c.setNetworkTimeout(
+          ABORTS, (int) Math.min(Integer.MAX_VALUE, queryTimeout().toMillis() + NETWORK_TIMEOUT_MARGIN_MILLIS));
       try (PreparedStatement statement = c.prepareStatement(statementSql)) {
+        statement.setQueryTimeout((int) Math.min(Integer.MAX_VALUE, queryTimeout().getSeconds()));
         statement.setFetchSize(fetchSize());
         statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0);
         statement.setObject(1, bound(c, range.from()));

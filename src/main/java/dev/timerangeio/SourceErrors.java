@@ -17,7 +17,7 @@ final class SourceErrors {
   /**
    * Transient: {@link TransientSourceException}; JDBC transient and recoverable exceptions and
    * SQLSTATE classes 08 (connection), 40 (rollback: serialization failure, deadlock), 53
-   * (insufficient resources) and 57P01-03 (server shutting down); socket timeouts, refused and
+   * (insufficient resources), 57P01-03 (server shutting down) and 57014 (statement timeout); socket timeouts, refused and
    * reset connections, HTTP client timeouts — anywhere in the cause chain. Everything else
    * (syntax, permissions, bad data, a bug in a query) is permanent.
    */
@@ -38,7 +38,9 @@ final class SourceErrors {
             && (state.startsWith("08")
                 || state.startsWith("40")
                 || state.startsWith("53")
-                || state.startsWith("57P0"))) {
+                || state.startsWith("57P0")
+                // A statement timeout (withQueryTimeout): a lock wait or an overloaded server.
+                || state.equals("57014"))) {
           return true;
         }
       }

@@ -108,6 +108,15 @@ public class ConnectorConfigurationTest {
     add("sql server url with pwd=",
         () -> JdbcIdempotentSink.forRows("jdbc:sqlserver://db;user=u;pwd=s3cret;db=x", "t"),
         "jdbc:sqlserver://db;user=u;pwd=***;db=x");
+    add("jdbc schema-qualified tie-breaker",
+        () -> JdbcTimeRangeQuery.forTable(H2, "t", "ts", ID).withTieBreakerColumn("s.id"),
+        "withTieBreakerColumn", "\"s.id\" is qualified");
+    add("jdbc forSql with a literal ? and one placeholder",
+        () -> JdbcTimeRangeQuery.forSql(H2, "SELECT * FROM t WHERE note <> '?' AND ts >= ?", ID),
+        "exactly two '?' placeholders", "found 1");
+    add("jdbc query timeout under a second",
+        () -> JdbcTimeRangeQuery.forTable(H2, "t", "ts", ID).withQueryTimeout(Duration.ofMillis(500)),
+        "withQueryTimeout", "at least 1 s", "PT0.5S");
     add("http records pointer without a slash",
         () -> HttpTimeRangeQuery.get(API, ID_JSON).withRecordsPointer("data"),
         "withRecordsPointer", "\"data\" is not a JSON pointer");

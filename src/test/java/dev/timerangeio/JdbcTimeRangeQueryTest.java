@@ -88,6 +88,40 @@ public class JdbcTimeRangeQueryTest {
   }
 
   @Test
+  public void aQuestionMarkInALiteralACommentOrTheEscapedOperatorIsNoPlaceholder() throws Exception {
+    insert(1, T0);
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forSql(
+            url,
+            "SELECT id, ts /* why? */ FROM events WHERE 'a?b' <> '?' AND \"ID\" >= 0 AND ts >= ?"
+                + " -- from?\n AND ts < ?",
+            JdbcTimeRangeQueryTest::row);
+    assertEquals(1, query.query(TimeRange.of(T0, T0.plusSeconds(1))).size());
+    query.close();
+    assertEquals(2, JdbcSupport.shapeOf("SELECT a ?? b, $$x?$$ FROM t WHERE x >= ? AND x < ?").placeholders);
+  }
+
+  @Test
+  public void aPagedMicrosecondWorksAfterATrailingSemicolonAndComment() throws Exception {
+    for (long id = 1; id <= 7; id++) {
+      insert(id, T0);
+    }
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forSql(
+                url,
+                "SELECT id, ts FROM events WHERE ts >= ? AND ts < ?; -- the events of a range",
+                JdbcTimeRangeQueryTest::row)
+            .withTieBreakerColumn("id");
+    TimeRangeQuery.Page<KV<Long, String>> first =
+        query.queryPage(TimeRange.of(T0, T0.plusNanos(1_000)), null, 3);
+    TimeRangeQuery.Page<KV<Long, String>> second =
+        query.queryPage(TimeRange.of(T0, T0.plusNanos(1_000)), first.lastTieBreaker(), 3);
+    query.close();
+    assertEquals(3, first.records().size());
+    assertEquals(4L, (long) second.records().get(0).getKey());
+  }
+
+  @Test
   public void sqlFormBindsBothBoundsAsParameters() throws Exception {
     insert(1, T0);
     insert(2, T0.plusNanos(1_000));
