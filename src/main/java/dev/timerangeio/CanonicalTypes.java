@@ -46,10 +46,19 @@ final class CanonicalTypes {
     module.addSerializer(ReadablePartial.class, ToStringSerializer.instance);
     module.addSerializer(ReadableDuration.class, ToStringSerializer.instance);
     module.addSerializer(ReadablePeriod.class, ToStringSerializer.instance);
-    module.addSerializer(Date.class, text(d -> d.toInstant().toString()));
+    // The instant a Date holds, never its zone-dependent local reading (java.sql.Date and Time
+    // included: toLocalDate() differs between workers in different zones).
+    module.addSerializer(Date.class, text(d -> java.time.Instant.ofEpochMilli(d.getTime()).toString()));
     module.addSerializer(java.sql.Timestamp.class, text(t -> t.toInstant().toString()));
-    module.addSerializer(java.sql.Date.class, text(d -> d.toLocalDate().toString()));
-    module.addSerializer(java.sql.Time.class, text(t -> t.toLocalTime().toString()));
+    module.addSerializer(
+        java.util.Calendar.class,
+        text(c -> java.time.ZonedDateTime.ofInstant(c.toInstant(), c.getTimeZone().toZoneId()).toString()));
+    module.addSerializer(
+        javax.xml.datatype.XMLGregorianCalendar.class, text(c -> c.toXMLFormat()));
+    module.addSerializer(java.net.InetAddress.class, text(a -> a.getHostAddress()));
+    module.addSerializer(Iterable.class, new IterableSerializer());
+    module.addSerializer(java.util.Set.class, new SetSerializer());
+    module.addSerializer(Map.Entry.class, new EntrySerializer());
     module.addSerializer(Optional.class, new OptionalSerializer());
     module.addSerializer(
         OptionalInt.class, value(o -> o.isPresent() ? (Object) o.getAsInt() : null));
@@ -107,6 +116,56 @@ final class CanonicalTypes {
     }
   }
 
+  /** An array, in order: any Iterable, not only a Collection (Jackson would take some for beans). */
+  @SuppressWarnings("rawtypes")
+  private static final class IterableSerializer extends JsonSerializer<Iterable> {
+    @Override
+    public void serialize(Iterable iterable, JsonGenerator gen, SerializerProvider provider)
+        throws IOException {
+      gen.writeStartArray();
+      for (Object element : iterable) {
+        provider.defaultSerializeValue(element, gen);
+      }
+      gen.writeEndArray();
+    }
+  }
+
+  /**
+   * An array sorted by its elements' canonical JSON: a set's iteration order depends on hash
+   * seeds, capacity and insertion history, so equal sets must not be written in that order.
+   */
+  @SuppressWarnings("rawtypes")
+  private static final class SetSerializer extends JsonSerializer<java.util.Set> {
+    @Override
+    public void serialize(java.util.Set set, JsonGenerator gen, SerializerProvider provider)
+        throws IOException {
+      java.util.TreeMap<String, Object> sorted = new java.util.TreeMap<>();
+      for (Object element : set) {
+        sorted.put(element == null ? "null" : IdempotencyKeys.canonicalJsonOrNull(element), element);
+      }
+      gen.writeStartArray();
+      for (Object element : sorted.values()) {
+        provider.defaultSerializeValue(element, gen);
+      }
+      gen.writeEndArray();
+    }
+  }
+
+  /** {@code {"key": …, "value": …}}, as a KV. */
+  @SuppressWarnings("rawtypes")
+  private static final class EntrySerializer extends JsonSerializer<Map.Entry> {
+    @Override
+    public void serialize(Map.Entry entry, JsonGenerator gen, SerializerProvider provider)
+        throws IOException {
+      gen.writeStartObject();
+      gen.writeFieldName("key");
+      provider.defaultSerializeValue(entry.getKey(), gen);
+      gen.writeFieldName("value");
+      provider.defaultSerializeValue(entry.getValue(), gen);
+      gen.writeEndObject();
+    }
+  }
+
   /** {@code {"key": …, "value": …}}. */
   @SuppressWarnings("rawtypes")
   private static final class KvSerializer extends JsonSerializer<KV> {
@@ -156,11 +215,13 @@ final class CanonicalTypes {
     }
   }
 
-  /** A map key as JSON member name: strings as they are, numbers in their canonical form. */
-  static String keyText(Object key) {
-    if (key == null) {
-      return "null";
-    }
+  /**
+   * A map key as JSON member name: a string as it is, a number in its canonical form, a char,
+   * boolean, enum name, UUID, or java.time value (ISO-8601 at full precision) as text. Keys of any
+   * other type, and null keys, are rejected: their text ({@code toString()}) could make unequal
+   * maps alike.
+   */
+  static String keyText(Object key) throws IOException {
     if (key instanceof String) {
       return (String) key;
     }
@@ -173,12 +234,27 @@ final class CanonicalTypes {
     if (key instanceof BigDecimal) {
       return IdempotencyKeys.canonicalNumber(JsonNodeFactory.instance.numberNode((BigDecimal) key));
     }
-    if (key instanceof Number && !(key instanceof BigInteger)) {
-      return Long.toString(((Number) key).longValue());
+    if (key instanceof BigInteger
+        || key instanceof Long
+        || key instanceof Integer
+        || key instanceof Short
+        || key instanceof Byte) {
+      return key.toString();
     }
     if (key instanceof Enum) {
       return ((Enum<?>) key).name();
     }
-    return key.toString();
+    if (key instanceof Character
+        || key instanceof Boolean
+        || key instanceof java.util.UUID
+        || key instanceof java.time.temporal.TemporalAccessor
+        || key instanceof java.time.temporal.TemporalAmount) {
+      return key.toString();
+    }
+    throw new IOException(
+        "a map key "
+            + (key == null ? "null" : "of type " + key.getClass().getName())
+            + " can't be keyed: map keys must be strings, numbers, chars, booleans, enums, UUIDs"
+            + " or java.time values, whose text is exact; use such keys, or a list of entries");
   }
 }

@@ -72,6 +72,8 @@ import java.util.TreeMap;
 public final class IdempotencyKeys {
   private static final ObjectMapper MAPPER = new ObjectMapper().registerModule(CanonicalTypes.module());
   private static final char[] HEX = "0123456789abcdef".toCharArray();
+  /** The longest number written out, in digits; far beyond any double (~330) or id. */
+  static final int MAX_NUMBER_DIGITS = 1_000;
 
   private IdempotencyKeys() {}
 
@@ -120,6 +122,22 @@ public final class IdempotencyKeys {
               + " string that identifies the record",
           e);
     }
+    StringBuilder out = new StringBuilder();
+    write(tree, out);
+    String json = out.toString();
+    if (json.equals("null")) {
+      throw new IllegalArgumentException(
+          "IdempotencyKeys: a "
+              + value.getClass().getName()
+              + " that is JSON null (an empty Optional, a NullNode) can't be keyed: every such"
+              + " record would share its key");
+    }
+    return json;
+  }
+
+  /** The canonical JSON of a set element, "null" included; for sorting sets. */
+  static String canonicalJsonOrNull(Object element) {
+    JsonNode tree = MAPPER.valueToTree(element);
     StringBuilder out = new StringBuilder();
     write(tree, out);
     return out.toString();
@@ -205,6 +223,13 @@ public final class IdempotencyKeys {
     }
     if (decimal.signum() == 0) {
       return "0";
+    }
+    // Written out in full, 1E+3000000 is three million digits: refuse what no id needs.
+    long digits = (long) decimal.precision() + Math.abs((long) decimal.scale());
+    if (digits > MAX_NUMBER_DIGITS) {
+      throw new IllegalArgumentException(
+          "IdempotencyKeys: a number of about " + digits + " digits written out (more than "
+              + MAX_NUMBER_DIGITS + ") can't be keyed");
     }
     BigDecimal stripped = decimal.stripTrailingZeros();
     if (stripped.scale() <= 0) {

@@ -241,9 +241,10 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
           for (KV<String, T> keyed : keyedRecords) {
             keys.add(keyed.getKey());
           }
-          skipped = storedKeys(c, keys).size();
+          skipped = storedKeys(c, keys, false).size();
           statement.executeBatch();
-          checkAllStored(keys, storedKeys(c, keys));
+          // A locking read sees what other writers committed since this transaction's snapshot.
+          checkAllStored(keys, storedKeys(c, keys, true));
         } else {
           skipped = 0;
           for (int count : statement.executeBatch()) {
@@ -281,8 +282,8 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   }
 
   /** Which of {@code keys} the table holds, in this transaction. */
-  private java.util.Set<String> storedKeys(Connection c, java.util.Set<String> keys)
-      throws SQLException {
+  private java.util.Set<String> storedKeys(
+      Connection c, java.util.Set<String> keys, boolean latest) throws SQLException {
     java.util.Set<String> stored = new java.util.HashSet<>();
     List<String> all = new java.util.ArrayList<>(keys);
     for (int from = 0; from < all.size(); from += 500) {
@@ -290,7 +291,8 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
       try (PreparedStatement select =
           c.prepareStatement(
               "SELECT " + keyColumn() + " FROM " + table() + " WHERE " + keyColumn() + " IN ("
-                  + JdbcDialect.placeholders(part.size()) + ")")) {
+                  + JdbcDialect.placeholders(part.size()) + ")"
+                  + (latest ? " LOCK IN SHARE MODE" : ""))) {
         for (int i = 0; i < part.size(); i++) {
           select.setString(i + 1, part.get(i));
         }
@@ -335,6 +337,13 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   @Override
   public void validate(Schema inputSchema) {
     if (toRow() == null) {
+      for (String field : inputSchema.getFieldNames()) {
+        checkArgument(
+            !field.equalsIgnoreCase(keyColumn()),
+            "JdbcIdempotentSink: the records' field \"%s\" has the name of the key column; rename"
+                + " the field or choose another withKeyColumn",
+            field);
+      }
       checkColumns(inputSchema);
       if (createTable()) {
         dialect().createTable(table(), keyColumn(), inputSchema);
@@ -392,6 +401,8 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
             && state.equals("23505")
             && String.valueOf(first.getMessage())
                 .toUpperCase(java.util.Locale.ROOT)
+                // The index part only: the VALUES part quotes record data.
+                .split(" VALUES", 2)[0]
                 .matches(
                     "(?s).* ON [^ (]+\\(" + keyColumn().toUpperCase(java.util.Locale.ROOT) + "[ )].*");
     if ((state.startsWith("22") || state.startsWith("23")) && !keyRace) {

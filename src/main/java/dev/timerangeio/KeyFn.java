@@ -73,13 +73,14 @@ class KeyFn<T> extends DoFn<T, KV<String, T>> {
     String key;
     try {
       key = keyOf(record);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | StackOverflowError e) {
+      // A record nested too deep (or holding itself) fails alone, not the bundle forever.
       unkeyable.inc();
       BadRecord bad =
           BadRecord.fromExceptionInformation(
               record,
               recordCoder,
-              e,
+              e instanceof Exception ? (Exception) e : new IllegalArgumentException("nested too deeply to key", e),
               "TimeRangeIO.write(): can't compute the record's idempotency key: " + e.getMessage());
       DeadLetters.settle(deadLetters, progress, DeadLetters.keyed(List.of(bad)), "can't key");
       out.get(failedTag).output(bad);

@@ -236,14 +236,19 @@ public class IdempotencyKeysTest {
     java.sql.Timestamp timestamp = java.sql.Timestamp.from(Instant.parse("2024-05-01T00:00:00.000000001Z"));
     assertEquals(
         "{\"bytes\":\"AQID\",\"char\":\"a\",\"date\":\"2024-05-01T00:00:00.001Z\","
-            + "\"sqlDate\":\"2024-05-01\",\"timestamp\":\"2024-05-01T00:00:00.000000001Z\"}",
+            + "\"sqlDate\":\"1970-01-02T00:00:00Z\",\"sqlTime\":\"1970-01-01T00:00:00.100Z\","
+            + "\"timestamp\":\"2024-05-01T00:00:00.000000001Z\"}",
         IdempotencyKeys.canonicalJson(
             Map.of(
                 "bytes", new byte[] {1, 2, 3},
                 "char", 'a',
                 "date", java.util.Date.from(Instant.parse("2024-05-01T00:00:00.001Z")),
-                "sqlDate", java.sql.Date.valueOf("2024-05-01"),
+                // The instant they hold, whatever the worker's time zone; to the millisecond.
+                "sqlDate", new java.sql.Date(86_400_000L),
+                "sqlTime", new java.sql.Time(100),
                 "timestamp", timestamp)));
+    assertNotEquals(
+        IdempotencyKeys.of(new java.sql.Time(100)), IdempotencyKeys.of(new java.sql.Time(200)));
   }
 
   @Test
@@ -313,5 +318,78 @@ public class IdempotencyKeysTest {
     // Double.toString(2e23) is 1.9999999999999998E23 on JDK 17: not the shortest digits.
     assertEquals("200000000000000000000000", IdempotencyKeys.canonicalJson(2e23));
     assertEquals("0.1", IdempotencyKeys.canonicalJson(0.1f));
+  }
+
+  /** A record holding a lazily computed iterable, as a Row's ITERABLE field does. */
+  public record Outer(String id, Iterable<String> items) {}
+
+  @Test
+  public void lazyIterablesAreArraysNotBeans() {
+    Iterable<String> a =
+        org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.FluentIterable.of("a");
+    Iterable<String> b =
+        org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.FluentIterable.of("b");
+    assertEquals("{\"id\":\"1\",\"items\":[\"a\"]}", IdempotencyKeys.canonicalJson(new Outer("1", a)));
+    assertNotEquals(IdempotencyKeys.of(new Outer("1", a)), IdempotencyKeys.of(new Outer("1", b)));
+  }
+
+  @Test
+  public void setsAreSortedSoEqualSetsShareAKeyOnEveryJvm() {
+    java.util.Set<String> small = new java.util.HashSet<>(16);
+    small.add("q");
+    small.add("a");
+    java.util.Set<String> large = new java.util.HashSet<>(64);
+    large.add("q");
+    large.add("a");
+    assertEquals("[\"a\",\"q\"]", IdempotencyKeys.canonicalJson(small));
+    assertEquals(IdempotencyKeys.of(small), IdempotencyKeys.of(large));
+    assertEquals(IdempotencyKeys.of(small), IdempotencyKeys.of(java.util.Set.of("q", "a")));
+    assertEquals(
+        "[\"1\",1,null]",
+        IdempotencyKeys.canonicalJson(new java.util.HashSet<>(java.util.Arrays.asList(1, null, "1"))));
+  }
+
+  @Test
+  public void mapKeysWhoseTextIsNotExactAreRejected() {
+    Map<Object, Integer> nullKey = new java.util.HashMap<>();
+    nullKey.put(null, 1);
+    assertThrows(IllegalArgumentException.class, () -> IdempotencyKeys.of(nullKey));
+    assertThrows(
+        IllegalArgumentException.class, () -> IdempotencyKeys.of(Map.of(List.of("a, b"), 1)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> IdempotencyKeys.of(Map.of(new java.util.Date(1000), 1)));
+    assertEquals(
+        "{\"2024-05-01T00:00:00.000001Z\":1}",
+        IdempotencyKeys.canonicalJson(Map.of(Instant.parse("2024-05-01T00:00:00.000001Z"), 1)));
+  }
+
+  @Test
+  public void aValueThatIsJsonNullIsNotAKey() {
+    assertThat(
+        assertThrows(IllegalArgumentException.class, () -> IdempotencyKeys.of(java.util.Optional.empty()))
+            .getMessage(),
+        containsString("JSON null"));
+    assertThrows(IllegalArgumentException.class, () -> IdempotencyKeys.of(java.util.OptionalLong.empty()));
+  }
+
+  @Test
+  public void entriesCalendarsAndAddressesAreExact() throws Exception {
+    assertNotEquals(
+        IdempotencyKeys.of(new java.util.AbstractMap.SimpleEntry<>(1, "x")),
+        IdempotencyKeys.of(new java.util.AbstractMap.SimpleEntry<>("1", "x")));
+    java.util.Calendar utc = java.util.Calendar.getInstance(java.util.TimeZone.getTimeZone("UTC"));
+    utc.setTimeInMillis(123);
+    assertEquals("\"1970-01-01T00:00:00.123Z[UTC]\"", IdempotencyKeys.canonicalJson(utc));
+    assertEquals(
+        "\"127.0.0.1\"", IdempotencyKeys.canonicalJson(java.net.InetAddress.getByName("127.0.0.1")));
+  }
+
+  @Test
+  public void aNumberTooLongToWriteOutIsRejectedNotComputed() {
+    assertThrows(
+        IllegalArgumentException.class, () -> IdempotencyKeys.of(new BigDecimal("1E+3000000")));
+    assertThrows(
+        IllegalArgumentException.class, () -> IdempotencyKeys.of(new BigDecimal("1E-30000000")));
   }
 }
