@@ -40,9 +40,14 @@ final class JdbcSupport {
    */
   static String redact(String jdbcUrl) {
     return jdbcUrl
-        .replaceAll("(?i)([?&;](?:password|pwd)=)[^&;]*", "$1***")
-        .replaceAll("(//[^/:@?;]*:)[^@/?;]*@", "$1***@")
-        .replaceAll("(?i)(:thin:[^/@:]*/)[^@]*@", "$1***@");
+        // Any parameter whose name ends in password or pwd (sslpassword, trustStorePassword,
+        // password1), after ? & ; ( or a comma, spaces around = allowed; a {braced} value whole.
+        .replaceAll(
+            "(?i)([?&;(,]\\s*[a-z0-9_.-]*(?:password|pwd)[0-9]*\\s*=\\s*)(\\{[^}]*\\}|[^&;),]*)",
+            "$1***")
+        // user:password@host, the password running to the last @ (it may hold / ? or @).
+        .replaceAll("(://[^/:@?;]*:).*@", "$1***@")
+        .replaceAll("(?i)(:thin:[^/@:]*/).*@", "$1***@");
   }
 
   /**

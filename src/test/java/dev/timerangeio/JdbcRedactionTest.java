@@ -25,6 +25,14 @@ public class JdbcRedactionTest {
       {"jdbc:sqlserver://db;user=u;PWD=s3cret", "jdbc:sqlserver://db;user=u;PWD=***"},
       {"jdbc:h2:mem:x;PASSWORD=s3cret", "jdbc:h2:mem:x;PASSWORD=***"},
       {"jdbc:postgresql://db/x?user=u", "jdbc:postgresql://db/x?user=u"},
+      {"jdbc:postgresql://db/x?sslpassword=s3cret&ssl=true", "jdbc:postgresql://db/x?sslpassword=***&ssl=true"},
+      {"jdbc:mariadb://db/x?trustStorePassword=s3cret", "jdbc:mariadb://db/x?trustStorePassword=***"},
+      {"jdbc:mysql://address=(host=db)(password=s3cret)/x", "jdbc:mysql://address=(host=db)(password=***)/x"},
+      {"jdbc:mysql://(host=db,user=u,password=s3cret)/x", "jdbc:mysql://(host=db,user=u,password=***)/x"},
+      {"jdbc:mysql://db/x?password1=s3cret&password2=s3cret", "jdbc:mysql://db/x?password1=***&password2=***"},
+      {"jdbc:mysql://u:s3/c?r@t@db/x", "jdbc:mysql://u:***@db/x"},
+      {"jdbc:h2:mem:x;PASSWORD = s3cret", "jdbc:h2:mem:x;PASSWORD = ***"},
+      {"jdbc:sqlserver://db;password={s3c;ret};db=x", "jdbc:sqlserver://db;password=***;db=x"},
     };
     for (String[] c : cases) {
       assertEquals(c[0], c[1], JdbcSupport.redact(c[0]));
