@@ -363,7 +363,8 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
                 + " has more than withMaxPagesPerQuery(" + maxPagesPerQuery + ") pages; raise it"
                 + " if the API really pages that much, else its paging never ends");
       }
-      JsonNode page = fetch(uri, body);
+      QueryResult<T> pageRecords = new QueryResult<>();
+      JsonNode page = fetch(uri, body, element -> mapInto(pageRecords, element));
       JsonNode array = page.at(recordsPointer);
       if (!array.isArray()) {
         throw new IOException(
@@ -372,13 +373,9 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
                 + (array.isMissingNode() ? "nothing" : array.getNodeType())
                 + "), so this is not a page of records: " + excerpt(page.toString()));
       }
-      for (JsonNode element : array) {
-        try {
-          records.add(mapper.map(element));
-        } catch (Exception e) {
-          // The element goes to the read's bad-record handler, or fails the bundle without one.
-          records.addUnmappable(element.toString(), e);
-        }
+      records.addAll(pageRecords);
+      for (QueryResult.Unmappable row : pageRecords.unmappable()) {
+        records.addUnmappable(row.row, row.error);
       }
       if (records.rows() >= limit) {
         return records;
@@ -394,6 +391,15 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
       uri = next;
     }
     return records;
+  }
+
+  private void mapInto(QueryResult<T> records, JsonNode element) {
+    try {
+      records.add(mapper.map(element));
+    } catch (Exception e) {
+      // The element goes to the read's bad-record handler, or fails the bundle without one.
+      records.addUnmappable(element.toString(), e);
+    }
   }
 
   private @Nullable URI nextPage(JsonNode page, URI current) throws IOException {
@@ -484,7 +490,9 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     return URI.create(url.toString());
   }
 
-  private JsonNode fetch(URI uri, @Nullable String body) throws Exception {
+  private JsonNode fetch(
+      URI uri, @Nullable String body, java.util.function.Consumer<JsonNode> onRecord)
+      throws Exception {
     String requestMethod = method;
     String requestBody = body;
     URI target = uri;
@@ -514,7 +522,7 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
         target = next;
         continue;
       }
-      return parse(target, requestMethod, response);
+      return parse(target, requestMethod, response, onRecord);
     }
   }
 
@@ -557,7 +565,11 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     }
   }
 
-  private JsonNode parse(URI uri, String requestMethod, HttpResponse<byte[]> response)
+  private JsonNode parse(
+      URI uri,
+      String requestMethod,
+      HttpResponse<byte[]> response,
+      java.util.function.Consumer<JsonNode> onRecord)
       throws Exception {
     int status = response.statusCode();
     String where = requestMethod + " " + describe(uri);
@@ -574,7 +586,7 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
       throw new IOException("HTTP " + status + " from " + where + ": " + excerpt(response.body()));
     }
     try {
-      return JSON.readTree(response.body());
+      return readPage(response.body(), onRecord);
     } catch (IOException e) {
       if (e instanceof com.fasterxml.jackson.core.io.JsonEOFException
           || String.valueOf(e.getMessage()).contains("end-of-input")) {
@@ -586,6 +598,66 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
       throw new IOException(
           "HTTP " + where + ": the response is not JSON: " + excerpt(response.body()));
     }
+  }
+
+  /**
+   * The page as a tree, except the records array, whose elements are handed to {@code onRecord}
+   * one at a time as they are parsed (the tree holds an empty array in its place): a page never
+   * exists twice in memory, as bytes and as a tree of every record.
+   */
+  private JsonNode readPage(byte[] body, java.util.function.Consumer<JsonNode> onRecord)
+      throws IOException {
+    try (com.fasterxml.jackson.core.JsonParser parser = JSON.getFactory().createParser(body)) {
+      if (parser.nextToken() == null) {
+        throw new com.fasterxml.jackson.core.io.JsonEOFException(parser, null, "an empty body");
+      }
+      JsonNode page = readNode(parser, JsonPointer.empty(), onRecord);
+      if (parser.nextToken() != null) {
+        throw new IOException("content after the JSON value");
+      }
+      return page;
+    }
+  }
+
+  private JsonNode readNode(
+      com.fasterxml.jackson.core.JsonParser parser,
+      JsonPointer at,
+      java.util.function.Consumer<JsonNode> onRecord)
+      throws IOException {
+    com.fasterxml.jackson.core.JsonToken token = parser.currentToken();
+    if (token == com.fasterxml.jackson.core.JsonToken.START_ARRAY
+        && at.toString().equals(recordsPointer)) {
+      while (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+        if (parser.currentToken() == null) {
+          throw new com.fasterxml.jackson.core.io.JsonEOFException(parser, null, "in the records");
+        }
+        onRecord.accept(JSON.readTree(parser));
+      }
+      return JSON.createArrayNode();
+    }
+    if (token == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+      com.fasterxml.jackson.databind.node.ObjectNode object = JSON.createObjectNode();
+      while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+        String name = parser.getCurrentName();
+        parser.nextToken();
+        object.set(name, readNode(parser, at.appendProperty(name), onRecord));
+      }
+      if (parser.currentToken() == null) {
+        throw new com.fasterxml.jackson.core.io.JsonEOFException(parser, null, "in an object");
+      }
+      return object;
+    }
+    if (token == com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+      com.fasterxml.jackson.databind.node.ArrayNode array = JSON.createArrayNode();
+      for (int i = 0; parser.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY; i++) {
+        if (parser.currentToken() == null) {
+          throw new com.fasterxml.jackson.core.io.JsonEOFException(parser, null, "in an array");
+        }
+        array.add(readNode(parser, at.appendIndex(i), onRecord));
+      }
+      return array;
+    }
+    return JSON.readTree(parser);
   }
 
   /** A response body read whole up to a size; a larger one ends the call with {@link TooLarge}. */
