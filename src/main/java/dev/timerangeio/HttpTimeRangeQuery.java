@@ -113,6 +113,7 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
   private @Nullable String nextTokenPointer;
   private @Nullable String nextTokenParameter;
   private @Nullable String nextLinkPointer;
+  private @Nullable String errorPointer;
   private TimeFormat timeFormat = TimeFormat.ISO_8601;
   private LinkedHashMap<String, String> headers = new LinkedHashMap<>();
   private LinkedHashMap<String, String> secretHeaders = new LinkedHashMap<>();
@@ -137,6 +138,7 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     copy.nextTokenPointer = nextTokenPointer;
     copy.nextTokenParameter = nextTokenParameter;
     copy.nextLinkPointer = nextLinkPointer;
+    copy.errorPointer = errorPointer;
     copy.timeFormat = timeFormat;
     copy.headers = new LinkedHashMap<>(headers);
     copy.secretHeaders = new LinkedHashMap<>(secretHeaders);
@@ -216,6 +218,17 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
   public HttpTimeRangeQuery<T> withNextLinkPointer(String pointer) {
     HttpTimeRangeQuery<T> copy = copy();
     copy.nextLinkPointer = checkPointer("withNextLinkPointer", pointer);
+    return copy;
+  }
+
+  /**
+   * Where an API reports an error inside a successful answer (Log Analytics' partial results:
+   * {@code "error"} beside truncated rows): a page holding anything but null there fails the
+   * query, quoting it, instead of passing on what may be part of the records. Default: none.
+   */
+  public HttpTimeRangeQuery<T> withErrorPointer(String pointer) {
+    HttpTimeRangeQuery<T> copy = copy();
+    copy.errorPointer = checkPointer("withErrorPointer", pointer);
     return copy;
   }
 
@@ -348,9 +361,21 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
   /** Stops following pages once {@code limit} rows are in: the read drops such an answer anyway. */
   @Override
   public List<T> query(TimeRange range, long limit) throws Exception {
-    open();
     String from = format(range.fromMicros());
     String to = format(range.toMicros());
+    try {
+      return queryPages(range, from, to, limit);
+    } catch (IllegalArgumentException e) {
+      // java.net.URI and the JDK client quote a URL they refuse whole, secrets included, in
+      // their message and cause: the message is scrubbed and the cause left out.
+      throw new IOException(
+          "HTTP " + method + " for " + range + ": " + scrub(String.valueOf(e.getMessage())));
+    }
+  }
+
+  private List<T> queryPages(TimeRange range, String from, String to, long limit)
+      throws Exception {
+    open();
     URI uri = URI.create(fill(urlTemplate, urlEncode(from), urlEncode(to)));
     String body = bodyTemplate == null ? null : fill(bodyTemplate, from, to);
     QueryResult<T> records = new QueryResult<>();
@@ -365,6 +390,17 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
       }
       QueryResult<T> pageRecords = new QueryResult<>();
       JsonNode page = fetch(uri, body, element -> mapInto(pageRecords, element));
+      if (page == null) {
+        return records;
+      }
+      if (errorPointer != null) {
+        JsonNode error = page.at(errorPointer);
+        if (!error.isMissingNode() && !error.isNull()) {
+          throw new IOException(
+              "HTTP " + method + " " + describe(uri) + ": the page reports an error at "
+                  + errorPointer + ": " + excerpt(error.toString()));
+        }
+      }
       JsonNode array = page.at(recordsPointer);
       if (!array.isArray()) {
         throw new IOException(
@@ -476,6 +512,10 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
       return uri;
     }
     String base = uri.toString();
+    int fragment = base.indexOf('#');
+    if (fragment >= 0) {
+      base = base.substring(0, fragment); // never sent; the parameters must not land after it
+    }
     for (String name : secretQueryParameters.keySet()) {
       base = base.replaceAll("([?&])" + java.util.regex.Pattern.quote(name) + "=[^&]*&?", "$1");
     }
@@ -490,7 +530,8 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     return URI.create(url.toString());
   }
 
-  private JsonNode fetch(
+  /** The page, or null for 204 No Content. */
+  private @Nullable JsonNode fetch(
       URI uri, @Nullable String body, java.util.function.Consumer<JsonNode> onRecord)
       throws Exception {
     String requestMethod = method;
@@ -553,7 +594,7 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
             "HTTP " + requestMethod + " " + describe(uri) + ": the response is larger than"
                 + " withMaxResponseBytes(" + maxResponseBytes + ")");
       }
-      if (cause instanceof javax.net.ssl.SSLException) {
+      if (cause instanceof javax.net.ssl.SSLException && !droppedConnection(cause)) {
         // A certificate or protocol mismatch does not pass on a retry.
         throw new IOException(
             "HTTP " + requestMethod + " " + describe(uri) + ": TLS failed: " + scrub(String.valueOf(cause.getMessage())),
@@ -565,7 +606,18 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     }
   }
 
-  private JsonNode parse(
+  /** The page, or null for 204 No Content. */
+  /** A handshake the other side hung up on (a load balancer) may pass on a retry. */
+  private static boolean droppedConnection(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.io.EOFException || t instanceof java.net.SocketException) {
+        return true;
+      }
+    }
+    return String.valueOf(error.getMessage()).contains("terminated the handshake");
+  }
+
+  private @Nullable JsonNode parse(
       URI uri,
       String requestMethod,
       HttpResponse<byte[]> response,
@@ -585,9 +637,20 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     if (status < 200 || status >= 300) {
       throw new IOException("HTTP " + status + " from " + where + ": " + excerpt(response.body()));
     }
+    if (status == 204) {
+      return null; // "No content": no records, no next page.
+    }
+    if (response.body().length == 0) {
+      throw new IOException(
+          "HTTP " + status + " from " + where + ": an empty body; expected JSON with the records"
+              + " (answer 204 for a range without records)");
+    }
     try {
       return readPage(response.body(), onRecord);
     } catch (IOException e) {
+      if (!(e instanceof com.fasterxml.jackson.core.JsonProcessingException)) {
+        throw new IOException("HTTP " + where + ": " + scrub(String.valueOf(e.getMessage())));
+      }
       if (e instanceof com.fasterxml.jackson.core.io.JsonEOFException
           || String.valueOf(e.getMessage()).contains("end-of-input")) {
         // A body cut short by a dropped connection: the next attempt may pass.
@@ -611,7 +674,17 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
       if (parser.nextToken() == null) {
         throw new com.fasterxml.jackson.core.io.JsonEOFException(parser, null, "an empty body");
       }
-      JsonNode page = readNode(parser, JsonPointer.empty(), onRecord);
+      if (!streamsRecords()) {
+        // A next-page pointer inside the records array needs the array in the tree.
+        JsonNode page = JSON.readTree(parser);
+        JsonNode records = page.at(recordsPointer);
+        if (records.isArray()) {
+          records.forEach(onRecord);
+        }
+        return page;
+      }
+      int[] arrays = new int[1];
+      JsonNode page = readNode(parser, "", onRecord, arrays);
       if (parser.nextToken() != null) {
         throw new IOException("content after the JSON value");
       }
@@ -619,14 +692,32 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     }
   }
 
+  /** Whether the records array can be streamed: no next-page pointer lies inside it. */
+  private boolean streamsRecords() {
+    for (String pointer : new String[] {nextTokenPointer, nextLinkPointer, errorPointer}) {
+      if (pointer != null && (recordsPointer.isEmpty() || pointer.startsWith(recordsPointer + "/"))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The node at the parser, {@code at} its JSON pointer (escaped as RFC 6901 says, so it compares
+   * with the configured one as text).
+   */
   private JsonNode readNode(
       com.fasterxml.jackson.core.JsonParser parser,
-      JsonPointer at,
-      java.util.function.Consumer<JsonNode> onRecord)
+      String at,
+      java.util.function.Consumer<JsonNode> onRecord,
+      int[] arrays)
       throws IOException {
     com.fasterxml.jackson.core.JsonToken token = parser.currentToken();
-    if (token == com.fasterxml.jackson.core.JsonToken.START_ARRAY
-        && at.toString().equals(recordsPointer)) {
+    if (token == com.fasterxml.jackson.core.JsonToken.START_ARRAY && at.equals(recordsPointer)) {
+      if (++arrays[0] > 1) {
+        // Duplicate member names: which array is the records is anyone's guess.
+        throw new IOException("the records pointer " + recordsPointer + " matches two arrays");
+      }
       while (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
         if (parser.currentToken() == null) {
           throw new com.fasterxml.jackson.core.io.JsonEOFException(parser, null, "in the records");
@@ -640,7 +731,9 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
       while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
         String name = parser.getCurrentName();
         parser.nextToken();
-        object.set(name, readNode(parser, at.appendProperty(name), onRecord));
+        object.set(
+            name,
+            readNode(parser, at + "/" + name.replace("~", "~0").replace("/", "~1"), onRecord, arrays));
       }
       if (parser.currentToken() == null) {
         throw new com.fasterxml.jackson.core.io.JsonEOFException(parser, null, "in an object");
@@ -653,7 +746,7 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
         if (parser.currentToken() == null) {
           throw new com.fasterxml.jackson.core.io.JsonEOFException(parser, null, "in an array");
         }
-        array.add(readNode(parser, at.appendIndex(i), onRecord));
+        array.add(readNode(parser, at + "/" + i, onRecord, arrays));
       }
       return array;
     }
@@ -743,21 +836,37 @@ public final class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     List<String> secrets = new java.util.ArrayList<>();
     for (String value : secretHeaders.values()) {
       secrets.add(value);
-      // "Bearer abc…": the token alone may be echoed too.
-      for (String part : value.split("\\s+")) {
-        if (part.length() >= 8) {
-          secrets.add(part);
-        }
+      // "Bearer abc…": the token alone may be echoed too; the scheme word is not a secret.
+      String[] parts = value.trim().split("\\s+");
+      if (parts.length > 1 && parts[parts.length - 1].length() >= 4) {
+        secrets.add(parts[parts.length - 1]);
       }
     }
-    for (String value : secretQueryParameters.values()) {
-      secrets.add(value);
-      secrets.add(urlEncode(value));
+    secrets.addAll(secretQueryParameters.values());
+    List<String> variants = new java.util.ArrayList<>();
+    for (String secret : secrets) {
+      variants.add(secret);
+      String encoded = urlEncode(secret);
+      variants.add(encoded);
+      // %2f and %2F, and / left raw; JSON's optional \/ escape.
+      variants.add(lowerPercentHex(encoded));
+      variants.add(encoded.replace("%2F", "/"));
+      variants.add(lowerPercentHex(encoded.replace("%2F", "/")));
+      variants.add(secret.replace("/", "\\/"));
     }
-    secrets.removeIf(String::isEmpty);
+    variants.removeIf(String::isEmpty);
     // Longest first, so a token inside a header value is not left half-replaced.
-    secrets.sort((a, b) -> b.length() - a.length());
-    return secrets;
+    variants.sort((a, b) -> b.length() - a.length());
+    return variants;
+  }
+
+  private static String lowerPercentHex(String encoded) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("%[0-9A-F]{2}").matcher(encoded);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      m.appendReplacement(out, m.group().toLowerCase(java.util.Locale.ROOT));
+    }
+    return m.appendTail(out).toString();
   }
 
   /** A URL for messages: the secret query parameters' values never appear. */

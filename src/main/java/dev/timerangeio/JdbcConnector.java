@@ -179,7 +179,15 @@ final class JdbcConnector implements Serializable {
         throw (SQLException) e.getCause();
       }
       throw new SQLException(
-          "can't connect to " + JdbcSupport.redact(key.jdbcUrl) + ": " + e.getMessage(), e);
+          "can't connect to " + JdbcSupport.redact(key.jdbcUrl) + ": "
+              + JdbcSupport.redactText(String.valueOf(e.getMessage()), key.jdbcUrl));
+    } catch (RuntimeException e) {
+      // Hikari names the URL in its own messages ("Failed to get driver instance for jdbcUrl=…")
+      // and masks only password=: the message is rebuilt, and the cause left out.
+      throw new SQLException(
+          "can't connect to " + JdbcSupport.redact(key.jdbcUrl) + ": "
+              + JdbcSupport.redactText(String.valueOf(e.getMessage()), key.jdbcUrl)
+              + " (" + e.getClass().getSimpleName() + ")");
     }
   }
 

@@ -43,7 +43,8 @@ final class JdbcSupport {
         // Any parameter whose name ends in password or pwd (sslpassword, trustStorePassword,
         // password1), after ? & ; ( or a comma, spaces around = allowed; a {braced} value whole.
         .replaceAll(
-            "(?i)([?&;(,]\\s*[a-z0-9_.-]*(?:password|pwd)[0-9]*\\s*=\\s*)(\\{[^}]*\\}|[^&;),]*)",
+            "(?i)([?&;:(,]\\s*[a-z0-9_.-]*(?:password|pwd|secret|token|credential|privatekey|pvtkey|apikey)[a-z0-9_]*\\s*=\\s*)"
+                + "(\\{(?:[^}]|\\}\\})*\\}|[^&;),]*)",
             "$1***")
         // user:password@host, the password running to the last @ (it may hold / ? or @).
         .replaceAll("(://[^/:@?;]*:).*@", "$1***@")
@@ -113,6 +114,11 @@ final class JdbcSupport {
     return jdbcUrl.startsWith("jdbc:mariadb:") || jdbcUrl.startsWith("jdbc:mysql:");
   }
 
+  /** {@code text} with the URL, wherever it appears in it, replaced by its redacted form. */
+  static String redactText(String text, String jdbcUrl) {
+    return redact(text.replace(jdbcUrl, redact(jdbcUrl)));
+  }
+
   /**
    * The {@code ?} placeholders of {@code sql} and where a trailing {@code ;} is, reading it as a
    * database does: not in {@code '…'} string literals, {@code "…"} quoted identifiers, {@code
@@ -122,12 +128,17 @@ final class JdbcSupport {
   static SqlShape shapeOf(String sql) {
     int placeholders = 0;
     int lastSignificant = -1;
+    int semicolons = 0;
     int n = sql.length();
     for (int i = 0; i < n; i++) {
       char c = sql.charAt(i);
-      if (c == '\'' || c == '"') {
+      if (c == '\'' || c == '"' || c == '`') {
         int end = i + 1;
-        while (end < n) {
+        while (true) {
+          if (end >= n) {
+            throw new IllegalArgumentException(
+                "forSql: a " + c + " opened at character " + i + " is never closed in: " + sql);
+          }
           if (sql.charAt(end) == c) {
             if (end + 1 < n && sql.charAt(end + 1) == c) {
               end += 2; // a doubled quote inside
@@ -138,18 +149,41 @@ final class JdbcSupport {
           end++;
         }
         i = end;
-        lastSignificant = Math.min(end, n - 1);
+        lastSignificant = end;
       } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
         int end = sql.indexOf('\n', i);
         i = end < 0 ? n : end;
       } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
-        int end = sql.indexOf("*/", i + 2);
-        i = end < 0 ? n : end + 1;
-      } else if (c == '$' && sql.substring(i).matches("(?s)\\$[A-Za-z_]*\\$.*")) {
+        // Block comments nest in PostgreSQL and H2.
+        int depth = 1;
+        int end = i + 2;
+        while (depth > 0) {
+          if (end + 1 >= n) {
+            throw new IllegalArgumentException(
+                "forSql: a comment opened at character " + i + " is never closed in: " + sql);
+          }
+          if (sql.startsWith("/*", end)) {
+            depth++;
+            end += 2;
+          } else if (sql.startsWith("*/", end)) {
+            depth--;
+            end += 2;
+          } else {
+            end++;
+          }
+        }
+        i = end - 1;
+      } else if (c == '$'
+          && (i == 0 || !Character.isLetterOrDigit(sql.charAt(i - 1)) && sql.charAt(i - 1) != '_')
+          && sql.substring(i).matches("(?s)\\$([A-Za-z_][A-Za-z0-9_]*)?\\$.*")) {
         String tag = sql.substring(i, sql.indexOf('$', i + 1) + 1);
         int end = sql.indexOf(tag, i + tag.length());
-        i = end < 0 ? n : end + tag.length() - 1;
-        lastSignificant = Math.min(i, n - 1);
+        if (end < 0) {
+          throw new IllegalArgumentException(
+              "forSql: a " + tag + " quote opened at character " + i + " is never closed in: " + sql);
+        }
+        i = end + tag.length() - 1;
+        lastSignificant = i;
       } else if (c == '?') {
         if (i + 1 < n && sql.charAt(i + 1) == '?') {
           i++; // ?? is the escaped operator, not a placeholder
@@ -158,11 +192,18 @@ final class JdbcSupport {
         }
         lastSignificant = i;
       } else if (!Character.isWhitespace(c)) {
+        if (c == ';') {
+          semicolons++;
+        }
         lastSignificant = i;
       }
     }
     int trailingSemicolon =
         lastSignificant >= 0 && sql.charAt(lastSignificant) == ';' ? lastSignificant : -1;
+    if (semicolons > (trailingSemicolon >= 0 ? 1 : 0)) {
+      throw new IllegalArgumentException(
+          "forSql: sql must be one statement, but a ';' separates statements in: " + sql);
+    }
     return new SqlShape(placeholders, trailingSemicolon);
   }
 

@@ -300,7 +300,7 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
     ResultSetRows rows = (ResultSetRows) rowMapper();
     if (rows.schema() == null) {
       try (Connection c = connector().connection();
-          PreparedStatement statement = c.prepareStatement(sql())) {
+          PreparedStatement statement = prepare(c, sql())) {
         // An empty range: the metadata without the data.
         statement.setObject(1, LocalDateTime.of(1970, 1, 1, 0, 0));
         statement.setObject(2, LocalDateTime.of(1970, 1, 1, 0, 0));
@@ -360,6 +360,24 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
     return Page.of(answer.records, answer.lastTieBreaker);
   }
 
+  /**
+   * A statement with the query timeout, on a connection with the network timeout (the pool
+   * resets it when the connection goes back). A driver without network timeouts still gets the
+   * statement timeout.
+   */
+  private PreparedStatement prepare(Connection c, String statementSql) throws SQLException {
+    try {
+      c.setNetworkTimeout(
+          ABORTS,
+          (int) Math.min(Integer.MAX_VALUE, queryTimeout().toMillis() + NETWORK_TIMEOUT_MARGIN_MILLIS));
+    } catch (java.sql.SQLFeatureNotSupportedException | AbstractMethodError unsupported) {
+      // This driver can't abort a silent connection; the statement timeout still applies.
+    }
+    PreparedStatement statement = c.prepareStatement(statementSql);
+    statement.setQueryTimeout((int) Math.min(Integer.MAX_VALUE, queryTimeout().getSeconds()));
+    return statement;
+  }
+
   /** Records of one statement, and the tie-breaker of its last row when paging. */
   private static final class Answer<T> {
     final QueryResult<T> records = new QueryResult<>();
@@ -371,10 +389,7 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
       throws Exception {
     Answer<T> answer = new Answer<>();
     try (Connection c = connector().connection()) {
-      c.setNetworkTimeout(
-          ABORTS, (int) Math.min(Integer.MAX_VALUE, queryTimeout().toMillis() + NETWORK_TIMEOUT_MARGIN_MILLIS));
-      try (PreparedStatement statement = c.prepareStatement(statementSql)) {
-        statement.setQueryTimeout((int) Math.min(Integer.MAX_VALUE, queryTimeout().getSeconds()));
+      try (PreparedStatement statement = prepare(c, statementSql)) {
         statement.setFetchSize(fetchSize());
         statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0);
         statement.setObject(1, bound(c, range.from()));
@@ -426,8 +441,8 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
         String probe =
             table() != null
                 ? "SELECT " + timeColumn() + " FROM " + table() + " WHERE 1 = 0"
-                : "SELECT " + timeColumn() + " FROM (" + sql() + ") timerangeio_q WHERE 1 = 0";
-        try (PreparedStatement statement = c.prepareStatement(probe)) {
+                : "SELECT " + timeColumn() + " FROM (\n" + sql() + "\n) timerangeio_q WHERE 1 = 0";
+        try (PreparedStatement statement = prepare(c, probe)) {
           if (table() == null) {
             statement.setObject(1, LocalDateTime.of(1970, 1, 1, 0, 0));
             statement.setObject(2, LocalDateTime.of(1970, 1, 1, 0, 0));
@@ -505,9 +520,9 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
     String min =
         ofTable
             ? "SELECT MIN(" + timeColumn() + ") FROM " + table()
-            : "SELECT MIN(" + timeColumn() + ") FROM (" + sql() + ") timerangeio_q";
+            : "SELECT MIN(" + timeColumn() + ") FROM (\n" + sql() + "\n) timerangeio_q";
     try (Connection c = connector().connection();
-        PreparedStatement statement = c.prepareStatement(min)) {
+        PreparedStatement statement = prepare(c, min)) {
       if (!ofTable) {
         statement.setObject(1, bound(c, Instant.parse("0001-01-01T00:00:00Z")));
         statement.setObject(2, bound(c, Instant.parse("9999-12-31T23:59:59.999999Z")));

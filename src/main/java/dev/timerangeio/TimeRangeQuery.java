@@ -23,7 +23,12 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  */
 public interface TimeRangeQuery<T> extends Serializable {
 
-  /** The records whose time lies in {@code range}; an empty iterable when there are none. */
+  /**
+   * The records whose time lies in {@code range}; an empty iterable when there are none. A
+   * transient failure ({@link TransientSourceException}, a timeout, a lost connection) is retried
+   * by calling this again on the same open query: recover a broken connection here (a pool that
+   * evicts it, a client that reconnects), not in {@link #open()}.
+   */
   Iterable<T> query(TimeRange range) throws Exception;
 
   /**

@@ -114,6 +114,12 @@ public class ConnectorConfigurationTest {
     add("jdbc forSql with a literal ? and one placeholder",
         () -> JdbcTimeRangeQuery.forSql(H2, "SELECT * FROM t WHERE note <> '?' AND ts >= ?", ID),
         "exactly two '?' placeholders", "found 1");
+    add("jdbc forSql with two statements",
+        () -> JdbcTimeRangeQuery.forSql(H2, "SELECT * FROM t WHERE ts >= ? AND ts < ?; DELETE FROM t", ID),
+        "one statement");
+    add("jdbc forSql with an unclosed quote",
+        () -> JdbcTimeRangeQuery.forSql(H2, "SELECT * FROM t WHERE n = 'x AND ts >= ? AND ts < ?", ID),
+        "never closed");
     add("jdbc query timeout under a second",
         () -> JdbcTimeRangeQuery.forTable(H2, "t", "ts", ID).withQueryTimeout(Duration.ofMillis(500)),
         "withQueryTimeout", "at least 1 s", "PT0.5S");

@@ -121,7 +121,9 @@ public class HostileApiTest {
 
   private static Exception failure(HttpTimeRangeQuery<Long> query) {
     Exception e = assertThrows(Exception.class, () -> query.query(RANGE));
-    assertThat(String.valueOf(e), not(containsString(TOKEN)));
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      assertThat("in the message or a cause", String.valueOf(t), not(containsString(TOKEN)));
+    }
     return e;
   }
 
@@ -297,5 +299,55 @@ public class HostileApiTest {
     query.query(RANGE);
     assertThat(api.queries.get(1), containsString("pXt=keep"));
     assertThat(api.queries.get(1), containsString("p.t=t2"));
+  }
+
+  @Test
+  public void aLinkTheUriParserRefusesOrAnEchoInAnotherEncodingLeaksNoSecret() {
+    HttpTimeRangeQuery<Long> query = query().withSecretQueryParameter("api_key", TOKEN + "/+=");
+    api.responder =
+        (e, n) -> respond(e, 200, "{\"data\":[],\"next\":\"/e?api_key=" + TOKEN + "&f=a|b\"}");
+    assertThat(failure(query.withNextLinkPointer("/next")).getMessage(), containsString("api_key=***"));
+    String lower = java.net.URLEncoder.encode(TOKEN + "/+=", StandardCharsets.UTF_8).toLowerCase();
+    api.responder = (e, n) -> respond(e, 401, "bad key " + lower + " or " + TOKEN.replace("-", "-") + "\\/x");
+    failure(query);
+  }
+
+  @Test
+  public void aRecordsPointerWithEscapesStillFindsTheRecords() throws Exception {
+    api.responder = (e, n) -> respond(e, 200, "{\"a/b\":[{\"id\":1},{\"id\":2}],\"c~d\":[]}");
+    assertEquals(
+        List.of(1L, 2L),
+        HttpTimeRangeQuery.get(api.url("127.0.0.1"), json -> json.get("id").asLong())
+            .withRecordsPointer("/a~1b")
+            .query(RANGE));
+  }
+
+  @Test
+  public void aNextTokenInsideTheRecordsArrayIsStillFollowed() throws Exception {
+    api.responder =
+        (e, n) ->
+            respond(
+                e,
+                200,
+                n == 1 ? "{\"d\":[{\"id\":1,\"cursor\":\"c2\"}]}" : "{\"d\":[{\"id\":2}]}");
+    assertEquals(
+        List.of(1L, 2L),
+        HttpTimeRangeQuery.get(api.url("127.0.0.1"), json -> json.get("id").asLong())
+            .withRecordsPointer("/d")
+            .withNextPageToken("/d/0/cursor", "cursor")
+            .query(RANGE));
+  }
+
+  @Test
+  public void noContentIsNoRecordsButAnEmptyBodyPartialErrorsOrTwoArraysFail() throws Exception {
+    api.responder = (e, n) -> respond(e, 204, "");
+    assertEquals(List.of(), query().query(RANGE));
+    api.responder = (e, n) -> respond(e, 200, "");
+    assertThat(failure(query()), not(instanceOf(TransientSourceException.class)));
+    api.responder =
+        (e, n) -> respond(e, 200, "{\"data\":[{\"id\":1}],\"error\":{\"code\":\"PartialError\"}}");
+    assertThat(failure(query().withErrorPointer("/error")).getMessage(), containsString("PartialError"));
+    api.responder = (e, n) -> respond(e, 200, "{\"data\":[{\"id\":1}],\"data\":[{\"id\":2}]}");
+    assertThat(failure(query()).getMessage(), containsString("matches two arrays"));
   }
 }

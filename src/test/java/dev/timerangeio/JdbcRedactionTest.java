@@ -25,6 +25,9 @@ public class JdbcRedactionTest {
       {"jdbc:sqlserver://db;user=u;PWD=s3cret", "jdbc:sqlserver://db;user=u;PWD=***"},
       {"jdbc:h2:mem:x;PASSWORD=s3cret", "jdbc:h2:mem:x;PASSWORD=***"},
       {"jdbc:postgresql://db/x?user=u", "jdbc:postgresql://db/x?user=u"},
+      {"jdbc:db2://h:50000/db:password=s3cret;user=u;", "jdbc:db2://h:50000/db:password=***;user=u;"},
+      {"jdbc:sqlserver://db;password={a}}b;c};db=x", "jdbc:sqlserver://db;password=***;db=x"},
+      {"jdbc:x://db;OAuthAccessToken=s3cret;SecretAccessKey=s3cret", "jdbc:x://db;OAuthAccessToken=***;SecretAccessKey=***"},
       {"jdbc:postgresql://db/x?sslpassword=s3cret&ssl=true", "jdbc:postgresql://db/x?sslpassword=***&ssl=true"},
       {"jdbc:mariadb://db/x?trustStorePassword=s3cret", "jdbc:mariadb://db/x?trustStorePassword=***"},
       {"jdbc:mysql://address=(host=db)(password=s3cret)/x", "jdbc:mysql://address=(host=db)(password=***)/x"},
@@ -51,5 +54,15 @@ public class JdbcRedactionTest {
     assertThat(
         DisplayData.from(TimeRangeIO.<Long>read().withQuery(query)).toString(),
         not(containsString("s3cret")));
+  }
+
+  @Test
+  public void aPoolThatCantStartQuotesNoPasswordFromTheUrl() {
+    JdbcTimeRangeQuery<Long> query =
+        JdbcTimeRangeQuery.forTable("jdbc:nosuchdriver://u:s3cret@db/x", "t", "ts", rs -> 1L);
+    Exception e = org.junit.Assert.assertThrows(Exception.class, query::open);
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      assertThat(String.valueOf(t), not(containsString("s3cret")));
+    }
   }
 }

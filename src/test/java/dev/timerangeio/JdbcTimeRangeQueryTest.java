@@ -99,6 +99,15 @@ public class JdbcTimeRangeQueryTest {
     assertEquals(1, query.query(TimeRange.of(T0, T0.plusSeconds(1))).size());
     query.close();
     assertEquals(2, JdbcSupport.shapeOf("SELECT a ?? b, $$x?$$ FROM t WHERE x >= ? AND x < ?").placeholders);
+    for (String sql :
+        new String[] {
+          "SELECT 1 /* a /* b? */ c? */ FROM t WHERE x >= ? AND x < ?",
+          "SELECT `a?b` FROM t WHERE x >= ? AND x < ?",
+          "SELECT $fn1$ ? $fn1$ FROM t WHERE x >= ? AND x < ?",
+          "SELECT a$b$c FROM t WHERE x >= ? AND x < ?",
+        }) {
+      assertEquals(sql, 2, JdbcSupport.shapeOf(sql).placeholders);
+    }
   }
 
   @Test
