@@ -36,6 +36,7 @@ import org.joda.time.ReadablePeriod;
 final class CanonicalTypes {
   private CanonicalTypes() {}
 
+  @SuppressWarnings("rawtypes")
   static SimpleModule module() {
     SimpleModule module = new SimpleModule("TimeRangeIO canonical types");
     // ISO-8601 text at full precision; toString() of these types is the same on every JDK.
@@ -58,7 +59,7 @@ final class CanonicalTypes {
     module.addSerializer(java.net.InetAddress.class, text(a -> a.getHostAddress()));
     module.addSerializer(Iterable.class, new IterableSerializer());
     module.addSerializer(java.util.Set.class, new SetSerializer());
-    module.addSerializer(Map.Entry.class, new EntrySerializer());
+    module.addSerializer(Map.Entry.class, CanonicalTypes.<Map.Entry>pair(Map.Entry::getKey, Map.Entry::getValue));
     module.addSerializer(Optional.class, new OptionalSerializer());
     module.addSerializer(
         OptionalInt.class, value(o -> o.isPresent() ? (Object) o.getAsInt() : null));
@@ -67,7 +68,7 @@ final class CanonicalTypes {
     module.addSerializer(
         OptionalDouble.class, value(o -> o.isPresent() ? (Object) o.getAsDouble() : null));
     module.addSerializer(Row.class, new RowSerializer());
-    module.addSerializer(KV.class, new KvSerializer());
+    module.addSerializer(KV.class, CanonicalTypes.<KV>pair(KV::getKey, KV::getValue));
     module.addSerializer(Map.class, new MapSerializer());
     return module;
   }
@@ -151,34 +152,20 @@ final class CanonicalTypes {
     }
   }
 
-  /** {@code {"key": …, "value": …}}, as a KV. */
-  @SuppressWarnings("rawtypes")
-  private static final class EntrySerializer extends JsonSerializer<Map.Entry> {
-    @Override
-    public void serialize(Map.Entry entry, JsonGenerator gen, SerializerProvider provider)
-        throws IOException {
-      gen.writeStartObject();
-      gen.writeFieldName("key");
-      provider.defaultSerializeValue(entry.getKey(), gen);
-      gen.writeFieldName("value");
-      provider.defaultSerializeValue(entry.getValue(), gen);
-      gen.writeEndObject();
-    }
-  }
-
-  /** {@code {"key": …, "value": …}}. */
-  @SuppressWarnings("rawtypes")
-  private static final class KvSerializer extends JsonSerializer<KV> {
-    @Override
-    public void serialize(KV kv, JsonGenerator gen, SerializerProvider provider)
-        throws IOException {
-      gen.writeStartObject();
-      gen.writeFieldName("key");
-      provider.defaultSerializeValue(kv.getKey(), gen);
-      gen.writeFieldName("value");
-      provider.defaultSerializeValue(kv.getValue(), gen);
-      gen.writeEndObject();
-    }
+  /** {@code {"key": …, "value": …}}: a KV, a Map.Entry. */
+  private static <P> JsonSerializer<P> pair(Function<P, Object> key, Function<P, Object> value) {
+    return new JsonSerializer<P>() {
+      @Override
+      public void serialize(P pair, JsonGenerator gen, SerializerProvider provider)
+          throws IOException {
+        gen.writeStartObject();
+        gen.writeFieldName("key");
+        provider.defaultSerializeValue(key.apply(pair), gen);
+        gen.writeFieldName("value");
+        provider.defaultSerializeValue(value.apply(pair), gen);
+        gen.writeEndObject();
+      }
+    };
   }
 
   /** An object whose member names are the keys as text; keys alike as text are an error. */
