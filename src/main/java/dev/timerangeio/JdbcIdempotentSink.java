@@ -362,17 +362,73 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
           throw new RejectedRecordException(e.getMessage(), e);
         }
       }
-      if (createTable() && !tableChecked) {
-        try (java.sql.Statement ddl = c.createStatement()) {
-          ddl.execute(dialect().createTable(table(), keyColumn(), rowSchema));
+      if (!tableChecked) {
+        if (createTable()) {
+          try (java.sql.Statement ddl = c.createStatement()) {
+            ddl.execute(dialect().createTable(table(), keyColumn(), rowSchema));
+          }
+          c.commit();
+        } else {
+          checkKeyIsUnique(c);
         }
-        c.commit();
         tableChecked = true;
       }
       sql = dialect().insertIgnoringKnownKeys(table(), keyColumn(), rowSchema.getFieldNames());
       statements.put(rowSchema, sql);
     }
     return sql;
+  }
+
+  /**
+   * The key column of an existing table must be its primary key or have a unique index of its
+   * own: otherwise a re-sent batch inserts a second row on H2 and MariaDB, silently. A table the
+   * metadata doesn't show is left to the insert's own error.
+   */
+  private void checkKeyIsUnique(Connection c) throws SQLException {
+    java.sql.DatabaseMetaData meta = c.getMetaData();
+    String schema = table().contains(".") ? table().substring(0, table().indexOf('.')) : null;
+    String name = table().contains(".") ? table().substring(table().indexOf('.') + 1) : table();
+    for (String candidate :
+        new java.util.LinkedHashSet<>(
+            List.of(name, name.toLowerCase(java.util.Locale.ROOT), name.toUpperCase(java.util.Locale.ROOT)))) {
+      Map<String, List<String>> uniqueIndexes = new HashMap<>();
+      boolean found = false;
+      try (java.sql.ResultSet rs = meta.getPrimaryKeys(null, schema, candidate)) {
+        while (rs.next()) {
+          found = true;
+          uniqueIndexes.computeIfAbsent("PRIMARY KEY", k -> new java.util.ArrayList<>()).add(rs.getString("COLUMN_NAME"));
+        }
+      }
+      try (java.sql.ResultSet rs = meta.getIndexInfo(null, schema, candidate, true, true)) {
+        while (rs.next()) {
+          String column = rs.getString("COLUMN_NAME");
+          if (column != null) {
+            found = true;
+            uniqueIndexes.computeIfAbsent("index " + rs.getString("INDEX_NAME"), k -> new java.util.ArrayList<>()).add(column);
+          }
+        }
+      }
+      try (java.sql.ResultSet rs = meta.getColumns(null, schema, candidate, null)) {
+        found |= rs.next();
+      }
+      if (!found) {
+        continue;
+      }
+      for (List<String> columns : uniqueIndexes.values()) {
+        if (columns.size() == 1 && columns.get(0).equalsIgnoreCase(keyColumn())) {
+          return;
+        }
+      }
+      throw new IllegalStateException(
+          "JdbcIdempotentSink: the key column "
+              + keyColumn()
+              + " of "
+              + table()
+              + " is neither its primary key nor the only column of a unique index (found "
+              + (uniqueIndexes.isEmpty() ? "none" : uniqueIndexes.toString())
+              + "), so a re-sent record would be stored twice; make it the primary key, or use"
+              + " withCreateTable(true) on a new table");
+    }
   }
 
   private @Nullable Object toJdbc(@Nullable Object value) {

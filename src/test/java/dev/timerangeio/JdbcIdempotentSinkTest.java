@@ -291,4 +291,25 @@ public class JdbcIdempotentSinkTest {
                     .apply("WriteNoType", TimeRangeIO.<Row>write().to(sink())));
     assertThat(type.getMessage(), containsString("tags"));
   }
+
+  @Test
+  public void aTableWhoseKeyColumnIsNotUniqueIsRefusedBeforeAnythingIsWritten() throws Exception {
+    try (Connection c = DriverManager.getConnection(url);
+        Statement s = c.createStatement()) {
+      s.execute(
+          "CREATE TABLE " + table + " (idempotency_key VARCHAR(64), id BIGINT, name VARCHAR(20), at "
+              + (url.startsWith("jdbc:mariadb") ? "DATETIME(6)" : "TIMESTAMP(6)")
+              + ", amount DOUBLE PRECISION, flag BOOLEAN, note VARCHAR(20))");
+    }
+    JdbcIdempotentSink<Row> sink = JdbcIdempotentSink.forRows(url, table);
+    sink.open();
+    try {
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> sink.write(List.of(keyed(row(1, "one", AT, null)))));
+      assertThat(e.getMessage(), containsString("neither its primary key nor"));
+      assertEquals(List.of(), contents());
+    } finally {
+      sink.close();
+    }
+  }
 }
