@@ -119,6 +119,16 @@ public class HostileApiTest {
         .withTimeout(Duration.ofSeconds(10));
   }
 
+  /** A read of the first second since the epoch, one chunk, from the API. */
+  private TimeRangeIO.Read<Long> oneChunk() {
+    return TimeRangeIO.<Long>read()
+        .withQuery(query())
+        .withCoder(org.apache.beam.sdk.coders.VarLongCoder.of())
+        .withStartTime(java.time.Instant.EPOCH)
+        .withEndTime(java.time.Instant.ofEpochSecond(1))
+        .withPartitionDuration(Duration.ofSeconds(1));
+  }
+
   private static Exception failure(HttpTimeRangeQuery<Long> query) {
     Exception e = assertThrows(Exception.class, () -> query.query(RANGE));
     for (Throwable t = e; t != null; t = t.getCause()) {
@@ -251,14 +261,7 @@ public class HostileApiTest {
         }) {
       api.responder = (e, n) -> respond(e, 429, "slow down", Map.of("Retry-After", retryAfter));
       org.apache.beam.sdk.Pipeline pipeline = org.apache.beam.sdk.Pipeline.create();
-      pipeline.apply(
-          TimeRangeIO.<Long>read()
-              .withQuery(query())
-              .withCoder(org.apache.beam.sdk.coders.VarLongCoder.of())
-              .withStartTime(java.time.Instant.EPOCH)
-              .withEndTime(java.time.Instant.ofEpochSecond(1))
-              .withPartitionDuration(Duration.ofSeconds(1))
-              .withMaxRetryDuration(Duration.ofMinutes(10)));
+      pipeline.apply(oneChunk().withMaxRetryDuration(Duration.ofMinutes(10)));
       long started = System.nanoTime();
       PipelineExecutionException e = assertThrows(PipelineExecutionException.class, pipeline::run);
       assertThat(retryAfter, e.getMessage(), containsString("the source asks to wait"));
@@ -271,14 +274,7 @@ public class HostileApiTest {
     api.responder =
         (e, n) -> respond(e, n <= 3 ? 503 : 200, n <= 3 ? "busy" : "{\"data\":[{\"id\":5}]}");
     org.apache.beam.sdk.testing.PAssert.that(
-            p.apply(
-                TimeRangeIO.<Long>read()
-                    .withQuery(query())
-                    .withCoder(org.apache.beam.sdk.coders.VarLongCoder.of())
-                    .withStartTime(java.time.Instant.EPOCH)
-                    .withEndTime(java.time.Instant.ofEpochSecond(1))
-                    .withPartitionDuration(Duration.ofSeconds(1))
-                    .withInitialBackoff(Duration.ofMillis(1))))
+            p.apply(oneChunk().withInitialBackoff(Duration.ofMillis(1))))
         .containsInAnyOrder(5L);
     p.run().waitUntilFinish();
     assertEquals(4, api.requests.get());
