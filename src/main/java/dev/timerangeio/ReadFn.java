@@ -527,17 +527,16 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       Object after = cursor == null ? null : cursor.sequenceId();
       int limit = pageSize;
       TimeRangeQuery.Page<T> page;
-      List<T> records;
       try {
-        TimeRangeQuery.Page<T>[] answer = newPageHolder();
-        records =
+        // The page's records are consumed inside the retries, like a query's.
+        page =
             withRetries(
                 "the page after " + after + " of " + microsecond,
                 () -> {
-                  answer[0] = query().queryPage(microsecond, after, limit);
-                  return collect(microsecond, answer[0].records());
+                  TimeRangeQuery.Page<T> answer = query().queryPage(microsecond, after, limit);
+                  return TimeRangeQuery.Page.of(
+                      collect(microsecond, answer.records()), answer.lastTieBreaker());
                 });
-        page = answer[0];
       } catch (Exception e) {
         if (!SourceErrors.isTooLarge(e) || pageSize == 1) {
           throw e;
@@ -546,8 +545,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         continue;
       }
       pagesRead.inc();
-      emit(records, microsecond, output);
-      if (rowCount(records) < limit) {
+      emit(page.records(), microsecond, output);
+      if (rowCount(page.records()) < limit) {
         return;
       }
       ProgressOffset next = ProgressOffset.ofSequence(microsecond.fromMicros(), page.lastTieBreaker());
@@ -564,11 +563,6 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       }
       cursor = next;
     }
-  }
-
-  @SuppressWarnings("unchecked")
-  private static <T> TimeRangeQuery.Page<T>[] newPageHolder() {
-    return (TimeRangeQuery.Page<T>[]) new TimeRangeQuery.Page<?>[1];
   }
 
   /**

@@ -34,17 +34,14 @@ final class TestSink<T> implements IdempotentSink<T> {
   private static final Map<String, State> STATES = new ConcurrentHashMap<>();
 
   private final String id;
-  private final double transientFailureRate;
   private final SerializableFunction<T, Boolean> rejects;
   private final SerializableFunction<T, Boolean> heldBack;
 
   private TestSink(
       String id,
-      double transientFailureRate,
       SerializableFunction<T, Boolean> rejects,
       SerializableFunction<T, Boolean> heldBack) {
     this.id = id;
-    this.transientFailureRate = transientFailureRate;
     this.rejects = rejects;
     this.heldBack = heldBack;
   }
@@ -52,7 +49,7 @@ final class TestSink<T> implements IdempotentSink<T> {
   static <T> TestSink<T> create() {
     String id = UUID.randomUUID().toString();
     STATES.put(id, new State());
-    return new TestSink<>(id, 0, r -> false, r -> false);
+    return new TestSink<>(id, r -> false, r -> false);
   }
 
   /**
@@ -62,17 +59,17 @@ final class TestSink<T> implements IdempotentSink<T> {
    */
   TestSink<T> failingTransiently(double rate) {
     STATES.get(id).faults = new BoundedFaults(42, rate, rate >= 1 ? Integer.MAX_VALUE : 3);
-    return new TestSink<>(id, rate, rejects, heldBack);
+    return new TestSink<>(id, rejects, heldBack);
   }
 
   /** Rejects for good ({@link RejectedRecordException}) every batch holding such a record. */
   TestSink<T> rejecting(SerializableFunction<T, Boolean> predicate) {
-    return new TestSink<>(id, transientFailureRate, predicate, heldBack);
+    return new TestSink<>(id, predicate, heldBack);
   }
 
   /** Blocks every write of a batch holding such a record until {@link #release()}. */
   TestSink<T> holdingBack(SerializableFunction<T, Boolean> predicate) {
-    return new TestSink<>(id, transientFailureRate, rejects, predicate);
+    return new TestSink<>(id, rejects, predicate);
   }
 
   void release() {
