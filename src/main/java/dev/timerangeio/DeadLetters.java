@@ -24,9 +24,9 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  */
 final class DeadLetters {
   private final IdempotentSink<BadRecord> sink;
-  private final SinkWrites writes;
+  private final Retries writes;
 
-  DeadLetters(IdempotentSink<BadRecord> sink, SinkWrites writes) {
+  DeadLetters(IdempotentSink<BadRecord> sink, Retries writes) {
     this.sink = sink;
     this.writes = writes;
   }

@@ -47,7 +47,7 @@ class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
   private final long ttlMillis;
   private final Duration tick;
   private final Counter duplicatesDropped =
-      Metrics.counter(ReadFn.METRICS_NAMESPACE, "duplicatesDropped");
+      Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.DUPLICATES_DROPPED);
 
   @StateId("seen")
   private final StateSpec<MapState<String, Long>> seenSpec =

@@ -25,11 +25,11 @@ class KeyFn<T> extends DoFn<T, KV<String, T>> {
   private final @Nullable String source;
   private final Coder<T> recordCoder;
   private final @Nullable IdempotentSink<BadRecord> deadLetterSink;
-  private final SinkWrites writes;
+  private final Retries writes;
   private final boolean progress;
   private final TupleTag<BadRecord> failedTag;
   private final TupleTag<KV<String, T>> keyedTag;
-  private final Counter unkeyable = Metrics.counter(ReadFn.METRICS_NAMESPACE, "unkeyableRecords");
+  private final Counter unkeyable = Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.UNKEYABLE_RECORDS);
 
   private transient @Nullable DeadLetters deadLetters;
 
@@ -38,7 +38,7 @@ class KeyFn<T> extends DoFn<T, KV<String, T>> {
       @Nullable String source,
       Coder<T> recordCoder,
       @Nullable IdempotentSink<BadRecord> deadLetterSink,
-      SinkWrites writes,
+      Retries writes,
       boolean progress,
       TupleTag<KV<String, T>> keyedTag,
       TupleTag<BadRecord> failedTag) {

@@ -62,10 +62,12 @@ public final class TimeRangeIO {
   /** Default {@link Read#withMaxInitialSplits}: 100 restrictions for the backlog. */
   public static final int DEFAULT_MAX_INITIAL_SPLITS = 100;
 
-  /** Default {@link Read#withInitialBackoff}: 500 ms. */
-  public static final Duration DEFAULT_SOURCE_INITIAL_BACKOFF = Duration.ofMillis(500);
+  /** Default {@link Read#withMaxRetries}: 8 retries of a failed source call. */
+  public static final int DEFAULT_READ_MAX_RETRIES = 8;
+  /** Default {@link Read#withInitialBackoff}: 500 ms, doubling (with jitter) up to a minute. */
+  public static final Duration DEFAULT_READ_INITIAL_BACKOFF = Duration.ofMillis(500);
   /** Default {@link Read#withMaxRetryDuration}: ten minutes. */
-  public static final Duration DEFAULT_MAX_RETRY_DURATION = Duration.ofMinutes(10);
+  public static final Duration DEFAULT_READ_MAX_RETRY_DURATION = Duration.ofMinutes(10);
 
   /** Default {@link Write#withDedupTtl}: ten minutes, as Beam's {@code Deduplicate}. */
   public static final Duration DEFAULT_DEDUP_TTL = Duration.ofMinutes(10);
@@ -73,10 +75,22 @@ public final class TimeRangeIO {
   public static final int DEFAULT_BATCH_SIZE = 1_000;
   /** Default {@link Write#withMaxBatchDelay}: one second. */
   public static final Duration DEFAULT_MAX_BATCH_DELAY = Duration.ofSeconds(1);
-  /** Default {@link Read#withMaxRetries} and {@link Write#withMaxRetries}: 8 retries. */
-  public static final int DEFAULT_MAX_RETRIES = 8;
+  /** Default {@link Write#withMaxRetries}: 8 retries of a failed batch. */
+  public static final int DEFAULT_WRITE_MAX_RETRIES = 8;
   /** Default {@link Write#withInitialBackoff}: 200 ms, doubling (with jitter) up to a minute. */
-  public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(200);
+  public static final Duration DEFAULT_WRITE_INITIAL_BACKOFF = Duration.ofMillis(200);
+
+  /** @deprecated read as {@link #DEFAULT_READ_INITIAL_BACKOFF}. */
+  @Deprecated
+  public static final Duration DEFAULT_SOURCE_INITIAL_BACKOFF = DEFAULT_READ_INITIAL_BACKOFF;
+  /** @deprecated read as {@link #DEFAULT_READ_MAX_RETRY_DURATION}. */
+  @Deprecated
+  public static final Duration DEFAULT_MAX_RETRY_DURATION = DEFAULT_READ_MAX_RETRY_DURATION;
+  /** @deprecated {@link #DEFAULT_READ_MAX_RETRIES} or {@link #DEFAULT_WRITE_MAX_RETRIES}. */
+  @Deprecated public static final int DEFAULT_MAX_RETRIES = DEFAULT_WRITE_MAX_RETRIES;
+  /** @deprecated read as {@link #DEFAULT_WRITE_INITIAL_BACKOFF}. */
+  @Deprecated
+  public static final Duration DEFAULT_INITIAL_BACKOFF = DEFAULT_WRITE_INITIAL_BACKOFF;
 
   /**
    * An exactly-once write into an {@link IdempotentSink}; needs {@link Write#to}. See {@link
@@ -87,8 +101,8 @@ public final class TimeRangeIO {
         .setDedupTtl(DEFAULT_DEDUP_TTL)
         .setBatchSize(DEFAULT_BATCH_SIZE)
         .setMaxBatchDelay(DEFAULT_MAX_BATCH_DELAY)
-        .setMaxRetries(DEFAULT_MAX_RETRIES)
-        .setInitialBackoff(DEFAULT_INITIAL_BACKOFF)
+        .setMaxRetries(DEFAULT_WRITE_MAX_RETRIES)
+        .setInitialBackoff(DEFAULT_WRITE_INITIAL_BACKOFF)
         .setClock(MicrosClock.SYSTEM)
         .build();
   }
@@ -102,9 +116,9 @@ public final class TimeRangeIO {
         .setPollInterval(DEFAULT_POLL_INTERVAL)
         .setWatermarkDelay(Duration.ZERO)
         .setMaxInitialSplits(DEFAULT_MAX_INITIAL_SPLITS)
-        .setMaxRetries(DEFAULT_MAX_RETRIES)
-        .setInitialBackoff(DEFAULT_SOURCE_INITIAL_BACKOFF)
-        .setMaxRetryDuration(DEFAULT_MAX_RETRY_DURATION)
+        .setMaxRetries(DEFAULT_READ_MAX_RETRIES)
+        .setInitialBackoff(DEFAULT_READ_INITIAL_BACKOFF)
+        .setMaxRetryDuration(DEFAULT_READ_MAX_RETRY_DURATION)
         .setMaxRowsPerQuery(0)
         .setMaxQueriesPerSecond(0)
         .setMaxConcurrentQueries(0)
@@ -287,7 +301,8 @@ public final class TimeRangeIO {
 
     /**
      * The length of one chunk, the unit of work: one query per chunk. Chunks sit on a grid of
-     * multiples of this duration since the epoch. Default {@link #DEFAULT_PARTITION_DURATION};
+     * multiples of this duration since the epoch. (The name is the PySpark reader's, where a chunk
+     * was a "partition"; everywhere else this library says chunk.) Default {@link #DEFAULT_PARTITION_DURATION};
      * allowed: positive, a whole number of microseconds.
      */
     public Read<T> withPartitionDuration(Duration partitionDuration) {
@@ -376,7 +391,7 @@ public final class TimeRangeIO {
      * connection (SQLSTATE 08), rollback (40), resource (53) and shutdown (57P0x) errors, socket
      * and HTTP timeouts, refused and reset connections. Anything else fails the bundle at once
      * with the source's message. Each retry counts in {@code sourceRetries}. Default {@link
-     * #DEFAULT_MAX_RETRIES}; allowed: 0 or more.
+     * #DEFAULT_READ_MAX_RETRIES}; allowed: 0 or more.
      */
     public Read<T> withMaxRetries(int maxRetries) {
       checkArgument(maxRetries >= 0, "withMaxRetries: must be 0 or more, was %s", maxRetries);
@@ -386,7 +401,7 @@ public final class TimeRangeIO {
     /**
      * The first retry's wait; each further wait is 1.5 times longer, randomized by ±50 % and
      * capped at one minute, and never shorter than a {@link TransientSourceException#retryAfter()}
-     * the source gave. Default {@link #DEFAULT_SOURCE_INITIAL_BACKOFF}; allowed: 1 ms or more.
+     * the source gave. Default {@link #DEFAULT_READ_INITIAL_BACKOFF}; allowed: 1 ms or more.
      */
     public Read<T> withInitialBackoff(Duration initialBackoff) {
       checkArgument(
@@ -398,7 +413,7 @@ public final class TimeRangeIO {
 
     /**
      * The longest a chunk is retried, waits included, before the bundle fails. Default {@link
-     * #DEFAULT_MAX_RETRY_DURATION}; allowed: 1 ms or more.
+     * #DEFAULT_READ_MAX_RETRY_DURATION}; allowed: 1 ms or more.
      */
     public Read<T> withMaxRetryDuration(Duration maxRetryDuration) {
       checkArgument(
@@ -426,9 +441,9 @@ public final class TimeRangeIO {
 
     /**
      * Where records that fail their checks go instead of failing the bundle: a record whose
-     * {@link #withTimestampFn time} is missing or can't be computed, or a row a built-in
-     * connector's mapper can't map ({@code badRows}), or a record whose time lies outside the
-     * chunk it was queried in ({@code outOfRangeRows}). Each arrives as a Beam {@link
+     * {@link #withTimestampFn time} is missing or can't be computed, or a row the connector
+     * reports it could not map ({@link TimeRangeQuery.Result#unmapped()}, {@code badRows}), or a
+     * record whose time lies outside the range it was queried for ({@code outOfRangeRows}). Each arrives as a Beam {@link
      * BadRecord} with the record (as JSON and encoded) and the reason. Beam's convention, as in
      * {@code KafkaIO}: {@code try (BadRecordErrorHandler<?> h =
      * pipeline.registerBadRecordErrorHandler(sink)) {...}}. Default: none; such records fail the
@@ -675,7 +690,7 @@ public final class TimeRangeIO {
 
     /**
      * How often a batch that failed transiently is retried before the bundle fails (and the
-     * runner retries it). Default {@link #DEFAULT_MAX_RETRIES}; allowed: 0 or more.
+     * runner retries it). Default {@link #DEFAULT_WRITE_MAX_RETRIES}; allowed: 0 or more.
      */
     public Write<T> withMaxRetries(int maxRetries) {
       checkArgument(maxRetries >= 0, "withMaxRetries: must be 0 or more, was %s", maxRetries);
@@ -685,7 +700,7 @@ public final class TimeRangeIO {
     /**
      * The first retry's wait; each further wait is 1.5 times longer, randomized by ±50 % so
      * workers don't retry in step, and capped at one minute. Default {@link
-     * #DEFAULT_INITIAL_BACKOFF}; allowed: 1 ms or more.
+     * #DEFAULT_WRITE_INITIAL_BACKOFF}; allowed: 1 ms or more.
      */
     public Write<T> withInitialBackoff(Duration initialBackoff) {
       checkArgument(

@@ -2,6 +2,8 @@ package dev.timerangeio;
 
 import java.io.Serializable;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -67,13 +69,153 @@ public interface TimeRangeQuery<T> extends Serializable {
         getClass().getName() + " does not page a microsecond by a tie-breaker");
   }
 
-  /** A page of {@link #queryPage}: its records and the tie-breaker of the last one. */
-  final class Page<T> {
+  /**
+   * The answer to a query as the read sees it: the records, and the source rows that could not be
+   * made into records (a row mapper that threw), each with its reason. The read emits the records
+   * and sends each unmapped row to its bad-record handler or dead-letter sink (or fails the bundle
+   * when it has neither), counting both against {@code withMaxRowsPerQuery}.
+   *
+   * <p>The read calls this, not {@link #query(TimeRange)}. The default wraps {@link
+   * #query(TimeRange)} ({@code limit == Long.MAX_VALUE}, the read has no row cap) or {@link
+   * #query(TimeRange, long)}; a source that maps rows itself overrides it to report the rows it
+   * could not map. A lazy result is consumed here, inside the read's retries, so a failure halfway
+   * through it is retried like any failed query.
+   */
+  default Result<T> queryResult(TimeRange range, long limit) throws Exception {
+    Iterable<T> records = limit == Long.MAX_VALUE ? query(range) : query(range, limit);
+    if (records == null) {
+      throw new IllegalStateException(
+          getClass().getName()
+              + ".query("
+              + range
+              + ") returned null; return an empty Iterable for a range with no records");
+    }
+    return Result.of(records);
+  }
+
+  /**
+   * The records of a query and the rows the source could not map; see {@link #queryResult}. Build
+   * one with {@link #of} or {@link #builder}.
+   */
+  final class Result<T> {
     private final List<T> records;
+    private final List<Unmapped> unmapped;
+
+    private Result(List<T> records, List<Unmapped> unmapped) {
+      this.records = records;
+      this.unmapped = unmapped;
+    }
+
+    /**
+     * A result of {@code records} and no unmapped rows. Anything but a plain {@code ArrayList} is
+     * copied into one here (a list of references to the records, not copies of them): a result
+     * that fetches while it is iterated is consumed now.
+     */
+    public static <T> Result<T> of(Iterable<T> records) {
+      if (records == null) {
+        throw new IllegalArgumentException("Result.of: records must not be null");
+      }
+      return new Result<>(listOf(records), Collections.emptyList());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> List<T> listOf(Iterable<T> records) {
+      if (records.getClass() == ArrayList.class) {
+        return (List<T>) records;
+      }
+      List<T> all = new ArrayList<>();
+      records.forEach(all::add);
+      return all;
+    }
+
+    /** A builder that takes records and unmapped rows in the order the source returned them. */
+    public static <T> Builder<T> builder() {
+      return new Builder<>();
+    }
+
+    /** The records, in the order the source returned them. */
+    public List<T> records() {
+      return records;
+    }
+
+    /** The rows no record could be made of. */
+    public List<Unmapped> unmapped() {
+      return unmapped;
+    }
+
+    /** Every row the source returned: records and unmapped rows. */
+    public int rows() {
+      return records.size() + unmapped.size();
+    }
+
+    /** A source row no record could be made of: the row as text and why. */
+    public static final class Unmapped {
+      private final String row;
+      private final Exception error;
+
+      Unmapped(String row, Exception error) {
+        this.row = row;
+        this.error = error;
+      }
+
+      /** The row as text, for the bad record (keep secrets out of it). */
+      public String row() {
+        return row;
+      }
+
+      /** Why no record could be made of it. */
+      public Exception error() {
+        return error;
+      }
+    }
+
+    /** Collects a {@link Result}; not thread-safe. */
+    public static final class Builder<T> {
+      private final List<T> records = new ArrayList<>();
+      private final List<Unmapped> unmapped = new ArrayList<>();
+
+      private Builder() {}
+
+      /** Adds a record. */
+      public Builder<T> add(T record) {
+        records.add(record);
+        return this;
+      }
+
+      /** Adds a row that no record could be made of: the row as text and the reason. */
+      public Builder<T> addUnmapped(String row, Exception error) {
+        if (row == null || error == null) {
+          throw new IllegalArgumentException("Result.Builder.addUnmapped: row and error must not be null");
+        }
+        unmapped.add(new Unmapped(row, error));
+        return this;
+      }
+
+      /** Adds the records and unmapped rows of {@code other}, a page of the same answer, say. */
+      public Builder<T> addAll(Result<T> other) {
+        records.addAll(other.records());
+        unmapped.addAll(other.unmapped());
+        return this;
+      }
+
+      /** Rows added so far: records and unmapped rows. */
+      public int rows() {
+        return records.size() + unmapped.size();
+      }
+
+      public Result<T> build() {
+        return new Result<>(records, unmapped);
+      }
+    }
+  }
+
+  /** A page of {@link #queryPage}: its result and the tie-breaker of its last row. */
+  final class Page<T> {
+    private final Result<T> result;
     private final @Nullable Object lastTieBreaker;
 
-    private Page(List<T> records, @Nullable Object lastTieBreaker) {
-      this.records = records;
+    private Page(Result<T> result, @Nullable Object lastTieBreaker) {
+      this.result = result;
       this.lastTieBreaker = lastTieBreaker;
     }
 
@@ -85,15 +227,31 @@ public interface TimeRangeQuery<T> extends Serializable {
       if (records == null) {
         throw new IllegalArgumentException("Page.of: records must not be null");
       }
-      if (!records.isEmpty() && lastTieBreaker == null) {
-        throw new IllegalArgumentException(
-            "Page.of: a page of " + records.size() + " records needs the last one's tie-breaker");
+      return of(Result.of(records), lastTieBreaker);
+    }
+
+    /**
+     * A page of {@code result}, whose records and unmapped rows are in tie-breaker order; {@code
+     * lastTieBreaker} is the tie-breaker of its last row, or null when it has none.
+     */
+    public static <T> Page<T> of(Result<T> result, @Nullable Object lastTieBreaker) {
+      if (result == null) {
+        throw new IllegalArgumentException("Page.of: result must not be null");
       }
-      return new Page<>(records, lastTieBreaker);
+      if (result.rows() > 0 && lastTieBreaker == null) {
+        throw new IllegalArgumentException(
+            "Page.of: a page of " + result.rows() + " rows needs the last one's tie-breaker");
+      }
+      return new Page<>(result, lastTieBreaker);
     }
 
     public List<T> records() {
-      return records;
+      return result.records();
+    }
+
+    /** The page's records and unmapped rows. */
+    public Result<T> result() {
+      return result;
     }
 
     public @Nullable Object lastTieBreaker() {

@@ -54,11 +54,12 @@ final class WriteExpansion {
 
     TupleTag<KV<String, T>> keyedTag = new TupleTag<KV<String, T>>() {};
     TupleTag<BadRecord> unkeyableTag = new TupleTag<BadRecord>() {};
-    SinkWrites writes =
-        new SinkWrites(
+    Retries writes =
+        new Retries(
             write.getMaxRetries(),
             write.getInitialBackoff(),
-            Metrics.counter(ReadFn.METRICS_NAMESPACE, "writeRetries"));
+            null,
+            Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.WRITE_RETRIES));
     PCollectionTuple keyed =
         input.apply(
             "ComputeIdempotencyKeys",

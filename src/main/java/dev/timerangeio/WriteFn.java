@@ -52,9 +52,9 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
   private final @Nullable TupleTag<KV<Integer, TimeRange>> progressTag;
   private final MicrosClock clock;
 
-  private final Counter rowsWritten = Metrics.counter(ReadFn.METRICS_NAMESPACE, "rowsWritten");
-  private final Counter writeRetries = Metrics.counter(ReadFn.METRICS_NAMESPACE, "writeRetries");
-  private final SinkWrites writes;
+  private final Counter rowsWritten = Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.ROWS_WRITTEN);
+  private final Counter writeRetries = Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.WRITE_RETRIES);
+  private final Retries writes;
 
   /** A record with what is needed to emit it again after the bundle. */
   private static final class Pending<T> {
@@ -90,7 +90,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
     this.recordCoder = recordCoder;
     this.batchSize = batchSize;
     this.maxBatchDelayMicros = Times.durationMicros(maxBatchDelay);
-    this.writes = new SinkWrites(maxRetries, initialBackoff, writeRetries);
+    this.writes = new Retries(maxRetries, initialBackoff, null, writeRetries);
     this.deadLetterSink = deadLetterSink;
     this.failedTag = failedTag;
     this.progressTag = progressTag;

@@ -5,6 +5,9 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.Assert.assertEquals;
 
+import dev.timerangeio.http.HttpTimeRangeQuery;
+import dev.timerangeio.http.HttpTimeRangeQueryTest;
+import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * /events?since=&until=[&page_token=]} pages by token; {@code POST /query} takes {@code
  * {"timespan": "from/to"}} and pages by link.
  */
-final class FaultyApiServer implements AutoCloseable {
+public final class FaultyApiServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final HttpServer server;
@@ -41,11 +41,11 @@ final class FaultyApiServer implements AutoCloseable {
   private final double[] faultRates; // 503, 429, slow, truncated
   private final long slowMillis;
   private final BoundedFaults decider;
-  final AtomicLong requests = new AtomicLong();
+  public final AtomicLong requests = new AtomicLong();
   final Map<String, AtomicLong> faults = new HashMap<>();
-  final List<String> authorizations = new CopyOnWriteArrayList<>();
+  public final List<String> authorizations = new CopyOnWriteArrayList<>();
 
-  FaultyApiServer(long[] times, int pageSize, int cap, double[] faultRates, long slowMillis)
+  public FaultyApiServer(long[] times, int pageSize, int cap, double[] faultRates, long slowMillis)
       throws IOException {
     this.times = times.clone();
     Arrays.sort(this.times);
@@ -71,11 +71,11 @@ final class FaultyApiServer implements AutoCloseable {
     server.start();
   }
 
-  String url(String path) {
+  public String url(String path) {
     return "http://127.0.0.1:" + server.getAddress().getPort() + path;
   }
 
-  long faults(String kind) {
+  public long faults(String kind) {
     return faults.get(kind).get();
   }
 

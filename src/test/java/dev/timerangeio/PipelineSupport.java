@@ -20,7 +20,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.joda.time.Duration;
 
 /** Helpers for whole-pipeline tests: data sets, an in-JVM output collector and waiting. */
-final class PipelineSupport {
+public final class PipelineSupport {
   private PipelineSupport() {}
 
   private static final Map<String, Collection<Object>> COLLECTED = new ConcurrentHashMap<>();
@@ -30,7 +30,7 @@ final class PipelineSupport {
    * times, plus the nasty ones — {@code from}, {@code to - 1}, chunk boundaries (up to 2,000 of
    * them) and the micro before each, and 1,000 records on one microsecond.
    */
-  static long[] nastyTimes(long from, long to, long chunk, int randomCount, long seed) {
+  public static long[] nastyTimes(long from, long to, long chunk, int randomCount, long seed) {
     Random random = new Random(seed);
     List<Long> times = new ArrayList<>();
     times.add(from);
@@ -54,22 +54,22 @@ final class PipelineSupport {
   }
 
   /** A fresh, empty collection that {@link Collect} DoFns with the same id add to. */
-  static String newCollection() {
+  public static String newCollection() {
     String id = UUID.randomUUID().toString();
     COLLECTED.put(id, new ConcurrentLinkedQueue<>());
     return id;
   }
 
   @SuppressWarnings("unchecked")
-  static <T> List<T> collected(String id) {
+  public static <T> List<T> collected(String id) {
     return new ArrayList<>((Collection<T>) (Collection<?>) COLLECTED.get(id));
   }
 
   /** Adds every element it sees to a static collection, for pipelines that never finish. */
-  static final class Collect<T> extends DoFn<T, Void> {
+  public static final class Collect<T> extends DoFn<T, Void> {
     private final String id;
 
-    Collect(String id) {
+    public Collect(String id) {
       this.id = id;
     }
 
@@ -83,7 +83,7 @@ final class PipelineSupport {
    * Waits, through {@code waitUntilFinish} with a short timeout, until {@code condition} holds;
    * fails if the pipeline ends first or {@code timeout} passes.
    */
-  static void awaitCondition(
+  public static void awaitCondition(
       PipelineResult result, BooleanSupplier condition, Duration timeout, String what) {
     long deadline = System.currentTimeMillis() + timeout.getMillis();
     while (!condition.getAsBoolean()) {
@@ -104,7 +104,7 @@ final class PipelineSupport {
    * (seen: rowsWritten 9 of 10 on MariaDB, with all 10 keys written and output); and read until it
    * has not changed for 300 ms (within 10 s), because it merges updates on an executor of its own.
    */
-  static long counter(PipelineResult result, String name) {
+  public static long counter(PipelineResult result, String name) {
     long deadline = System.nanoTime() + 10_000_000_000L;
     long value = readCounter(result, name);
     long stableSince = System.nanoTime();
@@ -134,13 +134,18 @@ final class PipelineSupport {
   }
 
   /** The TimeRangeIO metric {@code name} of a pipeline run. */
-  static MetricQueryResults query(PipelineResult result, String name) {
+  public static MetricQueryResults query(PipelineResult result, String name) {
     return result
         .metrics()
         .queryMetrics(
             MetricsFilter.builder()
-                .addNameFilter(MetricNameFilter.named(ReadFn.METRICS_NAMESPACE, name))
+                .addNameFilter(MetricNameFilter.named(TimeRangeIOMetrics.NAMESPACE, name))
                 .build());
   }
 
+
+  /** Whether the read retries {@code error} (a transient source failure); for connector tests. */
+  public static boolean isRetried(Exception error) {
+    return SourceErrors.isTransient(error);
+  }
 }

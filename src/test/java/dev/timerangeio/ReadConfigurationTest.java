@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.hasItem;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 
+import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;

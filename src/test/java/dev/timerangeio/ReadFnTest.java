@@ -17,8 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.transforms.DoFn.MultiOutputReceiver;
 import org.apache.beam.sdk.transforms.DoFn.OutputReceiver;
-import org.apache.beam.sdk.values.Row;
-import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.transforms.DoFn.ProcessContinuation;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
 import org.apache.beam.sdk.transforms.splittabledofn.SplitResult;
@@ -26,6 +24,8 @@ import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.OutputBuilder;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.WindowedValues;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
@@ -243,7 +243,7 @@ public class ReadFnTest {
     ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source).withTimestampFn(TestSource::timeOf));
     TimeRange restriction = TimeRange.of(T0, Long.MAX_VALUE);
     ChunkRangeTracker tracker = fn.newTracker(restriction);
-    ReadFn.MonotonicWatermarkEstimator watermark =
+    MonotonicWatermarkEstimator watermark =
         fn.newWatermarkEstimator(fn.initialWatermark(restriction));
     Collector<KV<Long, Long>> out = new Collector<>();
 
@@ -289,7 +289,7 @@ public class ReadFnTest {
     ReadFn<KV<Long, Long>> fn =
         ReadFn.of(read(TestSource.of()).withWatermarkDelay(Duration.ofSeconds(10)));
     TimeRange restriction = TimeRange.of(T0, T0 + 3 * MINUTE);
-    ReadFn.MonotonicWatermarkEstimator watermark =
+    MonotonicWatermarkEstimator watermark =
         fn.newWatermarkEstimator(fn.initialWatermark(restriction));
     assertEquals(new Instant((T0 - 10 * SECOND) / 1000), watermark.currentWatermark());
     ProcessContinuation c = fn.process(fn.newTracker(restriction), watermark, new Collector<>());
@@ -299,8 +299,8 @@ public class ReadFnTest {
 
   @Test
   public void watermarkNeverGoesBack() {
-    ReadFn.MonotonicWatermarkEstimator watermark =
-        new ReadFn.MonotonicWatermarkEstimator(new Instant(1000));
+    MonotonicWatermarkEstimator watermark =
+        new MonotonicWatermarkEstimator(new Instant(1000));
     watermark.setWatermark(new Instant(500));
     assertEquals(new Instant(1000), watermark.currentWatermark());
     watermark.setWatermark(new Instant(2000));

@@ -1,5 +1,7 @@
 package dev.timerangeio;
 
+import dev.timerangeio.jdbc.JdbcIdempotentSink;
+import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
 import java.time.Duration;
 import java.time.Instant;
 import org.apache.beam.sdk.Pipeline;
@@ -10,7 +12,7 @@ import org.apache.beam.sdk.schemas.logicaltypes.MicrosInstant;
 import org.apache.beam.sdk.values.Row;
 
 /**
- * The pipeline {@link RelaunchTest} kills: a table-to-table copy through TimeRangeIO, with a
+ * The pipeline {@link RelaunchIT} kills: a table-to-table copy through TimeRangeIO, with a
  * progress location. Arguments: JDBC URL, progress location, start time, and either {@code
  * follow} (a streaming read that runs until killed) or an end time (a bounded read that exits
  * when done).

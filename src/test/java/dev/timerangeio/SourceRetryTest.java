@@ -75,7 +75,7 @@ public class SourceRetryTest {
         TestSource.of(PipelineSupport.nastyTimes(T0, T0 + 60 * MINUTE, MINUTE, 5_000, 3))
             .failingTransiently(0.3, 0);
     PCollection<KV<Long, Long>> output = p.apply(read(source));
-    PAssert.that(output).satisfies(ReadPipelineTest.sameRecords(source.records()));
+    PAssert.that(output).satisfies(ReadPipelineIT.sameRecords(source.records()));
 
     PipelineResult result = p.run();
     result.waitUntilFinish();

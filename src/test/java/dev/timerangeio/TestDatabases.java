@@ -10,14 +10,14 @@ import java.util.UUID;
  * {@code .ci/run} sets both). A configured server that is unreachable fails its tests: it is
  * never skipped.
  */
-final class TestDatabases {
+public final class TestDatabases {
   private TestDatabases() {}
 
-  static final String POSTGRESQL_PROPERTY = "timerangeio.postgresql.url";
-  static final String MARIADB_PROPERTY = "timerangeio.mariadb.url";
+  public static final String POSTGRESQL_PROPERTY = "timerangeio.postgresql.url";
+  public static final String MARIADB_PROPERTY = "timerangeio.mariadb.url";
 
   /** {@code {name, jdbcUrl}} for each database to test on, for JUnit's {@code Parameterized}. */
-  static List<Object[]> configured() {
+  public static List<Object[]> configured() {
     List<Object[]> databases = new ArrayList<>();
     databases.add(new Object[] {"h2", newH2Url()});
     for (String[] server :
@@ -31,12 +31,20 @@ final class TestDatabases {
   }
 
   /** A fresh in-memory H2 database that lives until the JVM ends. */
-  static String newH2Url() {
+  public static String newH2Url() {
     return "jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
   }
 
+  /** Drops {@code table} if it exists: the clean-up after a test on a server. */
+  public static void dropTable(String url, String table) throws java.sql.SQLException {
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+        java.sql.Statement s = c.createStatement()) {
+      s.execute("DROP TABLE IF EXISTS " + table);
+    }
+  }
+
   /** A table name no other test uses. */
-  static String newTable(String prefix) {
+  public static String newTable(String prefix) {
     return prefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
   }
 }

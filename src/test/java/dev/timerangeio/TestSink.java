@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.values.KV;
@@ -18,7 +18,7 @@ import org.apache.beam.sdk.values.KV;
  * <p>A transient failure may strike after part of the batch was stored, as in a store without
  * transactions; the retry must then be absorbed by the keys.
  */
-final class TestSink<T> implements IdempotentSink<T> {
+public final class TestSink<T> implements IdempotentSink<T> {
   private static final long serialVersionUID = 1L;
 
   private static final class State {
@@ -46,7 +46,7 @@ final class TestSink<T> implements IdempotentSink<T> {
     this.heldBack = heldBack;
   }
 
-  static <T> TestSink<T> create() {
+  public static <T> TestSink<T> create() {
     String id = UUID.randomUUID().toString();
     STATES.put(id, new State());
     return new TestSink<>(id, r -> false, r -> false);

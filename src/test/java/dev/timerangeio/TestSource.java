@@ -21,12 +21,12 @@ import org.apache.beam.sdk.values.KV;
  * <p>Optionally a record only becomes visible once a clock has passed its time plus a visibility
  * delay, as in a store that is still ingesting; and a query can be made to fail.
  */
-final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
+public final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   private static final long serialVersionUID = 1L;
   private static final Map<String, long[]> TIMES = new ConcurrentHashMap<>();
   private static final Map<String, AtomicLong> QUERIES = new ConcurrentHashMap<>();
 
-  static final Coder<KV<Long, Long>> CODER = KvCoder.of(VarLongCoder.of(), VarLongCoder.of());
+  public static final Coder<KV<Long, Long>> CODER = KvCoder.of(VarLongCoder.of(), VarLongCoder.of());
 
   private final String id;
   private final MicrosClock visibilityClock;
@@ -61,7 +61,7 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   }
 
   /** A source holding one record at each of {@code times}; record ids are indices. */
-  static TestSource of(long... times) {
+  public static TestSource of(long... times) {
     long[] sorted = times.clone();
     Arrays.sort(sorted);
     String id = UUID.randomUUID().toString();
@@ -246,7 +246,7 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   }
 
   /** The record's time as an Instant, for {@code withTimestampFn}. */
-  static Instant timeOf(KV<Long, Long> record) {
+  public static Instant timeOf(KV<Long, Long> record) {
     return Times.toInstant(record.getKey());
   }
 
@@ -255,7 +255,7 @@ final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
    * in chunks of {@code chunk}, with no ingestion lag and the records' own times as timestamps:
    * the setup most pipeline tests share.
    */
-  static TimeRangeIO.Read<KV<Long, Long>> boundedRead(
+  public static TimeRangeIO.Read<KV<Long, Long>> boundedRead(
       TimeRangeQuery<KV<Long, Long>> query, long from, long to, java.time.Duration chunk) {
     return TimeRangeIO.<KV<Long, Long>>read()
         .withQuery(query)

@@ -6,9 +6,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.timerangeio.HttpTimeRangeQuery;
-import dev.timerangeio.JdbcIdempotentSink;
 import dev.timerangeio.TimeRangeIO;
+import dev.timerangeio.TimeRangeIOMetrics;
+import dev.timerangeio.http.HttpTimeRangeQuery;
+import dev.timerangeio.jdbc.JdbcIdempotentSink;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -118,10 +119,10 @@ public final class HttpBackfill {
     LOG.info(
         "Read {} events; {} retries, {} range bisections; {} acknowledged by the sink (it skips"
             + " keys it already holds)",
-        PostgresCopy.counter(result, "rowsRead"),
-        PostgresCopy.counter(result, "sourceRetries"),
-        PostgresCopy.counter(result, "rangeBisections"),
-        PostgresCopy.counter(result, "rowsWritten"));
+        PostgresCopy.counter(result, TimeRangeIOMetrics.ROWS_READ),
+        PostgresCopy.counter(result, TimeRangeIOMetrics.SOURCE_RETRIES),
+        PostgresCopy.counter(result, TimeRangeIOMetrics.RANGE_BISECTIONS),
+        PostgresCopy.counter(result, TimeRangeIOMetrics.ROWS_WRITTEN));
     return demo == null || check(options.getJdbcUrl(), demo);
   }
 

@@ -1,8 +1,9 @@
 package dev.timerangeio.samples;
 
-import dev.timerangeio.JdbcIdempotentSink;
-import dev.timerangeio.JdbcTimeRangeQuery;
 import dev.timerangeio.TimeRangeIO;
+import dev.timerangeio.TimeRangeIOMetrics;
+import dev.timerangeio.jdbc.JdbcIdempotentSink;
+import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -79,9 +80,9 @@ public final class PostgresCopy {
     LOG.info(
         "Read {} rows ({} pages of crowded microseconds); {} acknowledged by the sink (it skips"
             + " keys it already holds)",
-        counter(result, "rowsRead"),
-        counter(result, "pagesRead"),
-        counter(result, "rowsWritten"));
+        counter(result, TimeRangeIOMetrics.ROWS_READ),
+        counter(result, TimeRangeIOMetrics.PAGES_READ),
+        counter(result, TimeRangeIOMetrics.ROWS_WRITTEN));
 
     System.exit(check(url) ? 0 : 1);
   }
@@ -144,6 +145,6 @@ public final class PostgresCopy {
 
   /** A TimeRangeIO counter of a finished pipeline. */
   static long counter(PipelineResult result, String name) {
-    return Quickstart.counter(result.metrics(), "TimeRangeIO", name);
+    return Quickstart.counter(result.metrics(), TimeRangeIOMetrics.NAMESPACE, name);
   }
 }

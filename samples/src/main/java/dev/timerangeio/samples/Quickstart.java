@@ -1,7 +1,8 @@
 package dev.timerangeio.samples;
 
-import dev.timerangeio.JdbcTimeRangeQuery;
 import dev.timerangeio.TimeRangeIO;
+import dev.timerangeio.TimeRangeIOMetrics;
+import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
 import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -22,8 +23,8 @@ import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.DistributionResult;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
-import org.apache.beam.sdk.metrics.MetricResults;
 import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricResults;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.Default;
@@ -97,7 +98,7 @@ public final class Quickstart {
     long millis = (System.nanoTime() - started) / 1_000_000;
 
     DistributionResult ids = distribution(result.metrics(), "quickstart", "ids");
-    long chunks = counter(result.metrics(), "TimeRangeIO", "chunksRead");
+    long chunks = counter(result.metrics(), TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.CHUNKS_READ);
     long[] table = tableSummary(options.getJdbcUrl(), end);
     LOG.info(
         "Read {} rows in {} chunks in {} ms ({} rows/s)",

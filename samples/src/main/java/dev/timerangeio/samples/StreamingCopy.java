@@ -1,9 +1,9 @@
 package dev.timerangeio.samples;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.timerangeio.JdbcIdempotentSink;
-import dev.timerangeio.JdbcTimeRangeQuery;
 import dev.timerangeio.TimeRangeIO;
+import dev.timerangeio.jdbc.JdbcIdempotentSink;
+import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
 import dev.timerangeio.samples.Quickstart.Event;
 import java.io.File;
 import java.sql.Connection;

@@ -1,0 +1,278 @@
+package dev.timerangeio.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.timerangeio.ResultTooLargeException;
+import dev.timerangeio.TransientSourceException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * One page request of an {@link HttpTimeRangeQuery}, from request to parsed page: same-origin
+ * redirects, a body capped in size and time, and the answer classified as the read needs it
+ * (transient, too large, permanent); internal.
+ */
+final class HttpExchange {
+  /** Same-origin redirects followed for one request. */
+  static final int MAX_REDIRECTS = 5;
+
+  private final HttpClient client;
+  private final String method;
+  private final Duration timeout;
+  private final long maxResponseBytes;
+  private final Map<String, String> headers;
+  private final HttpSecrets secrets;
+  private final String origin;
+  private final JsonPages pages;
+
+  HttpExchange(
+      HttpClient client,
+      String method,
+      Duration timeout,
+      long maxResponseBytes,
+      Map<String, String> headers,
+      HttpSecrets secrets,
+      URI template,
+      JsonPages pages) {
+    this.client = client;
+    this.method = method;
+    this.timeout = timeout;
+    this.maxResponseBytes = maxResponseBytes;
+    this.headers = headers;
+    this.secrets = secrets;
+    this.origin = origin(template);
+    this.pages = pages;
+  }
+
+  /** The URL template's origin: secrets go only there. */
+  String origin() {
+    return origin;
+  }
+
+  /** The page, or null for 204 No Content. */
+  @Nullable JsonNode fetch(
+      URI uri, @Nullable String body, java.util.function.Consumer<JsonNode> onRecord)
+      throws Exception {
+    String requestMethod = method;
+    String requestBody = body;
+    URI target = uri;
+    for (int redirects = 0; ; redirects++) {
+      HttpResponse<byte[]> response = send(target, requestMethod, requestBody);
+      int status = response.statusCode();
+      if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+        String location = response.headers().firstValue("Location").orElse(null);
+        if (location == null || redirects >= MAX_REDIRECTS) {
+          throw new IOException(
+              "HTTP " + status + " from " + requestMethod + " " + secrets.describe(target) + ": "
+                  + (location == null ? "a redirect without a Location" : "more than "
+                      + MAX_REDIRECTS + " redirects"));
+        }
+        URI next = target.resolve(location);
+        if (!origin(next).equals(origin)) {
+          throw new IOException(
+              "HTTP " + status + " from " + requestMethod + " " + secrets.describe(target)
+                  + ": redirected to " + next.getScheme() + "://" + next.getHost()
+                  + ", not the URL template's " + origin
+                  + "; secrets are sent only there, so the redirect is not followed");
+        }
+        if (status == 303 || (status != 307 && status != 308 && !"GET".equals(requestMethod))) {
+          requestMethod = "GET";
+          requestBody = null;
+        }
+        target = next;
+        continue;
+      }
+      return parse(target, requestMethod, response, onRecord);
+    }
+  }
+
+  private HttpResponse<byte[]> send(URI uri, String requestMethod, @Nullable String body)
+      throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(secrets.addTo(uri)).timeout(timeout);
+    headers.forEach(request::header);
+    secrets.headers().forEach(request::header);
+    request.method(
+        requestMethod,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+    CompletableFuture<HttpResponse<byte[]>> call =
+        client.sendAsync(request.build(), info -> new CappedBody(maxResponseBytes));
+    try {
+      // The client's own timeout ends at the headers; this one also bounds a dripping body.
+      return call.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      call.cancel(true);
+      throw new TransientSourceException(
+          "HTTP " + requestMethod + " " + secrets.describe(uri) + ": no complete response within " + timeout,
+          e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof CappedBody.TooLarge) {
+        throw new ResultTooLargeException(
+            "HTTP " + requestMethod + " " + secrets.describe(uri) + ": the response is larger than"
+                + " withMaxResponseBytes(" + maxResponseBytes + ")");
+      }
+      if (cause instanceof javax.net.ssl.SSLException && !droppedConnection(cause)) {
+        // A certificate or protocol mismatch does not pass on a retry.
+        throw new IOException(
+            "HTTP " + requestMethod + " " + secrets.describe(uri) + ": TLS failed: " + secrets.scrub(String.valueOf(cause.getMessage())),
+            cause);
+      }
+      // Timeouts, refused and reset connections, bodies cut short: the next attempt may pass.
+      throw new TransientSourceException(
+          "HTTP " + requestMethod + " " + secrets.describe(uri) + " failed: " + secrets.scrub(String.valueOf(cause)), cause);
+    }
+  }
+
+  /** A handshake the other side hung up on (a load balancer) may pass on a retry. */
+  private static boolean droppedConnection(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.io.EOFException || t instanceof java.net.SocketException) {
+        return true;
+      }
+    }
+    return String.valueOf(error.getMessage()).contains("terminated the handshake");
+  }
+
+  private @Nullable JsonNode parse(
+      URI uri,
+      String requestMethod,
+      HttpResponse<byte[]> response,
+      java.util.function.Consumer<JsonNode> onRecord)
+      throws Exception {
+    int status = response.statusCode();
+    String where = requestMethod + " " + secrets.describe(uri);
+    if (status == 408 || status == 429 || (status >= 500 && status <= 504) || (status >= 520 && status <= 527)) {
+      throw new TransientSourceException(
+          "HTTP " + status + " from " + where + ": " + secrets.excerpt(response.body()),
+          null,
+          retryAfter(response));
+    }
+    if (status == 413) {
+      throw new ResultTooLargeException("HTTP 413 from " + where + ": " + secrets.excerpt(response.body()));
+    }
+    if (status < 200 || status >= 300) {
+      throw new IOException("HTTP " + status + " from " + where + ": " + secrets.excerpt(response.body()));
+    }
+    if (status == 204) {
+      return null; // "No content": no records, no next page.
+    }
+    if (response.body().length == 0) {
+      throw new IOException(
+          "HTTP " + status + " from " + where + ": an empty body; expected JSON with the records"
+              + " (answer 204 for a range without records)");
+    }
+    try {
+      return pages.read(response.body(), onRecord);
+    } catch (IOException e) {
+      if (!(e instanceof com.fasterxml.jackson.core.JsonProcessingException)) {
+        throw new IOException("HTTP " + where + ": " + secrets.scrub(String.valueOf(e.getMessage())));
+      }
+      if (e instanceof com.fasterxml.jackson.core.io.JsonEOFException
+          || String.valueOf(e.getMessage()).contains("end-of-input")) {
+        // A body cut short by a dropped connection: the next attempt may pass.
+        throw new TransientSourceException(
+            "HTTP " + where + ": the response ends before its JSON does (cut short)", null);
+      }
+      // HTML (a login page), or any other body that is not JSON, won't become JSON on a retry.
+      throw new IOException(
+          "HTTP " + where + ": the response is not JSON: " + secrets.excerpt(response.body()));
+    }
+  }
+
+  /** A response body read whole up to a size; a larger one ends the call with {@link TooLarge}. */
+  private static final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
+    static final class TooLarge extends IOException {
+      private static final long serialVersionUID = 1L;
+    }
+
+    private final long max;
+    private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+    private java.util.concurrent.Flow.@Nullable Subscription subscription;
+
+    CappedBody(long max) {
+      this.max = max;
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<byte[]> getBody() {
+      return result;
+    }
+
+    @Override
+    public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+      subscription = s;
+      s.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(List<java.nio.ByteBuffer> items) {
+      for (java.nio.ByteBuffer item : items) {
+        if (bytes.size() + (long) item.remaining() > max) {
+          subscription.cancel();
+          result.completeExceptionally(new TooLarge());
+          return;
+        }
+        byte[] chunk = new byte[item.remaining()];
+        item.get(chunk);
+        bytes.write(chunk, 0, chunk.length);
+      }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      result.completeExceptionally(error);
+    }
+
+    @Override
+    public void onComplete() {
+      result.complete(bytes.toByteArray());
+    }
+  }
+
+  private static @Nullable Duration retryAfter(HttpResponse<?> response) {
+    String value = response.headers().firstValue("Retry-After").orElse(null);
+    if (value == null) {
+      return null;
+    }
+    String v = value.trim();
+    if (v.matches("[0-9]+")) {
+      // Any number of seconds, however large: the read compares it with its retry budget.
+      return v.length() > 15 ? Duration.ofSeconds(999_999_999_999_999L) : Duration.ofSeconds(Long.parseLong(v));
+    }
+    try {
+      Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+      Duration wait = Duration.between(Instant.now(), at);
+      return wait.isNegative() ? Duration.ZERO : wait;
+    } catch (DateTimeParseException notADate) {
+      return null;
+    }
+  }
+
+  /** {@code scheme://host:port} of {@code uri}, lower case, with the scheme's default port. */
+  static String origin(URI uri) {
+    int port = uri.getPort();
+    if (port < 0) {
+      port = "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+    }
+    return String.valueOf(uri.getScheme()).toLowerCase(java.util.Locale.ROOT) + "://"
+        + String.valueOf(uri.getHost()).toLowerCase(java.util.Locale.ROOT) + ":" + port;
+  }
+}

@@ -1,0 +1,480 @@
+package dev.timerangeio.http;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+
+import com.fasterxml.jackson.core.JsonPointer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.google.auto.value.AutoValue;
+import dev.timerangeio.ResultTooLargeException;
+import dev.timerangeio.TimeRange;
+import dev.timerangeio.TimeRangeQuery;
+import dev.timerangeio.TransientSourceException;
+import java.io.IOException;
+import java.io.Serializable;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * A {@link TimeRangeQuery} over an HTTP JSON API that takes a time range: REST APIs with {@code
+ * since}/{@code until}, log-analytics query APIs.
+ *
+ * <pre>{@code
+ * HttpTimeRangeQuery<Event> api =
+ *     HttpTimeRangeQuery.get("https://api.example.com/events?since={from}&until={to}", Event.class)
+ *         .withRecordsPointer("/data")
+ *         .withNextPageToken("/next_page_token", "page_token")
+ *         .withSecretHeader("Authorization", "Bearer " + token);
+ * HttpTimeRangeQuery<Row> logs =
+ *     HttpTimeRangeQuery.post(
+ *             "https://logs.example.com/v1/query",
+ *             "{\"query\": \"Events\", \"timespan\": \"{from}/{to}\"}",
+ *             json -> toRow(json))
+ *         .withRecordsPointer("/tables/0/rows");
+ * }</pre>
+ *
+ * <p>{@code {from}} and {@code {to}} in the URL and body are replaced by the range's bounds in
+ * {@link #withTimeFormat the chosen format} (ISO-8601 at the microsecond by default; URL-encoded in
+ * the URL). The API must treat them as a half-open range {@code [from, to)}. The JSON records sit
+ * in an array at {@link #withRecordsPointer a JSON pointer}; pages follow a next-page token or
+ * link until there is none.
+ *
+ * <p>Failures: 429, 500, 502, 503 and 504, timeouts, refused, reset or truncated responses are
+ * {@link TransientSourceException}s, retried by the read (honouring {@code Retry-After}); 413 is a
+ * {@link ResultTooLargeException}, so the read bisects the range; any other status fails the
+ * bundle with the status and the start of the body. Secret headers never appear in display data,
+ * logs or messages; keep secrets out of the URL.
+ *
+ * <p>A records-array element the mapper can't map (it throws) goes, as JSON text with the
+ * exception, to the read's {@code withBadRecordErrorHandler}; without one the bundle fails with
+ * the mapper's exception.
+ *
+ * <p>One JDK {@link HttpClient} per worker copy, created in {@link #open()}, reuses connections.
+ *
+ * @param <T> the record type
+ */
+@AutoValue
+public abstract class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
+  private static final long serialVersionUID = 1L;
+  /** Default {@link #withTimeout}: 30 seconds. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+  /** Default {@link #withMaxPagesPerQuery}: 10,000 pages. */
+  public static final int DEFAULT_MAX_PAGES_PER_QUERY = 10_000;
+  /** Default {@link #withMaxResponseBytes}: 32 MiB. */
+  public static final long DEFAULT_MAX_RESPONSE_BYTES = 32L << 20;
+  /** Headers the HTTP client sets itself. */
+  private static final java.util.Set<String> RESTRICTED_HEADERS =
+      java.util.Set.of("connection", "content-length", "expect", "host", "upgrade");
+
+  /** Builds a record from one JSON element of the records array. */
+  @FunctionalInterface
+  public interface RecordMapper<T> extends Serializable {
+    T map(JsonNode json) throws Exception;
+  }
+
+  /** How {@code {from}} and {@code {to}} are written. */
+  public enum TimeFormat {
+    /** {@code 2024-05-01T00:00:00.000001Z}: ISO-8601 UTC with six fraction digits. */
+    ISO_8601,
+    /** Microseconds since the epoch. */
+    EPOCH_MICROS,
+    /** Milliseconds since the epoch; bounds that are not whole milliseconds are rejected. */
+    EPOCH_MILLIS,
+    /** Seconds since the epoch; bounds that are not whole seconds are rejected. */
+    EPOCH_SECONDS
+  }
+
+  private static final DateTimeFormatter ISO_MICROS =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSX").withZone(java.time.ZoneOffset.UTC);
+
+  // One client per worker copy, kept across retries so its connections are reused.
+  private transient @Nullable HttpClient client;
+  private transient @Nullable HttpExchange exchange;
+  private transient @Nullable HttpSecrets secrets;
+
+  HttpTimeRangeQuery() {}
+
+  abstract String method();
+
+  abstract String urlTemplate();
+
+  abstract @Nullable String bodyTemplate();
+
+  abstract RecordMapper<T> mapper();
+
+  abstract String recordsPointer();
+
+  abstract @Nullable String nextTokenPointer();
+
+  abstract @Nullable String nextTokenParameter();
+
+  abstract @Nullable String nextLinkPointer();
+
+  abstract @Nullable String errorPointer();
+
+  abstract TimeFormat timeFormat();
+
+  abstract ImmutableMap<String, String> headers();
+
+  abstract ImmutableMap<String, String> secretHeaders();
+
+  abstract ImmutableMap<String, String> secretQueryParameters();
+
+  abstract Duration timeout();
+
+  abstract int maxPagesPerQuery();
+
+  abstract long maxResponseBytes();
+
+  abstract Builder<T> toBuilder();
+
+  @AutoValue.Builder
+  abstract static class Builder<T> {
+    abstract Builder<T> setMethod(String method);
+
+    abstract Builder<T> setUrlTemplate(String urlTemplate);
+
+    abstract Builder<T> setBodyTemplate(@Nullable String bodyTemplate);
+
+    abstract Builder<T> setMapper(RecordMapper<T> mapper);
+
+    abstract Builder<T> setRecordsPointer(String pointer);
+
+    abstract Builder<T> setNextTokenPointer(@Nullable String pointer);
+
+    abstract Builder<T> setNextTokenParameter(@Nullable String parameter);
+
+    abstract Builder<T> setNextLinkPointer(@Nullable String pointer);
+
+    abstract Builder<T> setErrorPointer(@Nullable String pointer);
+
+    abstract Builder<T> setTimeFormat(TimeFormat format);
+
+    abstract Builder<T> setHeaders(ImmutableMap<String, String> headers);
+
+    abstract Builder<T> setSecretHeaders(ImmutableMap<String, String> headers);
+
+    abstract Builder<T> setSecretQueryParameters(ImmutableMap<String, String> parameters);
+
+    abstract Builder<T> setTimeout(Duration timeout);
+
+    abstract Builder<T> setMaxPagesPerQuery(int maxPages);
+
+    abstract Builder<T> setMaxResponseBytes(long maxBytes);
+
+    abstract HttpTimeRangeQuery<T> build();
+  }
+
+  private static <T> Builder<T> builder(
+      String method, String urlTemplate, @Nullable String bodyTemplate, RecordMapper<T> mapper) {
+    return new AutoValue_HttpTimeRangeQuery.Builder<T>()
+        .setMethod(method)
+        .setUrlTemplate(urlTemplate)
+        .setBodyTemplate(bodyTemplate)
+        .setMapper(mapper)
+        .setRecordsPointer("")
+        .setTimeFormat(TimeFormat.ISO_8601)
+        .setHeaders(ImmutableMap.of())
+        .setSecretHeaders(ImmutableMap.of())
+        .setSecretQueryParameters(ImmutableMap.of())
+        .setTimeout(DEFAULT_TIMEOUT)
+        .setMaxPagesPerQuery(DEFAULT_MAX_PAGES_PER_QUERY)
+        .setMaxResponseBytes(DEFAULT_MAX_RESPONSE_BYTES);
+  }
+
+  /** GET {@code urlTemplate}; each element of the records array bound to {@code type} by Jackson. */
+  public static <T> HttpTimeRangeQuery<T> get(String urlTemplate, Class<T> type) {
+    checkArgument(type != null, "get: type must not be null");
+    return get(urlTemplate, json -> JsonPages.JSON.treeToValue(json, type));
+  }
+
+  /** GET {@code urlTemplate}; each element of the records array mapped by {@code mapper}. */
+  public static <T> HttpTimeRangeQuery<T> get(String urlTemplate, RecordMapper<T> mapper) {
+    checkTemplate(urlTemplate, null);
+    checkArgument(mapper != null, "get: mapper must not be null");
+    return HttpTimeRangeQuery.<T>builder("GET", urlTemplate, null, mapper).build();
+  }
+
+  /**
+   * POST {@code bodyTemplate} (JSON, with {@code {from}} and {@code {to}}) to {@code url}, as a
+   * Log-Analytics-style query API takes it.
+   */
+  public static <T> HttpTimeRangeQuery<T> post(
+      String url, String bodyTemplate, RecordMapper<T> mapper) {
+    checkTemplate(url, bodyTemplate);
+    checkArgument(mapper != null, "post: mapper must not be null");
+    return HttpTimeRangeQuery.<T>builder("POST", url, bodyTemplate, mapper)
+        .build()
+        .withHeader("Content-Type", "application/json");
+  }
+
+  private static void checkTemplate(String url, @Nullable String body) {
+    checkArgument(
+        url != null && (url.startsWith("http://") || url.startsWith("https://")),
+        "url must start with http:// or https://, was %s",
+        url);
+    String both = url + (body == null ? "" : body);
+    checkArgument(
+        both.contains("{from}") && both.contains("{to}"),
+        "the URL%s must contain both {from} and {to}, was %s",
+        body == null ? "" : " or body",
+        body == null ? url : url + " with body " + body);
+    try {
+      URI.create(url.replace("{from}", "0").replace("{to}", "0"));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("url is not a valid URI: " + url, e);
+    }
+  }
+
+  /** Where the records array is, as a JSON pointer ({@code /data/items}). Default: the root. */
+  public HttpTimeRangeQuery<T> withRecordsPointer(String pointer) {
+    return toBuilder().setRecordsPointer(checkPointer("withRecordsPointer", pointer)).build();
+  }
+
+  /**
+   * Pages by token: the token is read at {@code tokenPointer} of each response and sent as the
+   * query parameter {@code parameter} of the next request, until it is missing, null or empty.
+   */
+  public HttpTimeRangeQuery<T> withNextPageToken(String tokenPointer, String parameter) {
+    checkArgument(
+        parameter != null && parameter.matches("[A-Za-z0-9_.~-]+"),
+        "withNextPageToken: parameter must be a plain query parameter name, was %s",
+        parameter);
+    return toBuilder()
+        .setNextTokenPointer(checkPointer("withNextPageToken", tokenPointer))
+        .setNextTokenParameter(parameter)
+        .build();
+  }
+
+  /** Pages by link: the next page's URL (absolute or relative) is at {@code pointer}. */
+  public HttpTimeRangeQuery<T> withNextLinkPointer(String pointer) {
+    return toBuilder().setNextLinkPointer(checkPointer("withNextLinkPointer", pointer)).build();
+  }
+
+  /**
+   * Where an API reports an error inside a successful answer (Log Analytics' partial results:
+   * {@code "error"} beside truncated rows): a page holding anything but null there fails the
+   * query, quoting it, instead of passing on what may be part of the records. Default: none.
+   */
+  public HttpTimeRangeQuery<T> withErrorPointer(String pointer) {
+    return toBuilder().setErrorPointer(checkPointer("withErrorPointer", pointer)).build();
+  }
+
+  /** How {@code {from}} and {@code {to}} are written. Default {@link TimeFormat#ISO_8601}. */
+  public HttpTimeRangeQuery<T> withTimeFormat(TimeFormat format) {
+    checkArgument(format != null, "withTimeFormat: format must not be null");
+    return toBuilder().setTimeFormat(format).build();
+  }
+
+  /** A request header, shown in display data and messages. */
+  public HttpTimeRangeQuery<T> withHeader(String name, String value) {
+    checkHeader("withHeader", name, value);
+    return toBuilder().setHeaders(put(headers(), name, value)).build();
+  }
+
+  /** A request header holding a secret (a token): never shown in display data, logs or messages. */
+  public HttpTimeRangeQuery<T> withSecretHeader(String name, String value) {
+    checkHeader("withSecretHeader", name, value);
+    return toBuilder().setSecretHeaders(put(secretHeaders(), name, value)).build();
+  }
+
+  /**
+   * A query parameter holding a secret (an API key), added to every request: never shown in
+   * display data, logs or messages (they show {@code name=***}), and, like secret headers, sent
+   * only to the URL template's scheme, host and port. Allowed: a plain parameter name.
+   */
+  public HttpTimeRangeQuery<T> withSecretQueryParameter(String name, String value) {
+    checkArgument(
+        name != null && name.matches("[A-Za-z0-9_.~-]+"),
+        "withSecretQueryParameter: name must be a plain query parameter name, was %s",
+        name);
+    checkArgument(value != null, "withSecretQueryParameter(%s): value must not be null", name);
+    return toBuilder()
+        .setSecretQueryParameters(put(secretQueryParameters(), name, value))
+        .build();
+  }
+
+  /**
+   * The most pages one query may follow; more fail the query (a next-page token or link that
+   * never ends is a broken API, not data). A token or link that repeats an earlier one of the same
+   * query fails it at once. Default {@value #DEFAULT_MAX_PAGES_PER_QUERY}; allowed: 1 or more.
+   */
+  public HttpTimeRangeQuery<T> withMaxPagesPerQuery(int maxPages) {
+    checkArgument(maxPages >= 1, "withMaxPagesPerQuery: must be at least 1, was %s", maxPages);
+    return toBuilder().setMaxPagesPerQuery(maxPages).build();
+  }
+
+  /**
+   * The largest response body read, in bytes; a larger one is dropped unread and the range is
+   * treated as too large ({@link ResultTooLargeException}), so the read bisects it. Default
+   * {@value #DEFAULT_MAX_RESPONSE_BYTES} (32 MiB); allowed: 1 or more.
+   */
+  public HttpTimeRangeQuery<T> withMaxResponseBytes(long maxBytes) {
+    checkArgument(maxBytes >= 1, "withMaxResponseBytes: must be at least 1, was %s", maxBytes);
+    return toBuilder().setMaxResponseBytes(maxBytes).build();
+  }
+
+  /** The longest one request may take, response body included. Default {@link #DEFAULT_TIMEOUT}; allowed: ≥ 1 ms. */
+  public HttpTimeRangeQuery<T> withTimeout(Duration timeout) {
+    checkArgument(
+        timeout != null && timeout.toMillis() >= 1, "withTimeout: must be at least 1 ms, was %s", timeout);
+    return toBuilder().setTimeout(timeout).build();
+  }
+
+  private static String checkPointer(String option, String pointer) {
+    try {
+      JsonPointer.compile(pointer);
+    } catch (IllegalArgumentException | NullPointerException e) {
+      throw new IllegalArgumentException(
+          option + ": \"" + pointer + "\" is not a JSON pointer (\"\" or \"/a/0/b\")", e);
+    }
+    return pointer;
+  }
+
+  private static void checkHeader(String option, String name, String value) {
+    checkArgument(
+        name != null && name.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+"),
+        "%s: \"%s\" is not a valid header name",
+        option,
+        name);
+    checkArgument(
+        !RESTRICTED_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT)),
+        "%s: \"%s\" is set by the HTTP client itself; allowed are other headers (not %s)",
+        option,
+        name,
+        RESTRICTED_HEADERS);
+    checkArgument(value != null, "%s(%s): value must not be null", option, name);
+  }
+
+  /** {@code map} with {@code name} set to {@code value}, in insertion order. */
+  private static ImmutableMap<String, String> put(
+      ImmutableMap<String, String> map, String name, String value) {
+    return ImmutableMap.<String, String>builder().putAll(map).put(name, value).buildKeepingLast();
+  }
+
+  private HttpSecrets secrets() {
+    if (secrets == null) {
+      secrets = new HttpSecrets(secretHeaders(), secretQueryParameters());
+    }
+    return secrets;
+  }
+
+  @Override
+  public void open() {
+    exchange();
+  }
+
+  private HttpExchange exchange() {
+    if (exchange == null) {
+      // Redirects are followed by HttpExchange, not by the client, which would send every
+      // header to whatever host a redirect names.
+      client =
+          HttpClient.newBuilder()
+              .connectTimeout(timeout())
+              .followRedirects(HttpClient.Redirect.NEVER)
+              .build();
+      exchange =
+          new HttpExchange(
+              client,
+              method(),
+              timeout(),
+              maxResponseBytes(),
+              headers(),
+              secrets(),
+              URI.create(fill(urlTemplate(), "0", "0")),
+              new JsonPages(recordsPointer(), nextTokenPointer(), nextLinkPointer(), errorPointer()));
+    }
+    return exchange;
+  }
+
+  @Override
+  public void close() throws Exception {
+    HttpClient closing = client;
+    client = null;
+    exchange = null;
+    // HttpClient is AutoCloseable from JDK 21 on; before, dropping it frees it.
+    if (closing instanceof AutoCloseable) {
+      ((AutoCloseable) closing).close();
+    }
+  }
+
+  /** The records of {@code range}; elements the mapper fails on are left out (see {@link #queryResult}). */
+  @Override
+  public List<T> query(TimeRange range) throws Exception {
+    return queryResult(range, Long.MAX_VALUE).records();
+  }
+
+  /**
+   * The records of {@code range} and the elements the mapper failed on; stops following pages
+   * once {@code limit} rows are in: the read drops such an answer anyway.
+   */
+  @Override
+  public Result<T> queryResult(TimeRange range, long limit) throws Exception {
+    String from = format(range.fromMicros(), range.from());
+    String to = format(range.toMicros(), range.to());
+    try {
+      return new HttpPaging<>(this, exchange(), secrets()).query(range, from, to, limit);
+    } catch (IllegalArgumentException e) {
+      // java.net.URI and the JDK client quote a URL they refuse whole, secrets included, in
+      // their message and cause: the message is scrubbed and the cause left out.
+      throw new IOException(
+          "HTTP " + method() + " for " + range + ": " + secrets().scrub(String.valueOf(e.getMessage())));
+    }
+  }
+
+  private String format(long micros, java.time.Instant instant) {
+    switch (timeFormat()) {
+      case EPOCH_MICROS:
+        return Long.toString(micros);
+      case EPOCH_MILLIS:
+        checkArgument(
+            micros % 1_000 == 0,
+            "withTimeFormat(EPOCH_MILLIS): the bound %s is not a whole millisecond; use a"
+                + " partition duration and start time in whole milliseconds",
+            instant);
+        return Long.toString(micros / 1_000);
+      case EPOCH_SECONDS:
+        checkArgument(
+            micros % 1_000_000 == 0,
+            "withTimeFormat(EPOCH_SECONDS): the bound %s is not a whole second; use a partition"
+                + " duration and start time in whole seconds",
+            instant);
+        return Long.toString(micros / 1_000_000);
+      default:
+        return ISO_MICROS.format(instant);
+    }
+  }
+
+  static String fill(String template, String from, String to) {
+    return template.replace("{from}", from).replace("{to}", to);
+  }
+
+  private static String urlEncode(String s) {
+    return HttpSecrets.urlEncode(s);
+  }
+
+  @Override
+  public final String toString() {
+    // Secret headers are named, never shown.
+    return "HttpTimeRangeQuery{"
+        + method()
+        + " "
+        + urlTemplate()
+        + (bodyTemplate() == null ? "" : " body " + bodyTemplate())
+        + ", records at \""
+        + recordsPointer()
+        + "\", "
+        + timeFormat()
+        + ", headers "
+        + headers()
+        + (secretHeaders().isEmpty() ? "" : ", secret headers " + secretHeaders().keySet())
+        + (secretQueryParameters().isEmpty()
+            ? ""
+            : ", secret query parameters " + secretQueryParameters().keySet())
+        + "}";
+  }
+}

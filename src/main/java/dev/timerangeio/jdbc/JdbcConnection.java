@@ -1,0 +1,126 @@
+package dev.timerangeio.jdbc;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+
+import java.io.Serializable;
+import java.util.Objects;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * Where a JDBC source or sink connects: the URL, the credentials and the most connections a
+ * worker opens, as one immutable value that {@link JdbcTimeRangeQuery} and {@link
+ * JdbcIdempotentSink} share (in the spirit of {@code JdbcIO.DataSourceConfiguration}):
+ *
+ * <pre>{@code
+ * JdbcConnection db = JdbcConnection.of("jdbc:postgresql://db:5432/app")
+ *     .withUsername("reader").withPassword(password);
+ * JdbcTimeRangeQuery.forTableAsRows(db, "events", "event_time");
+ * JdbcIdempotentSink.forRows(db, "events_copy");
+ * }</pre>
+ *
+ * <p>A worker JVM holds one connection pool (HikariCP) per connection value and access mode,
+ * shared by every copy of the sources and sinks that use it. {@link #toString()} and display data
+ * never show the password, nor a secret in the URL.
+ */
+public final class JdbcConnection implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Default {@link #withMaxConnections}: connections per pool, per worker JVM. */
+  public static final int DEFAULT_MAX_CONNECTIONS = 4;
+
+  private final String jdbcUrl;
+  private final @Nullable String username;
+  private final @Nullable String password;
+  private final int maxConnections;
+
+  private JdbcConnection(
+      String jdbcUrl, @Nullable String username, @Nullable String password, int maxConnections) {
+    this.jdbcUrl = jdbcUrl;
+    this.username = username;
+    this.password = password;
+    this.maxConnections = maxConnections;
+  }
+
+  /**
+   * A connection to {@code jdbcUrl}, a {@code jdbc:} URL whose driver is on the classpath; no
+   * username or password (give them in the URL or with {@link #withUsername}/{@link
+   * #withPassword}).
+   */
+  public static JdbcConnection of(String jdbcUrl) {
+    JdbcSupport.checkUrl(jdbcUrl);
+    return new JdbcConnection(jdbcUrl, null, null, DEFAULT_MAX_CONNECTIONS);
+  }
+
+  /** The database user. Default: none (the URL's, or the driver's default). */
+  public JdbcConnection withUsername(String username) {
+    checkArgument(username != null, "withUsername: username must not be null");
+    return new JdbcConnection(jdbcUrl, username, password, maxConnections);
+  }
+
+  /** The user's password; never logged, displayed or put in an error. Default: none. */
+  public JdbcConnection withPassword(String password) {
+    checkArgument(password != null, "withPassword: password must not be null");
+    return new JdbcConnection(jdbcUrl, username, password, maxConnections);
+  }
+
+  /**
+   * The most connections one worker JVM opens to this database, for each access mode (reading,
+   * writing). Default {@link #DEFAULT_MAX_CONNECTIONS}; allowed: 1 or more.
+   */
+  public JdbcConnection withMaxConnections(int maxConnections) {
+    checkArgument(
+        maxConnections >= 1, "withMaxConnections: must be at least 1, was %s", maxConnections);
+    return new JdbcConnection(jdbcUrl, username, password, maxConnections);
+  }
+
+  /** The URL as given; it may hold secrets: use {@link #redactedUrl()} in messages. */
+  public String jdbcUrl() {
+    return jdbcUrl;
+  }
+
+  public @Nullable String username() {
+    return username;
+  }
+
+  @Nullable String password() {
+    return password;
+  }
+
+  public int maxConnections() {
+    return maxConnections;
+  }
+
+  /** The URL with secrets (password parameters, user-info) masked: for messages and display. */
+  public String redactedUrl() {
+    return JdbcSupport.redact(jdbcUrl);
+  }
+
+  @Override
+  public boolean equals(@Nullable Object o) {
+    if (!(o instanceof JdbcConnection)) {
+      return false;
+    }
+    JdbcConnection c = (JdbcConnection) o;
+    return jdbcUrl.equals(c.jdbcUrl)
+        && Objects.equals(username, c.username)
+        && Objects.equals(password, c.password)
+        && maxConnections == c.maxConnections;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(jdbcUrl, username, password, maxConnections);
+  }
+
+  /** The redacted URL and user; never the password. */
+  @Override
+  public String toString() {
+    return "JdbcConnection{"
+        + redactedUrl()
+        + (username == null ? "" : ", user " + username)
+        + (password == null ? "" : ", password ***")
+        + ", maxConnections "
+        + maxConnections
+        + "}";
+  }
+}

@@ -1,0 +1,508 @@
+package dev.timerangeio.jdbc;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+
+import com.google.auto.value.AutoValue;
+import dev.timerangeio.TimeRange;
+import dev.timerangeio.TimeRangeQuery;
+import dev.timerangeio.TransientSourceException;
+import java.io.Serializable;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.values.Row;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * A {@link TimeRangeQuery} over a SQL table with a timestamp column, through JDBC.
+ *
+ * <pre>{@code
+ * JdbcTimeRangeQuery<Event> query =
+ *     JdbcTimeRangeQuery.forTable("jdbc:h2:./data/events", "events", "event_time", Event::fromRow);
+ * JdbcTimeRangeQuery<Event> custom =
+ *     JdbcTimeRangeQuery.forSql(
+ *             "jdbc:postgresql://127.0.0.1/test",
+ *             "SELECT id, ts, body FROM events WHERE ts >= ? AND ts < ? AND kind = 'click'",
+ *             Event::fromRow)
+ *         .withTimeColumn("ts")
+ *         .withTieBreakerColumn("id")
+ *         .withUsername("reader");
+ * }</pre>
+ *
+ * <p><b>Bounds.</b> The range's bounds are always bound as statement parameters ({@code >= ?} and
+ * {@code < ?}), never concatenated into SQL, at full microsecond precision. For a time column that
+ * holds instants ({@code timestamptz}, {@code TIMESTAMP WITH TIME ZONE}, MariaDB's {@code
+ * TIMESTAMP}; learnt from the column's type, so a {@link #forSql} query needs {@link
+ * #withTimeColumn}), they are instants, so the session's time zone plays no part; otherwise they
+ * are {@link LocalDateTime} values in {@link #withZone the column's zone} (UTC by default). The
+ * MariaDB driver converts instants through its connection time zone, the JVM's by default: on
+ * workers not running in UTC add {@code
+ * connectionTimeZone=UTC&forceConnectionTimeZoneToSession=true&preserveInstants=true} to the URL.
+ * Table and column names are checked against a strict identifier pattern.
+ *
+ * <p><b>Zone-less columns and daylight saving.</b> A zone-less value is read as {@link
+ * #instantOf}: in the hour a fall-back repeats, as its first pass (a zone-less column can't tell
+ * the passes apart, so rows written in the second pass get a time one offset change early); a
+ * value inside a spring-forward gap, as the instant of the change. The bounds of each query are
+ * chosen to match, so every row is still read exactly once. Store instants ({@code timestamptz},
+ * or UTC) to avoid the ambiguity.
+ *
+ * <p><b>Connections.</b> The copies of the query in a worker JVM share a connection pool
+ * (HikariCP, at most {@link #withMaxConnections} connections), joined in {@link #open()} and left
+ * in {@link #close()}; each query borrows one read-only connection. A chunk's rows are fetched
+ * {@link #withFetchSize} at a time and returned as a list, so size chunks to fit in memory.
+ *
+ * <p><b>Crowded microseconds.</b> With {@link #withTieBreakerColumn}, a microsecond holding more
+ * rows than the read's {@code withMaxRowsPerQuery} is read in pages ordered by that column.
+ *
+ * <p><b>Rows that can't be mapped.</b> When the row mapper throws, the row (its columns as text)
+ * and the exception go to the read's {@code withBadRecordErrorHandler}; without one the bundle
+ * fails with the mapper's exception.
+ *
+ * @param <T> the record type the row mapper builds
+ */
+@AutoValue
+public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
+  private static final long serialVersionUID = 1L;
+  /** Default {@link #withFetchSize}. */
+  public static final int DEFAULT_FETCH_SIZE = 10_000;
+  /** Default {@link #withQueryTimeout}: five minutes. */
+  public static final java.time.Duration DEFAULT_QUERY_TIMEOUT = java.time.Duration.ofMinutes(5);
+
+
+  /** Builds a record from the current row of a result set. */
+  @FunctionalInterface
+  public interface RowMapper<T> extends Serializable {
+    T mapRow(ResultSet resultSet) throws Exception;
+  }
+
+  // Per copy, learnt on first use: whether the time column holds instants (timestamptz).
+  private transient @Nullable Boolean instantColumn;
+
+  JdbcTimeRangeQuery() {}
+
+  abstract JdbcPool pool();
+
+  /** The statement: two placeholders, the range's start and end. */
+  abstract String sql();
+
+  abstract @Nullable String table();
+
+  abstract @Nullable String timeColumn();
+
+  abstract @Nullable String tieBreakerColumn();
+
+  abstract RowMapper<T> rowMapper();
+
+  abstract ZoneId zone();
+
+  abstract int fetchSize();
+
+  abstract java.time.Duration queryTimeout();
+
+  abstract Builder<T> toBuilder();
+
+  @AutoValue.Builder
+  abstract static class Builder<T> {
+    abstract Builder<T> setPool(JdbcPool pool);
+
+    abstract Builder<T> setSql(String sql);
+
+    abstract Builder<T> setTable(@Nullable String table);
+
+    abstract Builder<T> setTimeColumn(@Nullable String column);
+
+    abstract Builder<T> setTieBreakerColumn(@Nullable String column);
+
+    abstract Builder<T> setRowMapper(RowMapper<T> mapper);
+
+    abstract Builder<T> setZone(ZoneId zone);
+
+    abstract Builder<T> setFetchSize(int fetchSize);
+
+    abstract Builder<T> setQueryTimeout(java.time.Duration timeout);
+
+    abstract JdbcTimeRangeQuery<T> build();
+  }
+
+  private static <T> Builder<T> builder(
+      JdbcConnection connection, String sql, RowMapper<T> rowMapper) {
+    return new AutoValue_JdbcTimeRangeQuery.Builder<T>()
+        .setPool(JdbcPool.of(connection, true))
+        .setSql(sql)
+        .setRowMapper(rowMapper)
+        .setZone(ZoneOffset.UTC)
+        .setFetchSize(DEFAULT_FETCH_SIZE)
+        .setQueryTimeout(DEFAULT_QUERY_TIMEOUT);
+  }
+
+  /**
+   * Reads {@code SELECT * FROM table WHERE timeColumn >= ? AND timeColumn < ?}. {@code table} and
+   * {@code timeColumn} must be plain identifiers ({@code name} or {@code schema.name}).
+   */
+  public static <T> JdbcTimeRangeQuery<T> forTable(
+      String jdbcUrl, String table, String timeColumn, RowMapper<T> rowMapper) {
+    return forTable(JdbcConnection.of(jdbcUrl), table, timeColumn, rowMapper);
+  }
+
+  /** {@link #forTable(String, String, String, RowMapper)} over {@code connection}. */
+  public static <T> JdbcTimeRangeQuery<T> forTable(
+      JdbcConnection connection, String table, String timeColumn, RowMapper<T> rowMapper) {
+    checkArgument(connection != null, "forTable: connection must not be null");
+    JdbcSupport.checkIdentifier("forTable: table", table);
+    JdbcSupport.checkIdentifier("forTable: timeColumn", timeColumn);
+    checkArgument(rowMapper != null, "forTable: rowMapper must not be null");
+    String sql =
+        "SELECT * FROM " + table + " WHERE " + timeColumn + " >= ? AND " + timeColumn + " < ?";
+    return builder(connection, sql, rowMapper).setTable(table).setTimeColumn(timeColumn).build();
+  }
+
+  /**
+   * Reads {@code SELECT * FROM table WHERE timeColumn >= ? AND timeColumn < ?} as Beam {@link
+   * Row}s whose schema comes from the result set's metadata (one field per column, lower-case
+   * names; timestamps as {@code MicrosInstant}), learnt once when the pipeline is built, so the
+   * read's output has a schema and schema transforms work downstream.
+   */
+  public static JdbcTimeRangeQuery<Row> forTableAsRows(
+      String jdbcUrl, String table, String timeColumn) {
+    return forTableAsRows(JdbcConnection.of(jdbcUrl), table, timeColumn);
+  }
+
+  /** {@link #forTableAsRows(String, String, String)} over {@code connection}. */
+  public static JdbcTimeRangeQuery<Row> forTableAsRows(
+      JdbcConnection connection, String table, String timeColumn) {
+    return forTable(connection, table, timeColumn, new ResultSetRows(ZoneOffset.UTC));
+  }
+
+  /**
+   * Reads with {@code sql}, which must hold exactly two {@code ?} placeholders: the inclusive
+   * start ({@code time >= ?}) then the exclusive end ({@code time < ?}). For start time {@code
+   * "earliest"} also call {@link #withTimeColumn}.
+   */
+  public static <T> JdbcTimeRangeQuery<T> forSql(String jdbcUrl, String sql, RowMapper<T> rowMapper) {
+    return forSql(JdbcConnection.of(jdbcUrl), sql, rowMapper);
+  }
+
+  /** {@link #forSql(String, String, RowMapper)} over {@code connection}. */
+  public static <T> JdbcTimeRangeQuery<T> forSql(
+      JdbcConnection connection, String sql, RowMapper<T> rowMapper) {
+    checkArgument(connection != null, "forSql: connection must not be null");
+    checkArgument(sql != null && !sql.isBlank(), "forSql: sql must not be empty, was %s", sql);
+    JdbcSupport.SqlShape shape = JdbcSupport.shapeOf(sql);
+    checkArgument(
+        shape.placeholders == 2,
+        "forSql: sql must hold exactly two '?' placeholders (time >= ? AND time < ?; a ? in a"
+            + " string literal, a comment or PostgreSQL's ?? operator doesn't count), found %s in:"
+            + " %s",
+        shape.placeholders,
+        sql);
+    if (shape.trailingSemicolon >= 0) {
+      // The statement is wrapped when a crowded microsecond is paged: a ; inside would end it.
+      sql = sql.substring(0, shape.trailingSemicolon) + sql.substring(shape.trailingSemicolon + 1);
+    }
+    checkArgument(rowMapper != null, "forSql: rowMapper must not be null");
+    return builder(connection, sql, rowMapper).build();
+  }
+
+  /**
+   * The instant TimeRangeIO reads a zone-less value {@code local} of a column in {@code zone} as:
+   * in a repeated (fall-back) hour the first pass, in a spring-forward gap the instant of the
+   * change, otherwise the one instant it names. Use it in a {@link RowMapper} whose record carries
+   * the row's time, so the time lies in the range the row was read for.
+   */
+  public static Instant instantOf(LocalDateTime local, ZoneId zone) {
+    checkArgument(local != null && zone != null, "instantOf: local and zone must not be null");
+    return JdbcSupport.instantOf(local, zone);
+  }
+
+  /** Where this query connects: URL, user, password and pool size. */
+  public JdbcConnection connection() {
+    return pool().jdbcConnection();
+  }
+
+  /** Connects with {@code connection} (its URL, user, password and pool size) instead. */
+  public JdbcTimeRangeQuery<T> withConnection(JdbcConnection connection) {
+    checkArgument(connection != null, "withConnection: connection must not be null");
+    return toBuilder().setPool(JdbcPool.of(connection, true)).build();
+  }
+
+  /** {@link JdbcConnection#withUsername} of this query's connection. */
+  public JdbcTimeRangeQuery<T> withUsername(String username) {
+    return withConnection(connection().withUsername(username));
+  }
+
+  /** {@link JdbcConnection#withPassword} of this query's connection. */
+  public JdbcTimeRangeQuery<T> withPassword(String password) {
+    return withConnection(connection().withPassword(password));
+  }
+
+  /**
+   * {@link JdbcConnection#withMaxConnections} of this query's connection: queries beyond it wait
+   * for a free connection (and count as transient failures after 30 s).
+   */
+  public JdbcTimeRangeQuery<T> withMaxConnections(int maxConnections) {
+    return withConnection(connection().withMaxConnections(maxConnections));
+  }
+
+  /** The zone in which a zone-less timestamp column's values are meant. Default UTC. */
+  @SuppressWarnings("unchecked") // a ResultSetRows maps to Row, which T is for forTableAsRows
+  public JdbcTimeRangeQuery<T> withZone(ZoneId zone) {
+    checkArgument(zone != null, "withZone: zone must not be null");
+    RowMapper<T> mapper =
+        rowMapper() instanceof ResultSetRows
+            ? (RowMapper<T>) ((ResultSetRows) rowMapper()).inZone(zone)
+            : rowMapper();
+    return toBuilder().setZone(zone).setRowMapper(mapper).build();
+  }
+
+  /**
+   * The longest one statement may run ({@code Statement.setQueryTimeout}, whole seconds, at least
+   * one); a connection that says nothing for 30 s longer is aborted ({@code
+   * Connection.setNetworkTimeout}), so a lock wait or a half-open connection ends as a transient
+   * failure the read retries within {@code withMaxRetryDuration}, instead of blocking forever.
+   * Default {@link #DEFAULT_QUERY_TIMEOUT}; allowed: 1 s or more.
+   */
+  public JdbcTimeRangeQuery<T> withQueryTimeout(java.time.Duration timeout) {
+    checkArgument(
+        timeout != null && timeout.getSeconds() >= 1,
+        "withQueryTimeout: must be at least 1 s, was %s",
+        timeout);
+    return toBuilder().setQueryTimeout(timeout).build();
+  }
+
+  /** Rows fetched per round trip. Default {@link #DEFAULT_FETCH_SIZE}; allowed: 1 or more. */
+  public JdbcTimeRangeQuery<T> withFetchSize(int fetchSize) {
+    checkArgument(fetchSize >= 1, "withFetchSize: must be at least 1, was %s", fetchSize);
+    return toBuilder().setFetchSize(fetchSize).build();
+  }
+
+  /** The time column of a {@link #forSql} query, for {@link #earliest()}. */
+  public JdbcTimeRangeQuery<T> withTimeColumn(String timeColumn) {
+    JdbcSupport.checkIdentifier("withTimeColumn", timeColumn);
+    return toBuilder().setTimeColumn(timeColumn).build();
+  }
+
+  /**
+   * A column that orders the rows of one microsecond: unique within a microsecond, never null, of
+   * an integer or string type (an id or sequence number). A microsecond holding more rows than the
+   * read's {@code withMaxRowsPerQuery} is then read in pages ({@code ... AND column > ? ORDER BY
+   * column}) instead of failing. Default: none.
+   */
+  public JdbcTimeRangeQuery<T> withTieBreakerColumn(String column) {
+    JdbcSupport.checkIdentifier("withTieBreakerColumn", column);
+    checkArgument(
+        !column.contains("."),
+        "withTieBreakerColumn: \"%s\" is qualified; pages are read as SELECT * FROM (<query>)"
+            + " ORDER BY <column>, where only a plain column name of the query's result works",
+        column);
+    return toBuilder().setTieBreakerColumn(column).build();
+  }
+
+  /**
+   * The Beam schema of the rows of a {@link #forTableAsRows} query, read from the database the
+   * first time it is asked (when the read is applied); null for other queries.
+   */
+  @Override
+  public @Nullable Schema schema() throws Exception {
+    if (!(rowMapper() instanceof ResultSetRows)) {
+      return null;
+    }
+    ResultSetRows rows = (ResultSetRows) rowMapper();
+    if (rows.schema() == null) {
+      try (Connection c = pool().connection();
+          PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), sql())) {
+        // An empty range: the metadata without the data.
+        statement.setObject(1, LocalDateTime.of(1970, 1, 1, 0, 0));
+        statement.setObject(2, LocalDateTime.of(1970, 1, 1, 0, 0));
+        try (ResultSet rs = statement.executeQuery()) {
+          rows.learn(rs.getMetaData(), JdbcSupport.isMysqlLike(pool().jdbcUrl()));
+        }
+        c.rollback();
+      } finally {
+        pool().close();
+      }
+    }
+    return rows.schema();
+  }
+
+  @Override
+  public void open() throws SQLException {
+    pool().open();
+  }
+
+  @Override
+  public void close() {
+    pool().close();
+  }
+
+  /** The records of {@code range}; rows the row mapper fails on are left out (see {@link #queryResult}). */
+  @Override
+  public List<T> query(TimeRange range) throws Exception {
+    return queryResult(range, Long.MAX_VALUE).records();
+  }
+
+  /**
+   * The records of {@code range} and the rows the row mapper failed on; stops after {@code limit}
+   * rows (JDBC {@code setMaxRows}), so an oversized chunk isn't loaded.
+   */
+  @Override
+  public Result<T> queryResult(TimeRange range, long limit) throws Exception {
+    return run(sql(), range, null, limit, false).rows.build();
+  }
+
+  @Override
+  public boolean supportsPaging() {
+    return tieBreakerColumn() != null;
+  }
+
+  @Override
+  public Page<T> queryPage(TimeRange microsecond, @Nullable Object after, int limit)
+      throws Exception {
+    checkState(
+        tieBreakerColumn() != null,
+        "paging a microsecond needs a tie-breaker column: call withTieBreakerColumn(String)");
+    String column = tieBreakerColumn();
+    // On lines of their own, so a trailing -- comment in the query ends before the wrapper goes on.
+    String paged =
+        "SELECT * FROM (\n"
+            + sql()
+            + "\n) timerangeio_q"
+            + (after == null ? "" : " WHERE " + column + " > ?")
+            + " ORDER BY "
+            + column;
+    Answer<T> answer = run(paged, microsecond, after, limit, true);
+    return Page.of(answer.rows.build(), answer.lastTieBreaker);
+  }
+
+  /** Records of one statement, and the tie-breaker of its last row when paging. */
+  private static final class Answer<T> {
+    final Result.Builder<T> rows = Result.builder();
+    @Nullable Object lastTieBreaker;
+  }
+
+  private Answer<T> run(
+      String statementSql, TimeRange range, @Nullable Object after, long limit, boolean paging)
+      throws Exception {
+    Answer<T> answer = new Answer<>();
+    try (Connection c = pool().connection()) {
+      try (PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), statementSql)) {
+        statement.setFetchSize(fetchSize());
+        statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0); // 0: no cap
+        statement.setObject(1, bound(c, range.from()));
+        statement.setObject(2, bound(c, range.to()));
+        if (after != null) {
+          statement.setObject(3, after instanceof BigInteger ? new BigDecimal((BigInteger) after) : after);
+        }
+        try (ResultSet rs = statement.executeQuery()) {
+          while (rs.next()) {
+            if (paging) {
+              answer.lastTieBreaker = JdbcStatements.tieBreaker(rs, tieBreakerColumn(), range);
+            }
+            try {
+              answer.rows.add(rowMapper().mapRow(rs));
+            } catch (Exception e) {
+              answer.rows.addUnmapped(JdbcStatements.describeRow(rs), e);
+            }
+          }
+        }
+        c.commit();
+      } catch (Exception e) {
+        JdbcSupport.rollbackQuietly(c, e);
+        if (pool().lostConnection(c)) {
+          throw new TransientSourceException(
+              "the connection to " + pool().redactedUrl() + " was lost: " + e, e);
+        }
+        throw e;
+      }
+    }
+    return answer;
+  }
+
+  /**
+   * A range bound as a statement parameter: for a column that holds instants, the instant itself
+   * (an {@code OffsetDateTime} in UTC), so the session's time zone plays no part; for a zone-less
+   * column, the least local time in {@link #zone()} that maps at or after it.
+   */
+  private Object bound(Connection c, Instant instant) throws SQLException {
+    return holdsInstants(c)
+        ? OffsetDateTime.ofInstant(instant, ZoneOffset.UTC)
+        : JdbcSupport.localBound(instant, zone());
+  }
+
+  private boolean holdsInstants(Connection c) throws SQLException {
+    if (instantColumn == null) {
+      instantColumn =
+          timeColumn() != null
+              && JdbcStatements.holdsInstants(
+                  c, queryTimeout(), table(), timeColumn(), sql(), JdbcSupport.isMysqlLike(pool().jdbcUrl()));
+    }
+    return instantColumn;
+  }
+
+  /** A {@link #forSql} query needs {@link #withTimeColumn} to find its earliest record. */
+  @Override
+  public boolean supportsEarliest() {
+    return timeColumn() != null;
+  }
+
+  @Override
+  public Optional<Instant> earliest() throws Exception {
+    checkState(
+        timeColumn() != null,
+        "start time \"earliest\" needs the time column of a forSql query: call"
+            + " withTimeColumn(String)");
+    boolean ofTable = table() != null;
+    String min =
+        ofTable
+            ? "SELECT MIN(" + timeColumn() + ") FROM " + table()
+            : "SELECT MIN(" + timeColumn() + ") FROM (\n" + sql() + "\n) timerangeio_q";
+    try (Connection c = pool().connection();
+        PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), min)) {
+      if (!ofTable) {
+        statement.setObject(1, bound(c, Instant.parse("0001-01-01T00:00:00Z")));
+        statement.setObject(2, bound(c, Instant.parse("9999-12-31T23:59:59.999999Z")));
+      }
+      boolean instants = holdsInstants(c);
+      try (ResultSet rs = statement.executeQuery()) {
+        Optional<Instant> earliest = Optional.empty();
+        if (rs.next()) {
+          if (instants) {
+            OffsetDateTime t = rs.getObject(1, OffsetDateTime.class);
+            earliest = Optional.ofNullable(t == null ? null : t.toInstant());
+          } else {
+            LocalDateTime t = rs.getObject(1, LocalDateTime.class);
+            earliest = Optional.ofNullable(t == null ? null : JdbcSupport.instantOf(t, zone()));
+          }
+        }
+        c.commit();
+        return earliest;
+      }
+    }
+  }
+
+  @Override
+  public final String toString() {
+    // No password here: toString ends up in logs and display data.
+    return "JdbcTimeRangeQuery{"
+        + pool().redactedUrl()
+        + ", "
+        + sql()
+        + ", zone "
+        + zone()
+        + (tieBreakerColumn() == null ? "" : ", tie-breaker " + tieBreakerColumn())
+        + "}";
+  }
+}
