@@ -7,7 +7,9 @@ import dev.timerangeio.TimeRangeIO.Read;
 import org.apache.beam.sdk.coders.CannotProvideCoderException;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.schemas.NoSuchSchemaException;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.SchemaCoder;
 import org.apache.beam.sdk.transforms.Impulse;
@@ -21,12 +23,16 @@ import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What {@link TimeRangeIO.Read} expands to and shows as display data, kept apart from its
  * configuration; internal.
  */
 final class ReadExpansion {
+  private static final Logger LOG = LoggerFactory.getLogger(ReadExpansion.class);
+
   private ReadExpansion() {}
 
   /** Checks what only the whole read can check, then Impulse → {@link ReadFn}. */
@@ -58,7 +64,7 @@ final class ReadExpansion {
             ? read.getCoder()
             : rowSchema != null
                 ? (Coder<T>) SchemaCoder.of(rowSchema)
-                : inferCoder(input, query);
+                : inferCoder(input, read);
     String location = read.getProgressLocation();
     checkArgument(
         location == null
@@ -105,23 +111,47 @@ final class ReadExpansion {
     }
   }
 
+  /**
+   * The records' coder from their type (given, or declared by the query's class): a schema coder
+   * when Beam infers a schema for the type, else the coder registry's. A schema comes first: the
+   * registry would pick {@code SerializableCoder} for a serializable POJO, which fails on a Flink
+   * cluster that has Beam in its {@code lib/}.
+   */
   @SuppressWarnings("unchecked")
-  private static <T> Coder<T> inferCoder(PBegin input, TimeRangeQuery<T> query) {
-    TypeDescriptor<?> recordType =
-        TypeDescriptor.of(query.getClass())
-            .resolveType(TimeRangeQuery.class.getTypeParameters()[0]);
+  private static <T> Coder<T> inferCoder(PBegin input, Read<T> read) {
+    TimeRangeQuery<T> query = read.getQuery();
+    TypeDescriptor<T> recordType =
+        read.getRecordType() != null
+            ? read.getRecordType()
+            : (TypeDescriptor<T>)
+                TypeDescriptor.of(query.getClass())
+                    .resolveType(TimeRangeQuery.class.getTypeParameters()[0]);
     try {
       if (recordType.hasUnresolvedParameters()) {
         throw new CannotProvideCoderException("the record type is a type variable");
       }
-      return (Coder<T>) input.getPipeline().getCoderRegistry().getCoder(recordType);
+      try {
+        return input.getPipeline().getSchemaRegistry().getSchemaCoder(recordType);
+      } catch (NoSuchSchemaException noSchema) {
+        Coder<T> coder = input.getPipeline().getCoderRegistry().getCoder(recordType);
+        if (coder instanceof SerializableCoder) {
+          LOG.warn(
+              "TimeRangeIO.read(): the records of {} use {}: Java serialization of a class from"
+                  + " the job jar fails on a Flink cluster with Beam in its lib/. Give the class a"
+                  + " schema (@DefaultSchema) or call withCoder",
+              query,
+              coder);
+        }
+        return coder;
+      }
     } catch (CannotProvideCoderException e) {
       throw new IllegalStateException(
           "TimeRangeIO.read(): can't infer a coder for the records of "
               + query.getClass().getName()
               + " (record type "
               + recordType
-              + "); call withCoder(Coder)",
+              + "); call withRecordType(TypeDescriptor) for a type with a schema, or"
+              + " withCoder(Coder)",
           e);
     }
   }
@@ -134,6 +164,11 @@ final class ReadExpansion {
         .addIfNotNull(
             DisplayData.item("coder", read.getCoder() == null ? null : read.getCoder().toString())
                 .withLabel("Record coder"))
+        .addIfNotNull(
+            DisplayData.item(
+                    "recordType",
+                    read.getRecordType() == null ? null : read.getRecordType().toString())
+                .withLabel("Record type"))
         .add(DisplayData.item("startTime", read.describeStart()).withLabel("Start time"))
         .add(
             DisplayData.item(

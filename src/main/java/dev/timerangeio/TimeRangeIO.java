@@ -20,6 +20,7 @@ import org.apache.beam.sdk.values.PInput;
 import org.apache.beam.sdk.values.POutput;
 import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -152,6 +153,8 @@ public final class TimeRangeIO {
 
     abstract @Nullable Coder<T> getCoder();
 
+    abstract @Nullable TypeDescriptor<T> getRecordType();
+
     abstract StartMode getStartMode();
 
     abstract @Nullable Long getStartMicros();
@@ -216,6 +219,8 @@ public final class TimeRangeIO {
 
       abstract Builder<T> setCoder(Coder<T> coder);
 
+      abstract Builder<T> setRecordType(TypeDescriptor<T> type);
+
       abstract Builder<T> setStartMode(StartMode mode);
 
       abstract Builder<T> setStartMicros(@Nullable Long micros);
@@ -248,13 +253,31 @@ public final class TimeRangeIO {
     }
 
     /**
-     * The coder of the records. Optional when the coder can be inferred from the query's declared
-     * record type (a class that implements {@code TimeRangeQuery<String>}, say); required
-     * otherwise, e.g. for a lambda or {@link JdbcTimeRangeQuery}.
+     * The coder of the records. Default: inferred from the record type ({@link #withRecordType},
+     * or the one the query's class declares, as a class that implements {@code
+     * TimeRangeQuery<Event>}): a schema coder when Beam infers a schema for it ({@code
+     * @DefaultSchema} POJOs, Java beans, AutoValues), else the pipeline's coder registry; a
+     * {@code Row} schema the query reports ({@link TimeRangeQuery#schema()}) wins over both.
+     *
+     * <p>Prefer a schema coder to {@code SerializableCoder}: on a Flink cluster with Beam in its
+     * {@code lib/} (parent-first), Java serialization of a class from the job jar fails with
+     * {@code ClassNotFoundException}, because Beam deserializes with its own class loader.
      */
     public Read<T> withCoder(Coder<T> coder) {
       checkArgument(coder != null, "withCoder(coder): coder must not be null");
       return toBuilder().setCoder(coder).build();
+    }
+
+    /**
+     * The records' type, for a query whose class doesn't declare it (a {@code
+     * JdbcTimeRangeQuery<Event>} or {@code HttpTimeRangeQuery<Event>} built with a lambda), so
+     * the read can infer a coder for them (see {@link #withCoder}): {@code
+     * withRecordType(TypeDescriptor.of(Event.class))}. Default: the type the query's class
+     * declares.
+     */
+    public Read<T> withRecordType(TypeDescriptor<T> type) {
+      checkArgument(type != null, "withRecordType(type): type must not be null");
+      return toBuilder().setRecordType(type).build();
     }
 
     /**

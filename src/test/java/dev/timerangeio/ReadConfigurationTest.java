@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.hasItem;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
 
 import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
 import java.time.Duration;
@@ -14,9 +15,11 @@ import java.util.Optional;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.schemas.SchemaCoder;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.junit.Test;
 import org.junit.function.ThrowingRunnable;
 import org.junit.runner.RunWith;
@@ -249,6 +252,53 @@ public class ReadConfigurationTest {
     assertEquals(StringUtf8Coder.of(), out.getCoder());
   }
 
+  /** A serializable POJO with a schema: the registry alone would give it SerializableCoder. */
+  @org.apache.beam.sdk.schemas.annotations.DefaultSchema(
+      org.apache.beam.sdk.schemas.JavaFieldSchema.class)
+  public static final class Event implements java.io.Serializable {
+    public long id;
+    public String payload;
+  }
+
+  /** A query class that declares a record type with a schema. */
+  static final class EventQuery implements TimeRangeQuery<Event> {
+    @Override
+    public Iterable<Event> query(TimeRange range) {
+      return java.util.List.of();
+    }
+  }
+
+  @Test
+  public void aDeclaredRecordTypeWithASchemaGetsASchemaCoderNotJavaSerialization() {
+    PCollection<Event> out =
+        pipeline()
+            .apply(TimeRangeIO.<Event>read().withQuery(new EventQuery()).withStartTime("latest"));
+    assertTrue(out.getCoder().toString(), out.getCoder() instanceof SchemaCoder);
+    assertTrue(out.hasSchema());
+  }
+
+  @Test
+  public void withRecordTypeGivesALambdaQueryASchemaCoder() {
+    TimeRangeQuery<Event> lambda = range -> java.util.List.of();
+    PCollection<Event> out =
+        pipeline()
+            .apply(
+                TimeRangeIO.<Event>read()
+                    .withQuery(lambda)
+                    .withRecordType(TypeDescriptor.of(Event.class)));
+    assertTrue(out.getCoder().toString(), out.getCoder() instanceof SchemaCoder);
+  }
+
+  @Test
+  public void aQueryWithoutADeclaredTypeNamesWithRecordTypeAndWithCoder() {
+    TimeRangeQuery<Event> lambda = range -> java.util.List.of();
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> pipeline().apply(TimeRangeIO.<Event>read().withQuery(lambda)));
+    assertThat(e.getMessage(), allOf(containsString("withRecordType"), containsString("withCoder")));
+  }
+
   @Test
   public void displayDataShowsEverySetting() {
     DisplayData data =
@@ -265,7 +315,8 @@ public class ReadConfigurationTest {
                 .withInitialBackoff(Duration.ofMillis(250))
                 .withMaxRetryDuration(Duration.ofMinutes(2))
                 .withMaxRowsPerQuery(5_000)
-                .withProgressLocation("/var/lib/job/progress.json"));
+                .withProgressLocation("/var/lib/job/progress.json")
+                .withRecordType(new TypeDescriptor<KV<Long, Long>>() {}));
     java.util.Map<String, String> items = new java.util.HashMap<>();
     for (DisplayData.Item item : data.items()) {
       items.put(item.getKey(), String.valueOf(item.getValue()));
@@ -283,6 +334,8 @@ public class ReadConfigurationTest {
     assertEquals("PT2M", items.get("maxRetryDuration"));
     assertEquals("5000", items.get("maxRowsPerQuery"));
     assertEquals("/var/lib/job/progress.json", items.get("progressLocation"));
+    assertEquals(
+        "org.apache.beam.sdk.values.KV<java.lang.Long, java.lang.Long>", items.get("recordType"));
     assertThat(items.keySet(), allOf(hasItem("coder"), hasItem("timestampFn")));
   }
 }

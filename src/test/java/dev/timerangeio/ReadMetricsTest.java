@@ -2,7 +2,6 @@ package dev.timerangeio;
 
 import static dev.timerangeio.PipelineSupport.counter;
 import static dev.timerangeio.PipelineSupport.query;
-
 import static org.junit.Assert.assertEquals;
 
 import java.time.Duration;

@@ -32,13 +32,31 @@ public final class JdbcConnection implements Serializable {
   private final @Nullable String username;
   private final @Nullable String password;
   private final int maxConnections;
+  private final @Nullable String driverClassName;
+
+  /** The driver class of each URL prefix whose driver is known: the default driver class name. */
+  private static final String[][] DRIVERS = {
+    {"jdbc:postgresql:", "org.postgresql.Driver"},
+    {"jdbc:mariadb:", "org.mariadb.jdbc.Driver"},
+    {"jdbc:mysql:", "com.mysql.cj.jdbc.Driver"},
+    {"jdbc:h2:", "org.h2.Driver"},
+    {"jdbc:sqlserver:", "com.microsoft.sqlserver.jdbc.SQLServerDriver"},
+    {"jdbc:oracle:", "oracle.jdbc.OracleDriver"},
+    {"jdbc:db2:", "com.ibm.db2.jcc.DB2Driver"},
+    {"jdbc:sqlite:", "org.sqlite.JDBC"},
+  };
 
   private JdbcConnection(
-      String jdbcUrl, @Nullable String username, @Nullable String password, int maxConnections) {
+      String jdbcUrl,
+      @Nullable String username,
+      @Nullable String password,
+      int maxConnections,
+      @Nullable String driverClassName) {
     this.jdbcUrl = jdbcUrl;
     this.username = username;
     this.password = password;
     this.maxConnections = maxConnections;
+    this.driverClassName = driverClassName;
   }
 
   /**
@@ -48,19 +66,19 @@ public final class JdbcConnection implements Serializable {
    */
   public static JdbcConnection of(String jdbcUrl) {
     JdbcSupport.checkUrl(jdbcUrl);
-    return new JdbcConnection(jdbcUrl, null, null, DEFAULT_MAX_CONNECTIONS);
+    return new JdbcConnection(jdbcUrl, null, null, DEFAULT_MAX_CONNECTIONS, null);
   }
 
   /** The database user. Default: none (the URL's, or the driver's default). */
   public JdbcConnection withUsername(String username) {
     checkArgument(username != null, "withUsername: username must not be null");
-    return new JdbcConnection(jdbcUrl, username, password, maxConnections);
+    return new JdbcConnection(jdbcUrl, username, password, maxConnections, driverClassName);
   }
 
   /** The user's password; never logged, displayed or put in an error. Default: none. */
   public JdbcConnection withPassword(String password) {
     checkArgument(password != null, "withPassword: password must not be null");
-    return new JdbcConnection(jdbcUrl, username, password, maxConnections);
+    return new JdbcConnection(jdbcUrl, username, password, maxConnections, driverClassName);
   }
 
   /**
@@ -70,7 +88,33 @@ public final class JdbcConnection implements Serializable {
   public JdbcConnection withMaxConnections(int maxConnections) {
     checkArgument(
         maxConnections >= 1, "withMaxConnections: must be at least 1, was %s", maxConnections);
-    return new JdbcConnection(jdbcUrl, username, password, maxConnections);
+    return new JdbcConnection(jdbcUrl, username, password, maxConnections, driverClassName);
+  }
+
+  /**
+   * The JDBC driver's class, loaded through the job's class loader rather than looked up in
+   * {@code DriverManager}, which only offers drivers registered by class loaders visible to the
+   * caller: on a Flink TaskManager that ran an earlier job, the driver that job registered is
+   * not visible to the next one ("No suitable driver"). Default: the driver of the URL's prefix
+   * (PostgreSQL, MariaDB, MySQL, H2, SQL Server, Oracle, Db2, SQLite) when it is on the
+   * classpath; otherwise {@code DriverManager}'s choice. Allowed: a class name; a class that
+   * can't be loaded fails when the pool starts, naming this option.
+   */
+  public JdbcConnection withDriverClassName(String driverClassName) {
+    checkArgument(
+        driverClassName != null && driverClassName.matches("[\\p{L}_$][\\p{L}\\p{N}_$.]*"),
+        "withDriverClassName: \"%s\" is not a Java class name",
+        driverClassName);
+    return new JdbcConnection(jdbcUrl, username, password, maxConnections, driverClassName);
+  }
+
+  private static @Nullable String defaultDriver(String jdbcUrl) {
+    for (String[] driver : DRIVERS) {
+      if (jdbcUrl.startsWith(driver[0])) {
+        return driver[1];
+      }
+    }
+    return null;
   }
 
   /** The URL as given; it may hold secrets: use {@link #redactedUrl()} in messages. */
@@ -90,6 +134,19 @@ public final class JdbcConnection implements Serializable {
     return maxConnections;
   }
 
+  /**
+   * The driver class the pool loads: the one given to {@link #withDriverClassName}, else the
+   * default of the URL's prefix; null when there is neither ({@code DriverManager} chooses).
+   */
+  public @Nullable String driverClassName() {
+    return driverClassName != null ? driverClassName : defaultDriver(jdbcUrl);
+  }
+
+  /** Whether {@link #driverClassName()} was given, so that it must load. */
+  boolean driverClassNameGiven() {
+    return driverClassName != null;
+  }
+
   /** The URL with secrets (password parameters, user-info) masked: for messages and display. */
   public String redactedUrl() {
     return JdbcSupport.redact(jdbcUrl);
@@ -104,12 +161,13 @@ public final class JdbcConnection implements Serializable {
     return jdbcUrl.equals(c.jdbcUrl)
         && Objects.equals(username, c.username)
         && Objects.equals(password, c.password)
-        && maxConnections == c.maxConnections;
+        && maxConnections == c.maxConnections
+        && Objects.equals(driverClassName, c.driverClassName);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(jdbcUrl, username, password, maxConnections);
+    return Objects.hash(jdbcUrl, username, password, maxConnections, driverClassName);
   }
 
   /** The redacted URL and user; never the password. */
@@ -121,6 +179,7 @@ public final class JdbcConnection implements Serializable {
         + (password == null ? "" : ", password ***")
         + ", maxConnections "
         + maxConnections
+        + (driverClassName == null ? "" : ", driver " + driverClassName)
         + "}";
   }
 }

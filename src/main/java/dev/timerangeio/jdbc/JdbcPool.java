@@ -126,6 +126,18 @@ final class JdbcPool implements Serializable {
     config.setPoolName("TimeRangeIO-" + POOL_NUMBER.incrementAndGet());
     JdbcConnection connection = key.connection;
     config.setJdbcUrl(connection.jdbcUrl());
+    String driver = connection.driverClassName();
+    if (driver != null && (connection.driverClassNameGiven() || loadable(driver))) {
+      // Loaded through this job's class loader, not found through DriverManager.
+      try {
+        config.setDriverClassName(driver);
+      } catch (RuntimeException e) {
+        throw new SQLException(
+            "withDriverClassName: the driver class \"" + driver + "\" can't be loaded for "
+                + connection.redactedUrl() + " (" + e.getMessage() + "); put the driver's jar on"
+                + " the classpath, or give the class that is there");
+      }
+    }
     config.setUsername(connection.username());
     config.setPassword(connection.password());
     config.setAutoCommit(false);
@@ -151,6 +163,17 @@ final class JdbcPool implements Serializable {
           "can't connect to " + connection.redactedUrl() + ": "
               + JdbcSupport.redactText(String.valueOf(e.getMessage()), connection.jdbcUrl())
               + " (" + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  /** Whether the job's class loader (or, without one, this class's) can load {@code name}. */
+  private static boolean loadable(String name) {
+    ClassLoader loader = Thread.currentThread().getContextClassLoader();
+    try {
+      Class.forName(name, false, loader != null ? loader : JdbcPool.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
     }
   }
 

@@ -61,6 +61,9 @@ public class JdbcConfigurationTest extends RejectedSettings {
         () -> JdbcTimeRangeQuery.forSql(H2, "SELECT * FROM e WHERE ts >= ? AND ts < ?", ID)
             .withTimeColumn("ts --"),
         "withTimeColumn", "\"ts --\"");
+    add("driver class that is no class name",
+        () -> JdbcConnection.of(H2).withDriverClassName("org.h2.Driver; DROP"),
+        "withDriverClassName", "\"org.h2.Driver; DROP\"", "not a Java class name");
     add("null user", () -> JdbcTimeRangeQuery.forTable(H2, "e", "ts", ID).withUsername(null),
         "withUsername: username must not be null");
     add("sink on an unsupported database",

@@ -3,7 +3,6 @@ package dev.timerangeio.samples;
 import dev.timerangeio.TimeRangeIO;
 import dev.timerangeio.TimeRangeIOMetrics;
 import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
-import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -17,7 +16,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.Random;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.DistributionResult;
@@ -31,8 +29,12 @@ import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.schemas.JavaFieldSchema;
+import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
+import org.apache.beam.sdk.schemas.annotations.SchemaCreate;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,13 +62,61 @@ public final class Quickstart {
     void setSeedEvents(int value);
   }
 
-  /** One row of the events table. */
-  public record Event(long id, Instant time, String payload) implements Serializable {
+  /**
+   * One row of the events table. It has a Beam schema (public final fields, a {@code
+   * @SchemaCreate} constructor; the samples compile with {@code -parameters}), so the read infers
+   * a schema coder for it: unlike {@code SerializableCoder}, that works on a Flink cluster whose
+   * {@code lib/} holds Beam. (Beam 2.70 infers no schema for a Java {@code record}.)
+   */
+  @DefaultSchema(JavaFieldSchema.class)
+  public static final class Event {
+    public final long id;
+    /** The event time in epoch microseconds: a schema has no field type for {@code Instant}. */
+    public final long timeMicros;
+
+    public final String payload;
+
+    @SchemaCreate
+    public Event(long id, long timeMicros, String payload) {
+      this.id = id;
+      this.timeMicros = timeMicros;
+      this.payload = payload;
+    }
+
     static Event fromRow(ResultSet rs) throws Exception {
+      Instant time = rs.getObject("event_time", LocalDateTime.class).toInstant(ZoneOffset.UTC);
       return new Event(
-          rs.getLong("id"),
-          rs.getObject("event_time", LocalDateTime.class).toInstant(ZoneOffset.UTC),
-          rs.getString("payload"));
+          rs.getLong("id"), ChronoUnit.MICROS.between(Instant.EPOCH, time), rs.getString("payload"));
+    }
+
+    public long id() {
+      return id;
+    }
+
+    public Instant time() {
+      return Instant.EPOCH.plus(timeMicros, ChronoUnit.MICROS);
+    }
+
+    public String payload() {
+      return payload;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Event
+          && ((Event) o).id == id
+          && ((Event) o).timeMicros == timeMicros
+          && java.util.Objects.equals(((Event) o).payload, payload);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Objects.hash(id, timeMicros, payload);
+    }
+
+    @Override
+    public String toString() {
+      return "Event{" + id + ", " + time() + ", " + payload + "}";
     }
   }
 
@@ -83,7 +133,7 @@ public final class Quickstart {
                 .withQuery(
                     JdbcTimeRangeQuery.forTable(
                         options.getJdbcUrl(), "events", "event_time", Event::fromRow))
-                .withCoder(SerializableCoder.of(Event.class))
+                .withRecordType(TypeDescriptor.of(Event.class))
                 .withStartTime("earliest")
                 .withEndTime(end)
                 .withPartitionDuration(Duration.ofHours(1))

@@ -23,7 +23,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -32,6 +31,7 @@ import org.apache.beam.sdk.options.StreamingOptions;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.logicaltypes.MicrosInstant;
 import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,7 +101,7 @@ public final class StreamingCopy {
             "FollowEvents",
             TimeRangeIO.<Event>read()
                 .withQuery(JdbcTimeRangeQuery.forTable(url, "live_events", "event_time", Event::fromRow))
-                .withCoder(SerializableCoder.of(Event.class))
+                .withRecordType(TypeDescriptor.of(Event.class))
                 .withStartTime("earliest") // the first run; later runs resume at the progress
                 .withPartitionDuration(Duration.ofSeconds(1))
                 .withIngestionLag(Duration.ofSeconds(1))
