@@ -171,7 +171,12 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private ChunkReader<T> reader() throws Exception {
     if (reader == null) {
       if (spec.getDeadLetterSink() != null) {
-        deadLetters = new DeadLetters(spec.getDeadLetterSink(), source().retries());
+        // Stored like the write's batches: the source's time budget and requested waits don't
+        // apply to a sink.
+        deadLetters =
+            new DeadLetters(
+                spec.getDeadLetterSink(),
+                Retries.forSink(spec.getMaxRetries(), spec.getInitialBackoff(), sourceRetries));
         deadLetters.open();
       }
       reader = new ChunkReader<>(spec, source(), coder, deadLetters, recordsTag, progressTag);
@@ -208,7 +213,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   @GetInitialRestriction
   public TimeRange initialRestriction() throws Exception {
     long end = spec.getEndMicros() != null ? spec.getEndMicros() : Long.MAX_VALUE;
-    long start = ReadStart.resolve(spec, source(), this::horizon);
+    long start = ReadStart.resolve(spec, this::source, this::horizon);
     if (start > end) {
       LOG.info(
           "TimeRangeIO: start {} resolves after the end time {}; nothing to read",

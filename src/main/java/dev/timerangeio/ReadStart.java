@@ -20,7 +20,8 @@ final class ReadStart {
   private ReadStart() {}
 
   /** The start of this launch of {@code spec}; {@code horizon} is the safe horizon now. */
-  static <T> long resolve(TimeRangeIO.Read<T> spec, SourceCalls<T> source, LongSupplier horizon)
+  static <T> long resolve(
+      TimeRangeIO.Read<T> spec, Retries.Call<SourceCalls<T>> source, LongSupplier horizon)
       throws Exception {
     String location = spec.getProgressLocation();
     if (location == null) {
@@ -50,14 +51,17 @@ final class ReadStart {
     return start;
   }
 
+  /** The configured start; {@code opener} opens the source, which only "earliest" needs. */
   private static <T> long configured(
-      TimeRangeIO.Read<T> spec, SourceCalls<T> source, LongSupplier horizon) throws Exception {
+      TimeRangeIO.Read<T> spec, Retries.Call<SourceCalls<T>> opener, LongSupplier horizon)
+      throws Exception {
     switch (spec.getStartMode()) {
       case INSTANT:
         return spec.getStartMicros();
       case LATEST:
         return horizon.getAsLong();
       case EARLIEST:
+        SourceCalls<T> source = opener.call();
         Optional<Instant> earliest = source.call("earliest()", () -> source.query().earliest());
         if (earliest == null || earliest.isEmpty()) {
           long now = horizon.getAsLong();

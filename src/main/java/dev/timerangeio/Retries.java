@@ -14,9 +14,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one retry loop of the read (queries, {@code earliest()}, dead letters) and the write (sink
- * batches); internal. A transient failure is retried with jittered exponential backoff (at most 1
- * minute apart), waiting at least what the failure asks for ({@link SourceErrors#retryAfter}),
- * within {@code withMaxRetries} and, when set, {@code withMaxRetryDuration}. Anything else is
+ * batches); internal. A failure the caller calls retryable is retried with jittered exponential
+ * backoff (at most 1 minute apart) within {@code withMaxRetries}; for a source also within {@code
+ * withMaxRetryDuration}, waiting at least what the failure asks for ({@link
+ * SourceErrors#retryAfter}). Anything else is
  * thrown as it is; so is a transient failure once the settings are used up, wrapped in an {@link
  * IOException} that says what failed, how often, and why the loop gave up.
  */
@@ -36,12 +37,7 @@ final class Retries implements Serializable {
   private final java.time.@Nullable Duration maxDuration;
   private final Counter retries;
 
-  /**
-   * Retries for {@code withMaxRetries(maxRetries)}, {@code withInitialBackoff(initialBackoff)} and
-   * {@code withMaxRetryDuration(maxDuration)} (null: no time limit), counting each retry on
-   * {@code retries}.
-   */
-  Retries(
+  private Retries(
       int maxRetries,
       java.time.Duration initialBackoff,
       java.time.@Nullable Duration maxDuration,
@@ -50,6 +46,28 @@ final class Retries implements Serializable {
     this.initialBackoff = initialBackoff;
     this.maxDuration = maxDuration;
     this.retries = retries;
+  }
+
+  /**
+   * The read's source calls: {@code withMaxRetries}, {@code withInitialBackoff} and {@code
+   * withMaxRetryDuration}, and the waits a source asks for, compared with what is left of that
+   * duration; each retry counted on {@code retries}.
+   */
+  static Retries forSource(
+      int maxRetries,
+      java.time.Duration initialBackoff,
+      java.time.Duration maxDuration,
+      Counter retries) {
+    return new Retries(maxRetries, initialBackoff, maxDuration, retries);
+  }
+
+  /**
+   * Writes into a sink (the write's batches, dead letters): {@code withMaxRetries} and {@code
+   * withInitialBackoff} only; no time limit and no requested waits, so a sink's exception can't
+   * hold a bundle for longer than the backoff allows.
+   */
+  static Retries forSink(int maxRetries, java.time.Duration initialBackoff, Counter retries) {
+    return new Retries(maxRetries, initialBackoff, null, retries);
   }
 
   /**
@@ -77,7 +95,10 @@ final class Retries implements Serializable {
         long waitMillis = backoff.nextBackOffMillis();
         // A requested wait of any size (Retry-After: 10000000000, or a date in 3000) is compared
         // with what is left of the budget, never multiplied into an overflow.
-        long requestedMillis = SourceErrors.retryAfter(e).map(Retries::saturatedMillis).orElse(0L);
+        long requestedMillis =
+            maxDuration == null
+                ? 0L
+                : SourceErrors.retryAfter(e).map(Retries::saturatedMillis).orElse(0L);
         long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
         long leftMillis =
             maxDuration == null
@@ -89,7 +110,7 @@ final class Retries implements Serializable {
         if (waitMillis == BackOff.STOP || waitMillis > leftMillis) {
           throw new IOException(
               what
-                  + " failed transiently "
+                  + " failed "
                   + attempt
                   + " times in "
                   + elapsedMillis

@@ -26,7 +26,7 @@ final class SourceCalls<T> implements AutoCloseable {
     return new SourceCalls<>(
         query,
         gate,
-        new Retries(
+        Retries.forSource(
             spec.getMaxRetries(),
             spec.getInitialBackoff(),
             spec.getMaxRetryDuration(),
@@ -36,11 +36,6 @@ final class SourceCalls<T> implements AutoCloseable {
   /** The open query, for calls that need no retries (its capabilities, its class). */
   TimeRangeQuery<T> query() {
     return query;
-  }
-
-  /** The read's retry settings, for the read's other calls (its dead letters). */
-  Retries retries() {
-    return retries;
   }
 
   /**

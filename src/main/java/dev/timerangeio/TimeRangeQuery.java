@@ -102,14 +102,15 @@ public interface TimeRangeQuery<T> extends Serializable {
     private final List<Unmapped> unmapped;
 
     private Result(List<T> records, List<Unmapped> unmapped) {
-      this.records = records;
-      this.unmapped = unmapped;
+      this.records = Collections.unmodifiableList(records);
+      this.unmapped = Collections.unmodifiableList(unmapped);
     }
 
     /**
-     * A result of {@code records} and no unmapped rows. Anything but a plain {@code ArrayList} is
-     * copied into one here (a list of references to the records, not copies of them): a result
-     * that fetches while it is iterated is consumed now.
+     * A result of {@code records} and no unmapped rows. A plain {@code ArrayList} is taken as it
+     * is, not copied (the result owns it from now on: don't change it); anything else is copied
+     * into one (a list of references to the records, not copies of them): a result that fetches
+     * while it is iterated is consumed now.
      */
     public static <T> Result<T> of(Iterable<T> records) {
       if (records == null) {
@@ -133,12 +134,34 @@ public interface TimeRangeQuery<T> extends Serializable {
       return new Builder<>();
     }
 
-    /** The records, in the order the source returned them. */
+    /** The records, in the order the source returned them; unmodifiable. */
     public List<T> records() {
       return records;
     }
 
-    /** The rows no record could be made of. */
+    /**
+     * The records, when every row could be mapped; otherwise an {@link IllegalStateException}
+     * naming the first row that could not, with its error as the cause. For {@link
+     * TimeRangeQuery#query}, which has no way to report unmapped rows: a row must never vanish
+     * without a trace because a caller used {@code query} instead of {@link
+     * TimeRangeQuery#queryResult}.
+     */
+    public List<T> recordsIfAllMapped() {
+      if (!unmapped.isEmpty()) {
+        Unmapped first = unmapped.get(0);
+        throw new IllegalStateException(
+            unmapped.size()
+                + " row(s) could not be made into records, the first "
+                + first.row()
+                + ": "
+                + first.error()
+                + "; call queryResult(range, limit), which reports them, instead of query(range)",
+            first.error());
+      }
+      return records;
+    }
+
+    /** The rows no record could be made of; unmodifiable. */
     public List<Unmapped> unmapped() {
       return unmapped;
     }
@@ -171,8 +194,8 @@ public interface TimeRangeQuery<T> extends Serializable {
 
     /** Collects a {@link Result}; not thread-safe. */
     public static final class Builder<T> {
-      private final List<T> records = new ArrayList<>();
-      private final List<Unmapped> unmapped = new ArrayList<>();
+      private List<T> records = new ArrayList<>();
+      private List<Unmapped> unmapped = new ArrayList<>();
 
       private Builder() {}
 
@@ -203,8 +226,15 @@ public interface TimeRangeQuery<T> extends Serializable {
         return records.size() + unmapped.size();
       }
 
+      /**
+       * The result of what was added; the builder starts empty again, so that nothing added
+       * later changes a result already built (and nothing is copied).
+       */
       public Result<T> build() {
-        return new Result<>(records, unmapped);
+        Result<T> result = new Result<>(records, unmapped);
+        records = new ArrayList<>();
+        unmapped = new ArrayList<>();
+        return result;
       }
     }
   }

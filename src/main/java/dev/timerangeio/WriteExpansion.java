@@ -55,10 +55,9 @@ final class WriteExpansion {
     TupleTag<KV<String, T>> keyedTag = new TupleTag<KV<String, T>>() {};
     TupleTag<BadRecord> unkeyableTag = new TupleTag<BadRecord>() {};
     Retries writes =
-        new Retries(
+        Retries.forSink(
             write.getMaxRetries(),
             write.getInitialBackoff(),
-            null,
             Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.WRITE_RETRIES));
     PCollectionTuple keyed =
         input.apply(

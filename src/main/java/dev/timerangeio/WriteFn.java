@@ -90,7 +90,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
     this.recordCoder = recordCoder;
     this.batchSize = batchSize;
     this.maxBatchDelayMicros = Times.durationMicros(maxBatchDelay);
-    this.writes = new Retries(maxRetries, initialBackoff, null, writeRetries);
+    this.writes = Retries.forSink(maxRetries, initialBackoff, writeRetries);
     this.deadLetterSink = deadLetterSink;
     this.failedTag = failedTag;
     this.progressTag = progressTag;

@@ -143,6 +143,31 @@ public class ReadFnTest {
     assertEquals(TimeRange.of(T0 + 1, T0 + 5 * MINUTE), fn.initialRestriction());
   }
 
+  /** A source that can't be opened: only its declared type and timestamps are used. */
+  private static final class UnopenableSource implements TimeRangeQuery<KV<Long, Long>> {
+    @Override
+    public Iterable<KV<Long, Long>> query(TimeRange range) {
+      return List.of();
+    }
+
+    @Override
+    public void open() {
+      throw new IllegalStateException("opened");
+    }
+  }
+
+  @Test
+  public void onlyAnEarliestStartOpensTheSourceForTheInitialRestriction() throws Exception {
+    TimeRangeIO.Read<KV<Long, Long>> read =
+        TimeRangeIO.<KV<Long, Long>>read()
+            .withQuery(new UnopenableSource())
+            .withCoder(TestSource.CODER)
+            .withClock(new TestClock(T0 + 10 * MINUTE))
+            .withPartitionDuration(java.time.Duration.ofMinutes(1));
+    assertEquals(T0, ReadFn.of(read.withStartTime(Times.toInstant(T0))).initialRestriction().fromMicros());
+    ReadFn.of(read.withStartTime("latest")).initialRestriction();
+  }
+
   @Test
   public void initialRestrictionForLatestIsTheSafeHorizon() throws Exception {
     ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()).withStartTime("latest"));

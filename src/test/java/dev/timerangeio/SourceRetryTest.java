@@ -108,7 +108,7 @@ public class SourceRetryTest {
 
     PipelineExecutionException e = assertThrows(PipelineExecutionException.class, p::run);
 
-    assertThat(e.getMessage(), containsString("failed transiently 3 times"));
+    assertThat(e.getMessage(), containsString("failed 3 times"));
     assertThat(e.getMessage(), containsString("[2024-05-01T00:00:00Z, 2024-05-01T00:01:00Z)"));
     assertThat(e.getMessage(), containsString("injected: 503 Service Unavailable"));
   }

@@ -190,7 +190,7 @@ public class WriteFnTest {
     fn.startBundle();
     process(fn, "a", 0);
     Exception e = assertThrows(Exception.class, () -> finish(fn));
-    assertThat(e.getMessage(), containsString("writing a batch of 1 records to the sink failed transiently 1 times"));
+    assertThat(e.getMessage(), containsString("writing a batch of 1 records to the sink failed 1 times"));
     assertEquals(List.of(), written);
   }
 }

@@ -218,7 +218,7 @@ public class WriteTest {
 
     PipelineExecutionException e = assertThrows(PipelineExecutionException.class, p::run);
 
-    assertThat(e.getMessage(), containsString("to the sink failed transiently"));
+    assertThat(e.getMessage(), containsString("to the sink failed"));
     assertThat(e.getMessage(), containsString("3 times"));
     assertThat(e.getMessage(), containsString("injected transient failure"));
   }

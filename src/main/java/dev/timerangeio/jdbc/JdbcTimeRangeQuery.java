@@ -348,10 +348,19 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
     pool().close();
   }
 
-  /** The records of {@code range}; rows the row mapper fails on are left out (see {@link #queryResult}). */
+  /**
+   * The records of {@code range}; fails, naming the row, if the row mapper failed on one (the read
+   * calls {@link #queryResult}, which reports such rows instead).
+   */
   @Override
   public List<T> query(TimeRange range) throws Exception {
-    return queryResult(range, Long.MAX_VALUE).records();
+    return queryResult(range, Long.MAX_VALUE).recordsIfAllMapped();
+  }
+
+  /** {@link #query(TimeRange)}, stopping after {@code limit} rows. */
+  @Override
+  public List<T> query(TimeRange range, long limit) throws Exception {
+    return queryResult(range, limit).recordsIfAllMapped();
   }
 
   /**

@@ -76,6 +76,39 @@ public class JdbcTimeRangeQueryTest {
   }
 
   @Test
+  public void queryFailsOnARowItCantMapWhileQueryResultReportsIt() throws Exception {
+    insert(1, T0);
+    insert(2, T0.plusSeconds(1));
+    JdbcTimeRangeQuery<Long> query =
+        JdbcTimeRangeQuery.forTable(
+            url,
+            "events",
+            "ts",
+            rs -> {
+              if (rs.getLong("id") == 2) {
+                throw new IllegalArgumentException("id 2 is not for us");
+              }
+              return rs.getLong("id");
+            });
+    TimeRange range = TimeRange.of(T0, T0.plusSeconds(60));
+    query.open();
+    try {
+      TimeRangeQuery.Result<Long> result = query.queryResult(range, Long.MAX_VALUE);
+      assertEquals(List.of(1L), result.records());
+      assertEquals(1, result.unmapped().size());
+      assertThat(result.unmapped().get(0).row(), containsString("ID=2"));
+      // A caller of query() (a user's wrapper, say) can't be told of the row: it fails instead of
+      // dropping it.
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> query.query(range));
+      assertThat(e.getMessage(), containsString("ID=2"));
+      assertEquals("id 2 is not for us", e.getCause().getMessage());
+      assertThrows(IllegalStateException.class, () -> query.query(range, 10));
+    } finally {
+      query.close();
+    }
+  }
+
+  @Test
   public void boundsAreHalfOpenAtTheMicrosecond() throws Exception {
     insert(1, T0.minusNanos(1_000));
     insert(2, T0);

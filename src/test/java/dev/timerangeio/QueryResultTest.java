@@ -1,0 +1,36 @@
+package dev.timerangeio;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/** The public answer of a query: what a built result holds can't change afterwards. */
+@RunWith(JUnit4.class)
+public class QueryResultTest {
+  @Test
+  public void aBuiltResultDoesNotChangeWhenTheBuilderGoesOn() {
+    TimeRangeQuery.Result.Builder<String> builder = TimeRangeQuery.Result.builder();
+    builder.add("a").addUnmapped("{id=2}", new IllegalArgumentException("bad"));
+    TimeRangeQuery.Result<String> first = builder.build();
+    builder.add("b");
+    assertEquals(List.of("a"), first.records());
+    assertEquals(2, first.rows());
+    assertEquals(List.of("b"), builder.build().records());
+    assertThrows(UnsupportedOperationException.class, () -> first.records().add("c"));
+    assertThrows(UnsupportedOperationException.class, () -> first.unmapped().clear());
+  }
+
+  @Test
+  public void aLazyIterableIsConsumedWhenTheResultIsMade() {
+    List<String> source = new ArrayList<>(List.of("a", "b"));
+    Iterable<String> lazy = source::iterator;
+    TimeRangeQuery.Result<String> result = TimeRangeQuery.Result.of(lazy);
+    source.add("c");
+    assertEquals(List.of("a", "b"), result.records());
+  }
+}
