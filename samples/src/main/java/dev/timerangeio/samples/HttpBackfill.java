@@ -88,10 +88,8 @@ public final class HttpBackfill {
     }
   }
 
-  private static boolean backfill(Options options, DemoApi demo) throws Exception {
-    String api =
-        demo != null ? demo.url() + "/events?since={from}&until={to}" : options.getApiUrl();
-
+  /** The backfill from the API at {@code api} (a URL template), ready to run. */
+  static Pipeline pipeline(Options options, String api) {
     Pipeline pipeline = Pipeline.create(options);
     pipeline
         .apply(
@@ -114,6 +112,26 @@ public final class HttpBackfill {
             TimeRangeIO.<Row>write()
                 .to(JdbcIdempotentSink.forRows(options.getJdbcUrl(), "api_events").withCreateTable(true))
                 .withKeyFn(row -> row.getInt64("id")));
+    return pipeline;
+  }
+
+  /**
+   * The backfill for {@code args}, built but not run (for job specs); without {@code --apiUrl},
+   * the demo API's URL on 127.0.0.1:8080 stands in.
+   */
+  public static Pipeline pipeline(String... args) {
+    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    String api =
+        options.getApiUrl().isEmpty()
+            ? "http://127.0.0.1:8080/events?since={from}&until={to}"
+            : options.getApiUrl();
+    return pipeline(options, api);
+  }
+
+  private static boolean backfill(Options options, DemoApi demo) throws Exception {
+    String api =
+        demo != null ? demo.url() + "/events?since={from}&until={to}" : options.getApiUrl();
+    Pipeline pipeline = pipeline(options, api);
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
     LOG.info(

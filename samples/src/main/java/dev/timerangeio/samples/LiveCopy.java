@@ -98,8 +98,12 @@ public final class LiveCopy {
     return pipeline;
   }
 
+  /** The copy for {@code args}, built but not run (for job specs). */
+  public static Pipeline pipeline(String... args) throws Exception {
+    return pipeline(PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class));
+  }
+
   public static void main(String[] args) throws Exception {
-    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
-    pipeline(options).run();
+    pipeline(args).run();
   }
 }

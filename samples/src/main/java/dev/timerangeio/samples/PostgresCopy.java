@@ -52,11 +52,9 @@ public final class PostgresCopy {
     void setRows(int value);
   }
 
-  public static void main(String[] args) throws Exception {
-    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+  /** The copy, ready to run (the source table must exist: its schema is read now). */
+  static Pipeline pipeline(Options options) {
     String url = options.getJdbcUrl();
-    seed(url, options.getRows());
-
     Pipeline pipeline = Pipeline.create(options);
     pipeline
         .apply(
@@ -75,6 +73,21 @@ public final class PostgresCopy {
             TimeRangeIO.<Row>write()
                 .to(JdbcIdempotentSink.forRows(url, "pg_events_copy").withCreateTable(true))
                 .withKeyFn(row -> row.getInt64("id")));
+    return pipeline;
+  }
+
+  /** The copy for {@code args}, built but not run (for job specs); creates the source table. */
+  public static Pipeline pipeline(String... args) throws Exception {
+    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    createTable(options.getJdbcUrl());
+    return pipeline(options);
+  }
+
+  public static void main(String[] args) throws Exception {
+    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    String url = options.getJdbcUrl();
+    seed(url, options.getRows());
+    Pipeline pipeline = pipeline(options);
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
     LOG.info(
@@ -88,13 +101,21 @@ public final class PostgresCopy {
   }
 
   /** A day of events, one every ~1.7 s, and 5,000 more on one microsecond at noon. */
+  /** Creates the source table if it is missing: the read learns its schema when it is built. */
+  static void createTable(String url) throws Exception {
+    try (Connection c = DriverManager.getConnection(url);
+        Statement s = c.createStatement()) {
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS pg_events (id BIGINT PRIMARY KEY,"
+              + " event_time timestamptz(6) NOT NULL, kind text NOT NULL, amount numeric(12, 2))");
+      s.execute("CREATE INDEX IF NOT EXISTS pg_events_time ON pg_events (event_time)");
+    }
+  }
+
   static void seed(String url, int rows) throws Exception {
+    createTable(url);
     try (Connection c = DriverManager.getConnection(url)) {
       try (Statement s = c.createStatement()) {
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS pg_events (id BIGINT PRIMARY KEY,"
-                + " event_time timestamptz(6) NOT NULL, kind text NOT NULL, amount numeric(12, 2))");
-        s.execute("CREATE INDEX IF NOT EXISTS pg_events_time ON pg_events (event_time)");
         try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM pg_events")) {
           rs.next();
           if (rs.getLong(1) > 0) {

@@ -120,11 +120,8 @@ public final class Quickstart {
     }
   }
 
-  public static void main(String[] args) throws Exception {
-    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
-    Instant end = Instant.now().truncatedTo(ChronoUnit.MICROS);
-    seedIfEmpty(options.getJdbcUrl(), options.getSeedEvents(), end);
-
+  /** The quickstart's pipeline, ready to run: every record of the table before {@code end}. */
+  static Pipeline pipeline(Options options, Instant end) {
     Pipeline pipeline = Pipeline.create(options);
     pipeline
         .apply(
@@ -141,6 +138,20 @@ public final class Quickstart {
                 .withIngestionLag(Duration.ZERO)
                 .withTimestampFn(Event::time))
         .apply("Tally", ParDo.of(new Tally()));
+    return pipeline;
+  }
+
+  /** The pipeline for {@code args}, up to now, built but not run (for job specs). */
+  public static Pipeline pipeline(String... args) {
+    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    return pipeline(options, Instant.now().truncatedTo(ChronoUnit.MICROS));
+  }
+
+  public static void main(String[] args) throws Exception {
+    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    Instant end = Instant.now().truncatedTo(ChronoUnit.MICROS);
+    seedIfEmpty(options.getJdbcUrl(), options.getSeedEvents(), end);
+    Pipeline pipeline = pipeline(options, end);
 
     long started = System.nanoTime();
     PipelineResult result = pipeline.run();

@@ -91,10 +91,30 @@ public final class StreamingCopy {
         PipelineOptionsFactory.fromArgs(arguments.toArray(new String[0]))
             .withValidation()
             .as(Options.class);
-    options.setStreaming(true);
+    String url = options.getJdbcUrl();
+    Pipeline pipeline = pipeline(options);
+
+    ScheduledExecutorService inserter = Executors.newSingleThreadScheduledExecutor();
+    Connection insertConnection = DriverManager.getConnection(url);
+    long period = Math.max(1, 1_000_000 / options.getEventsPerSecond());
+    inserter.scheduleAtFixedRate(() -> insertEvent(insertConnection), 0, period, TimeUnit.MICROSECONDS);
+
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish(org.joda.time.Duration.standardSeconds(options.getRunSeconds()));
+    result.cancel();
+    inserter.shutdown();
+    inserter.awaitTermination(10, TimeUnit.SECONDS);
+    insertConnection.close();
+
+    // Exit explicitly: a cancelled streaming pipeline can leave runner threads behind.
+    System.exit(check(url, options.getProgressLocation()) ? 0 : 1);
+  }
+
+  /** The copy, ready to run; the source table exists afterwards. */
+  static Pipeline pipeline(Options options) throws Exception {
     String url = options.getJdbcUrl();
     createSourceTable(url);
-
+    options.setStreaming(true);
     Pipeline pipeline = Pipeline.create(options);
     pipeline
         .apply(
@@ -124,20 +144,12 @@ public final class StreamingCopy {
                 .withKeyFn(Event::id)
                 .withProgressLocation(options.getProgressLocation()));
 
-    ScheduledExecutorService inserter = Executors.newSingleThreadScheduledExecutor();
-    Connection insertConnection = DriverManager.getConnection(url);
-    long period = Math.max(1, 1_000_000 / options.getEventsPerSecond());
-    inserter.scheduleAtFixedRate(() -> insertEvent(insertConnection), 0, period, TimeUnit.MICROSECONDS);
+    return pipeline;
+  }
 
-    PipelineResult result = pipeline.run();
-    result.waitUntilFinish(org.joda.time.Duration.standardSeconds(options.getRunSeconds()));
-    result.cancel();
-    inserter.shutdown();
-    inserter.awaitTermination(10, TimeUnit.SECONDS);
-    insertConnection.close();
-
-    // Exit explicitly: a cancelled streaming pipeline can leave runner threads behind.
-    System.exit(check(url, options.getProgressLocation()) ? 0 : 1);
+  /** The copy for {@code args}, built but not run (for job specs). */
+  public static Pipeline pipeline(String... args) throws Exception {
+    return pipeline(PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class));
   }
 
   private static void createSourceTable(String url) throws Exception {
