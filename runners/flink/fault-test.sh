@@ -139,7 +139,7 @@ rm -f "$PROGRESS" "$PROGRESS".*
 if [ -z "${TIMERANGEIO_SKIP_BUILD:-}" ]; then
   log "building the library and the samples' application jar"
   (cd "$ROOT" && mvn -q -B install -DskipTests)
-  (cd "$ROOT/samples" && mvn -q -B package)
+  (cd "$ROOT/samples" && mvn -q -B package -DskipTests)
 fi
 "$CLUSTER" start
 

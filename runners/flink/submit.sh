@@ -31,7 +31,7 @@ fi
 
 if [ -z "${TIMERANGEIO_SKIP_BUILD:-}" ]; then
   (cd "$ROOT" && mvn -q -B install -DskipTests)
-  (cd "$ROOT/samples" && mvn -q -B package)
+  (cd "$ROOT/samples" && mvn -q -B package -DskipTests)
 fi
 APP="$(ls "$ROOT"/samples/target/timerange-io-samples-*-app.jar)"
 
