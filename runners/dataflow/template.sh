@@ -4,7 +4,7 @@
 # and runs it on the DataflowRunner with --templateLocation (the spec is written, nothing is
 # submitted) and a placeholder project, a no-op path validator, credential factory and stager.
 #
-#   runners/dataflow/template.sh SAMPLE [OUTPUT [sample and Dataflow options...]]
+#   runners/dataflow/template.sh SAMPLE [OUTPUT] [sample and Dataflow options...]
 #
 # SAMPLE: Quickstart, PostgresCopy, HttpBackfill, StreamingCopy or LiveCopy. OUTPUT defaults to
 # runners/dataflow/target/SAMPLE.json. The pipeline is built as for a real run: a JDBC source
@@ -13,9 +13,13 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-SAMPLE="${1:?usage: $0 SAMPLE [OUTPUT [options...]]}"
-OUT="${2:-$HERE/target/$SAMPLE.json}"
-shift $(( $# >= 2 ? 2 : 1 ))
+SAMPLE="${1:?usage: $0 SAMPLE [OUTPUT] [options...]}"
+shift
+OUT="$HERE/target/$SAMPLE.json"
+if [ $# -ge 1 ] && [ "${1#--}" = "$1" ]; then
+  OUT="$1"
+  shift
+fi
 mkdir -p "$(dirname "$OUT")"
 OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
 rm -f "$OUT"

@@ -10,7 +10,9 @@
 #   runners/flink/cluster.sh kill-all          # kill -9 every process of the cluster
 #
 # Sized for 2 cores and 24 GiB: JobManager 1 GB, each TaskManager 1.7 GB with 2 slots.
-# Everything lives under runners/flink/target/cluster (conf, logs, PIDs, checkpoints, savepoints).
+# Everything lives under runners/flink/target/cluster (conf, logs, PIDs, checkpoints, savepoints);
+# logs are appended to, so a killed TaskManager's log survives its restart. The JVMs take the
+# time zone of TZ, like any JVM. Needs java, mvn and curl.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 LIB="$HERE/target/lib"
@@ -38,10 +40,16 @@ JAVA17_FLAGS=(
 )
 
 lib() {
-  if [ ! -f "$LIB/.complete" ]; then
-    echo "Collecting the cluster's jars into $LIB (once; about 160 MB from Maven Central)"
-    mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIB"
-    touch "$LIB/.complete"
+  # Collected again whenever pom.xml changes: the marker holds the pom's checksum.
+  local want
+  want="$(sha256sum "$HERE/pom.xml" | cut -d' ' -f1)"
+  if [ "$(cat "$LIB/.complete" 2>/dev/null)" != "$want" ]; then
+    echo "Collecting the cluster's jars into $LIB (about 160 MB from Maven Central)"
+    rm -rf "$LIB"
+    mvn -q -B -f "$HERE/pom.xml" \
+      org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+      -DoutputDirectory="$LIB"
+    echo "$want" > "$LIB/.complete"
   fi
 }
 
@@ -84,9 +92,13 @@ resource_params() {
     sed -n 's/^BASH_JAVA_UTILS_EXEC_RESULT://p'
 }
 
+# Whether the process of $1's PID file runs and is ours: a Flink JVM with this cluster's conf
+# directory on its command line (a PID the system reused after a reboot is someone else's).
 alive() {
-  local pidfile="$WORK/pids/$1.pid"
-  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+  local pidfile="$WORK/pids/$1.pid" pid
+  [ -f "$pidfile" ] || return 1
+  pid="$(cat "$pidfile")"
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$CONF"
 }
 
 launch() {
@@ -97,8 +109,8 @@ launch() {
   jvm="$(echo "$params" | sed -n 1p)"
   dynamic="$(echo "$params" | sed -n 2p)"
   # shellcheck disable=SC2086 # Flink's argument lines are meant to be split.
-  nohup java $jvm "${JAVA17_FLAGS[@]}" -Dlog.file="$WORK/logs/$name.log" -cp "$LIB/*" \
-    "$main" --configDir "$CONF" $dynamic "$@" > "$WORK/logs/$name.out" 2>&1 &
+  nohup java $jvm "${JAVA17_FLAGS[@]}" -cp "$LIB/*" \
+    "$main" --configDir "$CONF" $dynamic "$@" >> "$WORK/logs/$name.out" 2>&1 &
   echo $! > "$WORK/pids/$name.pid"
 }
 
@@ -119,6 +131,11 @@ taskmanagers() {
 wait_for_taskmanagers() {
   local want="$1"
   for _ in $(seq 1 120); do
+    if ! alive jm; then
+      echo "The JobManager exited; its log: $WORK/logs/jm.out" >&2
+      tail -20 "$WORK/logs/jm.out" >&2
+      return 1
+    fi
     if [ "$(taskmanagers 2>/dev/null || true)" = "$want" ]; then
       return 0
     fi
@@ -131,13 +148,13 @@ wait_for_taskmanagers() {
 stop_pid() {
   local name="$1" pidfile="$WORK/pids/$1.pid"
   if alive "$name"; then
-    kill "$(cat "$pidfile")"
+    kill "$(cat "$pidfile")" 2>/dev/null || true
     for _ in $(seq 1 30); do
       alive "$name" || break
       sleep 1
     done
     if alive "$name"; then
-      kill -9 "$(cat "$pidfile")"
+      kill -9 "$(cat "$pidfile")" 2>/dev/null || true
     fi
   fi
   rm -f "$pidfile"
@@ -149,6 +166,9 @@ case "${1:-}" in
     configure
     if alive jm; then
       echo "The JobManager already runs (PID $(cat "$WORK/pids/jm.pid"))"
+    elif curl -sf "$REST/overview" >/dev/null 2>&1; then
+      echo "Another Flink cluster already answers at $REST; stop it first" >&2
+      exit 1
     else
       launch jm org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint \
         GET_JM_RESOURCE_PARAMS
@@ -178,7 +198,7 @@ case "${1:-}" in
   kill-tm)
     n="${2:?kill-tm needs a TaskManager number, 1 or 2}"
     if alive "tm-$n"; then
-      kill -9 "$(cat "$WORK/pids/tm-$n.pid")"
+      kill -9 "$(cat "$WORK/pids/tm-$n.pid")" 2>/dev/null || true
       rm -f "$WORK/pids/tm-$n.pid"
       echo "killed TaskManager $n"
     else
@@ -193,7 +213,7 @@ case "${1:-}" in
   kill-all)
     for name in tm-1 tm-2 jm; do
       if alive "$name"; then
-        kill -9 "$(cat "$WORK/pids/$name.pid")"
+        kill -9 "$(cat "$WORK/pids/$name.pid")" 2>/dev/null || true
       fi
       rm -f "$WORK/pids/$name.pid"
     done

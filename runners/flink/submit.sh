@@ -9,8 +9,8 @@
 # sample's main with the cluster's lib/ on its classpath, so the job's classes and Flink's agree;
 # the jar is staged with the job (--filesToStage). A streaming job (LiveCopy, or --streaming=true)
 # is submitted detached with checkpoints every 2 s; a batch job runs attached, so the sample's own
-# check runs when it ends. Extra options go last and win, e.g. --savepointPath=... to resume a job
-# from a savepoint.
+# check runs when it ends. An option given here replaces the script's default of that name (e.g.
+# --parallelism=1); --savepointPath=... resumes a job from a savepoint.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -35,19 +35,39 @@ if [ -z "${TIMERANGEIO_SKIP_BUILD:-}" ]; then
 fi
 APP="$(ls "$ROOT"/samples/target/timerange-io-samples-*-app.jar)"
 
+# The cluster's defaults; an option the caller gives replaces the default of the same name (Beam
+# rejects an option given twice).
 STREAMING=false
 if [ "$SAMPLE" = LiveCopy ]; then
   STREAMING=true
 fi
 for arg in "$@"; do
-  if [ "$arg" = --streaming=true ] || [ "$arg" = --streaming ]; then
-    STREAMING=true
+  case "$arg" in
+    --streaming | --streaming=true) STREAMING=true ;;
+    --streaming=false) STREAMING=false ;;
+  esac
+done
+DEFAULTS=(--runner=FlinkRunner --flinkMaster=127.0.0.1:8081 --filesToStage="$APP" --parallelism=2
+  --checkpointingInterval=2000 --checkpointingMode=EXACTLY_ONCE --numberOfExecutionRetries=100
+  --executionRetryDelay=1000)
+if [ "$STREAMING" = true ]; then
+  DEFAULTS+=(--attachedMode=false --streaming=true)
+else
+  DEFAULTS+=(--attachedMode=true)
+fi
+OPTIONS=()
+for default in "${DEFAULTS[@]}"; do
+  name="${default%%=*}"
+  given=false
+  for arg in "$@"; do
+    if [ "$arg" = "$name" ] || [ "${arg%%=*}" = "$name" ]; then
+      given=true
+    fi
+  done
+  if [ "$given" = false ]; then
+    OPTIONS+=("$default")
   fi
 done
-MODE=(--attachedMode=true)
-if [ "$STREAMING" = true ]; then
-  MODE=(--attachedMode=false --streaming=true)
-fi
 
 jobs_now() {
   curl -sf "$REST/jobs" | tr '{' '\n' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' | sort
@@ -55,10 +75,7 @@ jobs_now() {
 BEFORE="$(jobs_now)"
 
 java --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED \
-  -cp "$LIB/*:$APP" "$MAIN" \
-  --runner=FlinkRunner --flinkMaster=127.0.0.1:8081 --filesToStage="$APP" \
-  --parallelism=2 --checkpointingInterval=2000 --checkpointingMode=EXACTLY_ONCE \
-  --numberOfExecutionRetries=100 --executionRetryDelay=1000 "${MODE[@]}" "$@"
+  -cp "$LIB/*:$APP" "$MAIN" "${OPTIONS[@]}" "$@"
 
 for _ in $(seq 1 30); do
   JOB="$(comm -13 <(echo "$BEFORE") <(jobs_now) | head -1)"

@@ -256,7 +256,7 @@ public final class TimeRangeIO {
      * The coder of the records. Default: inferred from the record type ({@link #withRecordType},
      * or the one the query's class declares, as a class that implements {@code
      * TimeRangeQuery<Event>}): a schema coder when Beam infers a schema for it ({@code
-     * @DefaultSchema} POJOs, Java beans, AutoValues), else the pipeline's coder registry; a
+     * @DefaultSchema} POJOs, Java beans and AutoValues), else the pipeline's coder registry; a
      * {@code Row} schema the query reports ({@link TimeRangeQuery#schema()}) wins over both.
      *
      * <p>Prefer a schema coder to {@code SerializableCoder}: on a Flink cluster with Beam in its

@@ -34,11 +34,15 @@ public final class JdbcConnection implements Serializable {
   private final int maxConnections;
   private final @Nullable String driverClassName;
 
-  /** The driver class of each URL prefix whose driver is known: the default driver class name. */
+  /**
+   * The driver classes that serve each URL prefix, in the order they are tried: the default
+   * driver class is the first of them on the classpath ({@code jdbc:mysql:} is served by MySQL's
+   * driver or by MariaDB's).
+   */
   private static final String[][] DRIVERS = {
     {"jdbc:postgresql:", "org.postgresql.Driver"},
     {"jdbc:mariadb:", "org.mariadb.jdbc.Driver"},
-    {"jdbc:mysql:", "com.mysql.cj.jdbc.Driver"},
+    {"jdbc:mysql:", "com.mysql.cj.jdbc.Driver", "org.mariadb.jdbc.Driver"},
     {"jdbc:h2:", "org.h2.Driver"},
     {"jdbc:sqlserver:", "com.microsoft.sqlserver.jdbc.SQLServerDriver"},
     {"jdbc:oracle:", "oracle.jdbc.OracleDriver"},
@@ -96,9 +100,10 @@ public final class JdbcConnection implements Serializable {
    * {@code DriverManager}, which only offers drivers registered by class loaders visible to the
    * caller: on a Flink TaskManager that ran an earlier job, the driver that job registered is
    * not visible to the next one ("No suitable driver"). Default: the driver of the URL's prefix
-   * (PostgreSQL, MariaDB, MySQL, H2, SQL Server, Oracle, Db2, SQLite) when it is on the
-   * classpath; otherwise {@code DriverManager}'s choice. Allowed: a class name; a class that
-   * can't be loaded fails when the pool starts, naming this option.
+   * (PostgreSQL, MariaDB, MySQL or MariaDB for {@code jdbc:mysql:}, H2, SQL Server, Oracle, Db2,
+   * SQLite) that is on the classpath; otherwise {@code DriverManager}'s choice, which a warm Flink
+   * TaskManager may not offer. Allowed: a class name; a class that can't be loaded fails when the
+   * pool starts, naming this option.
    */
   public JdbcConnection withDriverClassName(String driverClassName) {
     checkArgument(
@@ -108,13 +113,30 @@ public final class JdbcConnection implements Serializable {
     return new JdbcConnection(jdbcUrl, username, password, maxConnections, driverClassName);
   }
 
+  /** The first driver class of the URL's prefix that can be loaded; null when none can. */
   private static @Nullable String defaultDriver(String jdbcUrl) {
-    for (String[] driver : DRIVERS) {
-      if (jdbcUrl.startsWith(driver[0])) {
-        return driver[1];
+    for (String[] drivers : DRIVERS) {
+      if (jdbcUrl.startsWith(drivers[0])) {
+        for (int i = 1; i < drivers.length; i++) {
+          if (loadable(drivers[i])) {
+            return drivers[i];
+          }
+        }
+        return null;
       }
     }
     return null;
+  }
+
+  /** Whether the job's class loader (or, without one, this class's) can load {@code name}. */
+  static boolean loadable(String name) {
+    ClassLoader loader = Thread.currentThread().getContextClassLoader();
+    try {
+      Class.forName(name, false, loader != null ? loader : JdbcConnection.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
   }
 
   /** The URL as given; it may hold secrets: use {@link #redactedUrl()} in messages. */
@@ -136,7 +158,8 @@ public final class JdbcConnection implements Serializable {
 
   /**
    * The driver class the pool loads: the one given to {@link #withDriverClassName}, else the
-   * default of the URL's prefix; null when there is neither ({@code DriverManager} chooses).
+   * first loadable driver of the URL's prefix; null when there is neither ({@code DriverManager}
+   * chooses).
    */
   public @Nullable String driverClassName() {
     return driverClassName != null ? driverClassName : defaultDriver(jdbcUrl);

@@ -22,6 +22,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * come without auto-commit; a caller borrows one per query or batch and closes it to give it back.
  */
 final class JdbcPool implements Serializable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JdbcPool.class);
   private static final long serialVersionUID = 1L;
   private static final int VALIDATION_SECONDS = 5;
 
@@ -127,16 +128,23 @@ final class JdbcPool implements Serializable {
     JdbcConnection connection = key.connection;
     config.setJdbcUrl(connection.jdbcUrl());
     String driver = connection.driverClassName();
-    if (driver != null && (connection.driverClassNameGiven() || loadable(driver))) {
+    if (driver != null) {
       // Loaded through this job's class loader, not found through DriverManager.
       try {
         config.setDriverClassName(driver);
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | LinkageError e) {
         throw new SQLException(
-            "withDriverClassName: the driver class \"" + driver + "\" can't be loaded for "
-                + connection.redactedUrl() + " (" + e.getMessage() + "); put the driver's jar on"
-                + " the classpath, or give the class that is there");
+            (connection.driverClassNameGiven() ? "withDriverClassName: the" : "The default")
+                + " driver class \"" + driver + "\" of " + connection.redactedUrl()
+                + " can't be loaded (" + e + "); put the driver's jar on the classpath, or give"
+                + " the class that is there with withDriverClassName");
       }
+    } else {
+      LOG.warn(
+          "TimeRangeIO: no known JDBC driver class for {}; DriverManager chooses, which fails"
+              + " on a warm Flink TaskManager (\"No suitable driver\"). Give the driver's class"
+              + " with JdbcConnection.withDriverClassName",
+          connection.redactedUrl());
     }
     config.setUsername(connection.username());
     config.setPassword(connection.password());
@@ -163,17 +171,6 @@ final class JdbcPool implements Serializable {
           "can't connect to " + connection.redactedUrl() + ": "
               + JdbcSupport.redactText(String.valueOf(e.getMessage()), connection.jdbcUrl())
               + " (" + e.getClass().getSimpleName() + ")");
-    }
-  }
-
-  /** Whether the job's class loader (or, without one, this class's) can load {@code name}. */
-  private static boolean loadable(String name) {
-    ClassLoader loader = Thread.currentThread().getContextClassLoader();
-    try {
-      Class.forName(name, false, loader != null ? loader : JdbcPool.class.getClassLoader());
-      return true;
-    } catch (ClassNotFoundException | LinkageError e) {
-      return false;
     }
   }
 

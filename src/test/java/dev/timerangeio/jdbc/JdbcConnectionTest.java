@@ -76,13 +76,16 @@ public class JdbcConnectionTest {
   }
 
   @Test
-  public void theDriverDefaultsByUrlPrefixAndIsLeftToDriverManagerOtherwise() {
+  public void theDriverDefaultsToTheFirstLoadableOfTheUrlPrefixAndIsLeftToDriverManagerOtherwise() {
     assertEquals(
         "org.postgresql.Driver",
         JdbcConnection.of("jdbc:postgresql://127.0.0.1/test").driverClassName());
     assertEquals(
         "org.mariadb.jdbc.Driver", JdbcConnection.of("jdbc:mariadb://127.0.0.1/test").driverClassName());
     assertEquals("org.h2.Driver", JdbcConnection.of("jdbc:h2:mem:x").driverClassName());
+    // MySQL's driver is not on the test classpath; MariaDB's, which serves jdbc:mysql: too, is.
+    assertEquals(
+        "org.mariadb.jdbc.Driver", JdbcConnection.of("jdbc:mysql://127.0.0.1/test").driverClassName());
     assertNull(JdbcConnection.of("jdbc:derby:memory:x").driverClassName());
     assertEquals(
         "com.example.Driver",

@@ -32,6 +32,8 @@ public final class ForkedRun {
     command.add(sample);
     command.addAll(List.of(args));
     Process process = new ProcessBuilder(command).inheritIO().start();
+    // If Maven ends first (Ctrl-C), the sample ends with it.
+    Runtime.getRuntime().addShutdownHook(new Thread(process::destroy));
     int exit = process.waitFor();
     if (exit != 0) {
       System.exit(exit);
