@@ -10,6 +10,7 @@
  *   <li>{@link dev.timerangeio.TimeRangeQuery}: the source contract a connector implements, with
  *       its {@link dev.timerangeio.TimeRangeQuery.Result} (records and rows it could not map) and
  *       {@link dev.timerangeio.TimeRangeQuery.Page} (a page of a crowded microsecond); {@link
+ *       dev.timerangeio.ResultQuery}, the base of a connector that maps rows itself; {@link
  *       dev.timerangeio.TimeRange}, its argument.
  *   <li>{@link dev.timerangeio.IdempotentSink}: the sink contract; {@link
  *       dev.timerangeio.IdempotencyKeys}: how a record's key is computed.

@@ -33,4 +33,25 @@ public class QueryResultTest {
     source.add("c");
     assertEquals(List.of("a", "b"), result.records());
   }
+
+  /** A user's connector that maps rows itself: one good record, one row it can't map. */
+  private static final class MappingSource extends ResultQuery<String> {
+    @Override
+    public Result<String> queryResult(TimeRange range, long limit) {
+      return Result.<String>builder()
+          .add("a")
+          .addUnmapped("{id=2}", new IllegalArgumentException("no id 2"))
+          .build();
+    }
+  }
+
+  @Test
+  public void aResultQueryReportsUnmappedRowsAndItsQueryRefusesToDropThem() throws Exception {
+    TimeRange range = TimeRange.of(0, 10);
+    MappingSource source = new MappingSource();
+    assertEquals(1, source.queryResult(range, Long.MAX_VALUE).unmapped().size());
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> source.query(range));
+    assertEquals("no id 2", e.getCause().getMessage());
+    assertThrows(IllegalStateException.class, () -> source.query(range, 5));
+  }
 }

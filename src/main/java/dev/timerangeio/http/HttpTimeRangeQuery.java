@@ -5,6 +5,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.auto.value.AutoValue;
+import dev.timerangeio.ResultQuery;
 import dev.timerangeio.ResultTooLargeException;
 import dev.timerangeio.TimeRange;
 import dev.timerangeio.TimeRangeQuery;
@@ -58,7 +59,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * @param <T> the record type
  */
 @AutoValue
-public abstract class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
+public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withTimeout}: 30 seconds. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
@@ -400,21 +401,6 @@ public abstract class HttpTimeRangeQuery<T> implements TimeRangeQuery<T> {
     if (closing instanceof AutoCloseable) {
       ((AutoCloseable) closing).close();
     }
-  }
-
-  /**
-   * The records of {@code range}; fails, naming the row, if the mapper failed on one (the read
-   * calls {@link #queryResult}, which reports such rows instead).
-   */
-  @Override
-  public List<T> query(TimeRange range) throws Exception {
-    return queryResult(range, Long.MAX_VALUE).recordsIfAllMapped();
-  }
-
-  /** {@link #query(TimeRange)}, stopping after {@code limit} rows. */
-  @Override
-  public List<T> query(TimeRange range, long limit) throws Exception {
-    return queryResult(range, limit).recordsIfAllMapped();
   }
 
   /**

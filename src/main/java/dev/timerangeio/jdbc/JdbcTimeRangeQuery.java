@@ -4,6 +4,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import com.google.auto.value.AutoValue;
+import dev.timerangeio.ResultQuery;
 import dev.timerangeio.TimeRange;
 import dev.timerangeio.TimeRangeQuery;
 import dev.timerangeio.TransientSourceException;
@@ -75,7 +76,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * @param <T> the record type the row mapper builds
  */
 @AutoValue
-public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
+public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withFetchSize}. */
   public static final int DEFAULT_FETCH_SIZE = 10_000;
@@ -346,21 +347,6 @@ public abstract class JdbcTimeRangeQuery<T> implements TimeRangeQuery<T> {
   @Override
   public void close() {
     pool().close();
-  }
-
-  /**
-   * The records of {@code range}; fails, naming the row, if the row mapper failed on one (the read
-   * calls {@link #queryResult}, which reports such rows instead).
-   */
-  @Override
-  public List<T> query(TimeRange range) throws Exception {
-    return queryResult(range, Long.MAX_VALUE).recordsIfAllMapped();
-  }
-
-  /** {@link #query(TimeRange)}, stopping after {@code limit} rows. */
-  @Override
-  public List<T> query(TimeRange range, long limit) throws Exception {
-    return queryResult(range, limit).recordsIfAllMapped();
   }
 
   /**
