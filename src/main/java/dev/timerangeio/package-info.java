@@ -26,6 +26,7 @@
  *   <li>Read: {@code ReadExpansion} (what {@code read()} expands to), {@code ReadFn} (the
  *       splittable DoFn: restriction, splits, claims, watermark), {@code ReadStart} (where a
  *       launch starts), {@code ChunkGrid} and {@code ChunkRangeTracker} (whole-chunk claims),
+ *       {@code TimeRangeCoder}, {@code MonotonicWatermarkEstimator},
  *       {@code ChunkReader} (reads one claimed chunk: bisects, pages, emits), {@code
  *       RecordTimestamps}, {@code SourceCalls} and {@code QueryGate} (every source call gated and
  *       retried), {@code SourceErrors} (which failures are transient).

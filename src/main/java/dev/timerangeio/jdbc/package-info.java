@@ -5,7 +5,8 @@
  * with one {@link dev.timerangeio.jdbc.JdbcConnection}.
  *
  * <p>Internal: {@code JdbcPool} (one HikariCP pool per connection and access mode in a worker
- * JVM), {@code JdbcDialect} (the SQL that differs between databases), {@code JdbcSupport} (URL
+ * JVM), {@code JdbcStatements} (statements with timeouts, tie-breakers, rows as text), {@code
+ * JdbcDialect} (the SQL that differs between databases), {@code JdbcSupport} (URL
  * redaction, identifier and statement checks, time-column conversions), {@code ResultSetRows}
  * (result sets as Beam rows).
  *
