@@ -1,10 +1,14 @@
 package dev.timerangeio;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.BeanDescription;
+import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.SerializationConfig;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.module.SimpleSerializers;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import java.io.IOException;
@@ -15,6 +19,7 @@ import java.time.temporal.TemporalAccessor;
 import java.time.temporal.TemporalAmount;
 import java.util.Date;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -36,57 +41,87 @@ import org.joda.time.ReadablePeriod;
 final class CanonicalTypes {
   private CanonicalTypes() {}
 
-  @SuppressWarnings("rawtypes")
+  /**
+   * The module: each type below is found by {@link Class#isAssignableFrom} in this order, the first
+   * that fits wins. Jackson's own lookup walks a class's interfaces depth first in declaration
+   * order, so it depends on which interfaces a JDK gives a class: on JDK 21 {@code LinkedHashSet}
+   * became a {@code SequencedSet}, whose {@code SequencedCollection} branch reaches {@code
+   * Iterable} before {@code Set}, and equal sets got different keys. An explicit order keys a value
+   * the same on every JDK, whatever interfaces its class gains.
+   */
+  @SuppressWarnings({"rawtypes", "unchecked"})
   static SimpleModule module() {
-    SimpleModule module = new SimpleModule("TimeRangeIO canonical types");
-    // ISO-8601 text at full precision; toString() of these types is the same on every JDK.
-    module.addSerializer(TemporalAccessor.class, ToStringSerializer.instance);
-    module.addSerializer(TemporalAmount.class, ToStringSerializer.instance);
-    module.addSerializer(ZoneId.class, ToStringSerializer.instance);
-    module.addSerializer(ReadableInstant.class, ToStringSerializer.instance);
-    module.addSerializer(ReadablePartial.class, ToStringSerializer.instance);
-    module.addSerializer(ReadableDuration.class, ToStringSerializer.instance);
-    module.addSerializer(ReadablePeriod.class, ToStringSerializer.instance);
+    Map<Class<?>, JsonSerializer<?>> ordered = new LinkedHashMap<>();
+    // Beam's own types first: a Row or KV is never read as one of the collections below.
+    ordered.put(Row.class, new RowSerializer());
+    ordered.put(KV.class, CanonicalTypes.<KV>pair(KV::getKey, KV::getValue));
+    ordered.put(Map.Entry.class, CanonicalTypes.<Map.Entry>pair(Map.Entry::getKey, Map.Entry::getValue));
+    ordered.put(Optional.class, new OptionalSerializer());
+    ordered.put(OptionalInt.class, value(o -> ((OptionalInt) o).isPresent() ? (Object) ((OptionalInt) o).getAsInt() : null));
+    ordered.put(OptionalLong.class, value(o -> ((OptionalLong) o).isPresent() ? (Object) ((OptionalLong) o).getAsLong() : null));
+    ordered.put(OptionalDouble.class, value(o -> ((OptionalDouble) o).isPresent() ? (Object) ((OptionalDouble) o).getAsDouble() : null));
     // The instant a Date holds, never its zone-dependent local reading (java.sql.Date and Time
-    // included: toLocalDate() differs between workers in different zones).
-    module.addSerializer(Date.class, text(d -> java.time.Instant.ofEpochMilli(d.getTime()).toString()));
-    module.addSerializer(java.sql.Timestamp.class, text(t -> t.toInstant().toString()));
-    module.addSerializer(
+    // included: toLocalDate() differs between workers in different zones). Timestamp before Date:
+    // it holds nanoseconds.
+    ordered.put(java.sql.Timestamp.class, text(t -> ((java.sql.Timestamp) t).toInstant().toString()));
+    ordered.put(Date.class, text(d -> java.time.Instant.ofEpochMilli(((Date) d).getTime()).toString()));
+    ordered.put(
         java.util.Calendar.class,
-        text(c -> java.time.ZonedDateTime.ofInstant(c.toInstant(), c.getTimeZone().toZoneId()).toString()));
-    module.addSerializer(
-        javax.xml.datatype.XMLGregorianCalendar.class, text(c -> c.toXMLFormat()));
-    module.addSerializer(java.net.InetAddress.class, text(a -> a.getHostAddress()));
-    module.addSerializer(Iterable.class, new IterableSerializer());
-    module.addSerializer(java.util.Set.class, new SetSerializer());
-    module.addSerializer(Map.Entry.class, CanonicalTypes.<Map.Entry>pair(Map.Entry::getKey, Map.Entry::getValue));
-    module.addSerializer(Optional.class, new OptionalSerializer());
-    module.addSerializer(
-        OptionalInt.class, value(o -> o.isPresent() ? (Object) o.getAsInt() : null));
-    module.addSerializer(
-        OptionalLong.class, value(o -> o.isPresent() ? (Object) o.getAsLong() : null));
-    module.addSerializer(
-        OptionalDouble.class, value(o -> o.isPresent() ? (Object) o.getAsDouble() : null));
-    module.addSerializer(Row.class, new RowSerializer());
-    module.addSerializer(KV.class, CanonicalTypes.<KV>pair(KV::getKey, KV::getValue));
-    module.addSerializer(Map.class, new MapSerializer());
+        text(c -> java.time.ZonedDateTime.ofInstant(((java.util.Calendar) c).toInstant(), ((java.util.Calendar) c).getTimeZone().toZoneId()).toString()));
+    ordered.put(javax.xml.datatype.XMLGregorianCalendar.class, text(c -> ((javax.xml.datatype.XMLGregorianCalendar) c).toXMLFormat()));
+    ordered.put(java.net.InetAddress.class, text(a -> ((java.net.InetAddress) a).getHostAddress()));
+    // ISO-8601 text at full precision; toString() of these types is the same on every JDK.
+    ordered.put(TemporalAccessor.class, ToStringSerializer.instance);
+    ordered.put(TemporalAmount.class, ToStringSerializer.instance);
+    ordered.put(ZoneId.class, ToStringSerializer.instance);
+    ordered.put(ReadableInstant.class, ToStringSerializer.instance);
+    ordered.put(ReadablePartial.class, ToStringSerializer.instance);
+    ordered.put(ReadableDuration.class, ToStringSerializer.instance);
+    ordered.put(ReadablePeriod.class, ToStringSerializer.instance);
+    // Maps, then sets (unordered, so sorted), then any other Iterable (ordered).
+    ordered.put(Map.class, new MapSerializer());
+    ordered.put(java.util.Set.class, new SetSerializer());
+    ordered.put(Iterable.class, new IterableSerializer());
+    SimpleModule module = new SimpleModule("TimeRangeIO canonical types");
+    module.setSerializers(new OrderedSerializers(ordered));
     return module;
   }
 
-  private static <T> JsonSerializer<T> text(Function<T, String> toText) {
-    return new JsonSerializer<T>() {
+  /** Serializers found by the first type in a fixed order that the value's class is assignable to. */
+  private static final class OrderedSerializers extends SimpleSerializers {
+    private final Map<Class<?>, JsonSerializer<?>> ordered;
+
+    OrderedSerializers(Map<Class<?>, JsonSerializer<?>> ordered) {
+      this.ordered = ordered;
+    }
+
+    @Override
+    public JsonSerializer<?> findSerializer(
+        SerializationConfig config, JavaType type, BeanDescription beanDesc) {
+      Class<?> raw = type.getRawClass();
+      for (Map.Entry<Class<?>, JsonSerializer<?>> entry : ordered.entrySet()) {
+        if (entry.getKey().isAssignableFrom(raw)) {
+          return entry.getValue();
+        }
+      }
+      return null;
+    }
+  }
+
+  private static JsonSerializer<Object> text(Function<Object, String> toText) {
+    return new JsonSerializer<Object>() {
       @Override
-      public void serialize(T value, JsonGenerator gen, SerializerProvider provider)
+      public void serialize(Object value, JsonGenerator gen, SerializerProvider provider)
           throws IOException {
         gen.writeString(toText.apply(value));
       }
     };
   }
 
-  private static <T> JsonSerializer<T> value(Function<T, Object> content) {
-    return new JsonSerializer<T>() {
+  private static JsonSerializer<Object> value(Function<Object, Object> content) {
+    return new JsonSerializer<Object>() {
       @Override
-      public void serialize(T value, JsonGenerator gen, SerializerProvider provider)
+      public void serialize(Object value, JsonGenerator gen, SerializerProvider provider)
           throws IOException {
         provider.defaultSerializeValue(content.apply(value), gen);
       }

@@ -28,10 +28,14 @@ import java.util.TreeMap;
  *
  * <ul>
  *   <li>{@code Map}: an object; its keys as text (a string as it is, a number in its canonical
- *       form, anything else by {@code toString()}); two keys of one map with the same text ({@code
- *       1} and {@code "1"}) are rejected rather than merged.
- *   <li>{@code List}, any {@code Iterable}, arrays: an array, in order. {@code byte[]}: a base64
- *       string.
+ *       form, a char, boolean, enum name, UUID or {@code java.time} value; other key types are
+ *       rejected); two keys of one map with the same text ({@code 1} and {@code "1"}) are rejected
+ *       rather than merged.
+ *   <li>{@code Set} (any class that is a {@code Set}, whatever else it implements, {@code
+ *       LinkedHashSet} and {@code SequencedSet}s included): an array sorted by its elements'
+ *       canonical JSON, so equal sets share a key.
+ *   <li>{@code List}, any other {@code Iterable}, arrays: an array, in order. {@code byte[]}: a
+ *       base64 string.
  *   <li>Java records, POJOs: objects of their Jackson properties; one with none is rejected.
  *   <li>Beam {@link org.apache.beam.sdk.values.Row}: an object of its field names; {@link
  *       org.apache.beam.sdk.values.KV}: {@code {"key":…,"value":…}}.
@@ -41,8 +45,8 @@ import java.util.TreeMap;
  *       Period}, {@code ZoneId}, …) and Joda ({@code Instant}, {@code DateTime}, {@code Duration},
  *       partials): their ISO-8601 {@code toString()}, at full precision (an {@code Instant} to the
  *       nanosecond), the same on every JDK. {@code java.util.Date} and {@code java.sql.Timestamp}:
- *       the instant they hold ({@code Timestamp} to the nanosecond); {@code java.sql.Date} and
- *       {@code Time}: the local date or time.
+ *       the instant they hold ({@code Timestamp} to the nanosecond), {@code java.sql.Date} and
+ *       {@code Time} too (their local reading depends on the JVM's zone).
  *   <li>{@code char}/{@code Character}: a one-character string; {@code boolean}: {@code
  *       true}/{@code false}; enums: their name; strings: as they are.
  *   <li>Numbers: integers of any size exactly, without a fraction. A decimal or double with an
@@ -57,7 +61,15 @@ import java.util.TreeMap;
  *       not rounded to a double: a key never loses digits of an id. {@code -0.0} is {@code 0}.
  * </ul>
  *
- * Values of one Java type never share a key unless they are equal. Across types the text forms can
+ * The type that decides how a value is keyed is the first of this list its class is: Beam
+ * types, {@code Optional}s, dates and times, {@code Map}, {@code Set}, {@code Iterable}, in that
+ * order, fixed in code rather than left to the order of a class's interfaces, so a key is the same
+ * on JDK 17, 21 and 25 whatever interfaces a JDK adds to a collection class.
+ *
+ * <p>Values of one Java type never share a key unless they are equal, with one deliberate
+ * exception: a {@code BigDecimal} is keyed by its numeric value, not its scale, so {@code 1.10}
+ * and {@code 1.1} share a key though {@code equals} calls them unequal (they are one JSON number,
+ * and a re-read through another driver or column type may change the scale of the same value). Across types the text forms can
  * meet: a {@code byte[]} and its base64 string, an {@code Instant} and its ISO string, a {@code
  * char} and a one-letter string, {@code 1} and {@code 1.0}; key by a type whose fields have fixed
  * types. A string {@code "1"} and a number {@code 1} always differ.
