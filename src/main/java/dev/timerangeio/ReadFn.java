@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  *
  * {@code [start, end)}: the start resolved when the pipeline starts reading ({@link ReadStart}) — a
  * stored offset, the configured instant, {@code earliest()} of the source (or the safe horizon if
- * the source is empty), or the safe horizon for {@code "latest"}; the end is the configured end time, or {@link Long#MAX_VALUE}
+ * the source is empty or its oldest record lies above the horizon, where older records may still
+ * be ingested), or the safe horizon for {@code "latest"}; the end is the configured end time, or {@link Long#MAX_VALUE}
  * ("no end") for a streaming read.
  *
  * <h3>Initial splitting</h3>

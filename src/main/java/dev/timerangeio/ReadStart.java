@@ -8,8 +8,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Where a launch of the read starts; internal. A stored offset wins; otherwise the configured
- * start (an instant, "latest" = the safe horizon, "earliest" = the source's oldest record or, on an
- * empty source, the safe horizon), which, with a progress location, is stored before anything is
+ * start (an instant, "latest" = the safe horizon, "earliest" = the source's oldest record, or the
+ * safe horizon if the source is empty or its oldest record lies above the horizon, where older
+ * records may still be ingested), which, with a progress location, is stored before anything is
  * read. So a relaunch after a crash before the first commit continues from this launch's start
  * (not from a new "latest", which would skip what lies between), and the write's {@link
  * ProgressFn} commits from it.
@@ -73,7 +74,20 @@ final class ReadStart {
         }
         // The source may report more than microsecond precision; floor so the record is included.
         Instant e = earliest.get();
-        return Times.toMicros("earliest()", e.minusNanos(e.getNano() % 1_000));
+        long oldest = Times.toMicros("earliest()", e.minusNanos(e.getNano() % 1_000));
+        long safe = horizon.getAsLong();
+        if (oldest > safe) {
+          // Above the safe horizon records may still appear (ingestion lag), older than the oldest
+          // one visible now, or the oldest is future-dated: starting there would skip them.
+          LOG.info(
+              "TimeRangeIO: start \"earliest\": the oldest record the source holds now, {}, lies"
+                  + " above the safe horizon {}, where records may still be ingested; starting at"
+                  + " the horizon",
+              Times.describe(oldest),
+              Times.describe(safe));
+          return safe;
+        }
+        return oldest;
       default:
         throw new IllegalStateException("unknown start mode " + spec.getStartMode());
     }

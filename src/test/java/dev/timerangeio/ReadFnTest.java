@@ -599,6 +599,89 @@ public class ReadFnTest {
 
   @org.junit.Rule public final org.junit.rules.TemporaryFolder tmp = new org.junit.rules.TemporaryFolder();
 
+  /**
+   * Records that become visible at their own time: {@code times[i]} once the clock reaches {@code
+   * visibleAt[i]}. {@code earliest()} answers what is visible now, as a real source does.
+   */
+  private static final class IngestingSource implements TimeRangeQuery<KV<Long, Long>> {
+    private final MicrosClock clock;
+    private final long[] times;
+    private final long[] visibleAt;
+
+    IngestingSource(MicrosClock clock, long[] times, long[] visibleAt) {
+      this.clock = clock;
+      this.times = times;
+      this.visibleAt = visibleAt;
+    }
+
+    @Override
+    public Iterable<KV<Long, Long>> query(TimeRange range) {
+      List<KV<Long, Long>> out = new java.util.ArrayList<>();
+      for (int i = 0; i < times.length; i++) {
+        if (range.contains(times[i]) && clock.nowMicros() >= visibleAt[i]) {
+          out.add(KV.of((long) i, times[i]));
+        }
+      }
+      return out;
+    }
+
+    @Override
+    public java.util.Optional<java.time.Instant> earliest() {
+      long oldest = Long.MAX_VALUE;
+      for (int i = 0; i < times.length; i++) {
+        if (clock.nowMicros() >= visibleAt[i]) {
+          oldest = Math.min(oldest, times[i]);
+        }
+      }
+      return oldest == Long.MAX_VALUE
+          ? java.util.Optional.empty()
+          : java.util.Optional.of(Times.toInstant(oldest));
+    }
+  }
+
+  @Test
+  public void earliestAboveTheSafeHorizonStartsAtTheHorizonSoARecordStillBeingIngestedIsRead()
+      throws Exception {
+    long now = T0 + 10 * MINUTE;
+    String location = tmp.getRoot() + "/progress.json";
+    // Lag 60 s: a record at now - 30 s is visible; one at now - 50 s appears 55 s after its time.
+    IngestingSource source =
+        new IngestingSource(
+            clock, new long[] {now - 50 * SECOND, now - 30 * SECOND}, new long[] {now + 5 * SECOND, now});
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(
+            read(TestSource.of())
+                .withQuery(source)
+                .withIngestionLag(Duration.ofSeconds(60))
+                .withStartTime("earliest")
+                .withProgressLocation(location));
+
+    TimeRange restriction = fn.initialRestriction();
+
+    assertEquals(now - MINUTE, restriction.fromMicros());
+    assertEquals(
+        java.util.Optional.of(ProgressOffset.ofTimestamp(now - MINUTE)), ProgressStore.read(location));
+    clock.set(now + 2 * MINUTE);
+    Collector<KV<Long, Long>> out =
+        process(fn, TimeRange.of(restriction.fromMicros(), now + MINUTE));
+    List<Object> records = new ArrayList<>();
+    for (Object value : out.values) {
+      if (((KV<?, ?>) value).getValue() instanceof Long) {
+        records.add(value); // not the chunk signals for the progress location
+      }
+    }
+    assertEquals(List.of(KV.of(0L, now - 50 * SECOND), KV.of(1L, now - 30 * SECOND)), records);
+  }
+
+  @Test
+  public void aFutureDatedOldestRecordStartsTheReadAtTheSafeHorizon() throws Exception {
+    long horizon = T0 + 10 * MINUTE - 30 * SECOND;
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(read(TestSource.of(T0 + 10 * 24 * 60 * MINUTE)).withStartTime("earliest"));
+
+    assertEquals(horizon, fn.initialRestriction().fromMicros());
+  }
+
   @Test
   public void aStartAfterTheEndIsStoredAsTheEndSoAContinuationMissesNothing() throws Exception {
     String location = tmp.getRoot() + "/progress.json";
