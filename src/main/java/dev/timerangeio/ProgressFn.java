@@ -40,8 +40,10 @@ import org.slf4j.LoggerFactory;
  * Signalled chunks are kept as runs of adjacent chunks, each run a staircase of steps {@code
  * (end, release)}: the release of a step is the latest of every chunk up to its end, so releases
  * rise along a run. An event-time timer waits for the first step of the run that starts at the
- * committed position; when it fires, every step released by then is committed at once, and the
- * timer waits for the next step. A chunk whose records are stamped later than those of the chunks
+ * committed position; when it fires, that step is committed and the timer is set for the next
+ * step, which fires at once if the watermark has passed it too (a timer fires at its own time, not
+ * the watermark's, so each step is one firing and one file write; steps are few, see {@link
+ * #MAX_STEPS}). A chunk whose records are stamped later than those of the chunks
  * after it (a clock ahead) only holds back the steps from its own chunk on. Steps beyond {@link #MAX_STEPS} per run are merged
  * (fewer, later commits; never an early one). Hence the position:
  *

@@ -27,10 +27,12 @@ final class ProgressLocations {
   private static final class Entry {
     // Weak: a PCollection holds its Pipeline, which must not be kept alive through this map.
     final WeakReference<PCollection<KV<Integer, TimeRange>>> signals;
+    final WeakReference<PCollection<?>> records;
     boolean written;
 
-    Entry(PCollection<KV<Integer, TimeRange>> signals) {
+    Entry(PCollection<KV<Integer, TimeRange>> signals, PCollection<?> records) {
       this.signals = new WeakReference<>(signals);
+      this.records = new WeakReference<>(records);
     }
   }
 
@@ -53,7 +55,10 @@ final class ProgressLocations {
 
   /** Registers the read of {@code location}; a second read of it in the pipeline is an error. */
   static synchronized void registerRead(
-      Pipeline pipeline, String location, PCollection<KV<Integer, TimeRange>> signals) {
+      Pipeline pipeline,
+      String location,
+      PCollection<KV<Integer, TimeRange>> signals,
+      PCollection<?> records) {
     Map<String, Entry> locations = PIPELINES.computeIfAbsent(pipeline, p -> new HashMap<>());
     String key = canonical(location);
     if (locations.containsKey(key)) {
@@ -63,7 +68,14 @@ final class ProgressLocations {
               + "): another TimeRangeIO.read() in this pipeline already uses this location; one"
               + " location belongs to one read and one write. Give each read its own location.");
     }
-    locations.put(key, new Entry(signals));
+    locations.put(key, new Entry(signals, records));
+  }
+
+  /** The records the read of {@code location} outputs, or null if the pipeline has no such read. */
+  static synchronized @Nullable PCollection<?> readRecords(Pipeline pipeline, String location) {
+    Map<String, Entry> locations = PIPELINES.get(pipeline);
+    @Nullable Entry entry = locations == null ? null : locations.get(canonical(location));
+    return entry == null ? null : entry.records.get();
   }
 
   /**

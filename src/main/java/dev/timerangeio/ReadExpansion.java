@@ -91,15 +91,17 @@ final class ReadExpansion {
     if (read.getBadRecordErrorHandler() != null) {
       read.getBadRecordErrorHandler().addErrorCollection(badRecords);
     }
+    PCollection<T> records = outputs.get(fn.recordsTag).setCoder(coder);
     if (location != null) {
       ProgressLocations.registerRead(
           input.getPipeline(),
           location,
           outputs
               .get(fn.progressTag)
-              .setCoder(KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of())));
+              .setCoder(KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of())),
+          records);
     }
-    return outputs.get(fn.recordsTag).setCoder(coder);
+    return records;
   }
 
   private static @Nullable Schema schemaOf(TimeRangeQuery<?> query) {

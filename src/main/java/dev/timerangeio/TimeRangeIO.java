@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.display.DisplayData;
@@ -773,6 +774,26 @@ public final class TimeRangeIO {
     @Override
     public Result expand(PCollection<T> input) {
       return WriteExpansion.expand(this, input);
+    }
+
+    /**
+     * With a progress location, checks when the pipeline is run (the whole graph is known then),
+     * before anything is read or committed, that the write's input comes from the read with that
+     * location through steps that keep the commit sound: see the README's "Exactly-once into a
+     * sink" for the supported shapes.
+     */
+    @Override
+    public void validate(
+        @Nullable PipelineOptions options,
+        Map<TupleTag<?>, PCollection<?>> inputs,
+        Map<TupleTag<?>, PCollection<?>> outputs) {
+      super.validate(options, inputs, outputs);
+      String location = getProgressLocation();
+      if (location == null || inputs.isEmpty()) {
+        return;
+      }
+      PCollection<?> input = inputs.values().iterator().next();
+      WriteExpansion.checkCommitPath(input, location);
     }
 
     @Override

@@ -127,6 +127,14 @@ final class WriteExpansion {
     return new Write.Result(input.getPipeline(), writtenTag, written, failedTag, failed);
   }
 
+  /** See {@link CommitPaths}: the write's input must come from the read through sound steps. */
+  static void checkCommitPath(PCollection<?> input, String location) {
+    PCollection<?> readRecords = ProgressLocations.readRecords(input.getPipeline(), location);
+    if (readRecords != null) {
+      CommitPaths.check(input.getPipeline(), readRecords, input, location);
+    }
+  }
+
   /** The dedup shard of a keyed record. */
   private static final class ShardFn<T> extends SimpleFunction<KV<String, T>, Integer> {
     @Override
