@@ -62,4 +62,10 @@ public final class TimeRangeIOMetrics {
 
   /** Counter: transient sink failures the write retried. */
   public static final String WRITE_RETRIES = "writeRetries";
+
+  /**
+   * Counter: access tokens fetched from an OAuth2 token endpoint (the first one per worker, each
+   * refresh before expiry, and each fetch after a 401).
+   */
+  public static final String TOKEN_REFRESHES = "tokenRefreshes";
 }
