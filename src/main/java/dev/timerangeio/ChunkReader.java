@@ -67,9 +67,14 @@ final class ChunkReader<T> {
             ? BadRecordRouter.THROWING_ROUTER
             : BadRecordRouter.RECORDING_ROUTER;
     this.timestamps =
-        spec.getTimestampFn() == null
-            ? null
-            : new RecordTimestamps<>(spec.getTimestampFn(), spec.getWatermarkDelay());
+        spec.getTimestampFn() != null
+            ? new RecordTimestamps<>(spec.getTimestampFn(), spec.getWatermarkDelay(), true)
+            : spec.getQuery().recordTime() != null
+                ? new RecordTimestamps<>(
+                    spec.getQuery().recordTime(),
+                    spec.getWatermarkDelay(),
+                    spec.getQuery().recordTimeIsQueried())
+                : null;
     this.watermarkDelayMicros = Times.durationMicros(spec.getWatermarkDelay());
   }
 

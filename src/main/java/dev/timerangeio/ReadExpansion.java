@@ -159,6 +159,11 @@ final class ReadExpansion {
   }
 
   static void populateDisplayData(Read<?> read, DisplayData.Builder builder) {
+    if (read.getQuery() instanceof org.apache.beam.sdk.transforms.display.HasDisplayData) {
+      // A connector that names its source (table, URL, KQL, SPL) shows it, without secrets.
+      builder.include(
+          "query", (org.apache.beam.sdk.transforms.display.HasDisplayData) read.getQuery());
+    }
     builder
         .addIfNotNull(
             DisplayData.item("query", read.getQuery() == null ? null : read.getQuery().getClass().getName())

@@ -32,8 +32,15 @@ final class RecordTimestamps<T> implements Serializable {
   private final long watermarkDelayMicros;
   private final java.time.Duration watermarkDelay;
 
-  RecordTimestamps(SerializableFunction<T, Instant> timestampFn, java.time.Duration watermarkDelay) {
+  /** Whether a record's time must lie in the range it was returned for. */
+  private final boolean checkRange;
+
+  RecordTimestamps(
+      SerializableFunction<T, Instant> timestampFn,
+      java.time.Duration watermarkDelay,
+      boolean checkRange) {
     this.timestampFn = timestampFn;
+    this.checkRange = checkRange;
     this.watermarkDelay = watermarkDelay;
     this.watermarkDelayMicros = Times.durationMicros(watermarkDelay);
   }
@@ -69,7 +76,7 @@ final class RecordTimestamps<T> implements Serializable {
           null);
     }
     long lowest = Times.saturatedSubtract(queried.fromMicros(), watermarkDelayMicros);
-    if (micros < lowest || micros >= queried.toMicros()) {
+    if (checkRange && (micros < lowest || micros >= queried.toMicros())) {
       throw new BadRecordException(
           "TimeRangeIO: the source returned a record whose time "
               + time

@@ -322,6 +322,28 @@ public interface TimeRangeQuery<T> extends Serializable {
     return null;
   }
 
+  /**
+   * The time of each record, for a read without {@code withTimestampFn}: the read stamps every
+   * record with it (its event time) and, when {@link #recordTimeIsQueried()}, checks that it lies
+   * in the range the record was returned for. The default: none, so records are stamped at the
+   * start of their chunk unless the read is given {@code withTimestampFn}. The built-in Log
+   * Analytics and Splunk connectors return their time column.
+   */
+  default org.apache.beam.sdk.transforms.@Nullable SerializableFunction<T, Instant> recordTime() {
+    return null;
+  }
+
+  /**
+   * Whether {@link #recordTime()} is the time the source is queried by, so that a record's time
+   * lies in the range it was returned for (the read then checks it, DESIGN.md invariant 6). A
+   * source queried by another time (Splunk by index time, stamped by event time) answers false:
+   * the read stamps records by their event time and trusts the source for the range. Default:
+   * true.
+   */
+  default boolean recordTimeIsQueried() {
+    return true;
+  }
+
   /** Called once per worker copy before the first query. */
   default void open() throws Exception {}
 
