@@ -131,6 +131,7 @@ public class LogAnalyticsQueryTest {
   public void aBackfillReadsRecordsOnBothBoundsOfEveryChunkOnce() throws Exception {
     List<Instant> times = times();
     try (LogAnalyticsTestService service = new LogAnalyticsTestService(times)) {
+      service.queriesPerToken = 2;
       PCollection<Row> rows =
           p.apply(
               TimeRangeIO.<Row>read()
@@ -139,7 +140,14 @@ public class LogAnalyticsQueryTest {
                   .withEndTime(T0.plusSeconds(300))
                   .withPartitionDuration(Duration.ofMinutes(1)));
       PAssert.that(ids(rows)).containsInAnyOrder(idsIn(times, T0, T0.plusSeconds(300)));
-      p.run().waitUntilFinish();
+      PipelineResult result = p.run();
+      result.waitUntilFinish();
+
+      // 5 chunks, a token serving 2 queries: a fresh token after each expiry, each counted.
+      assertThat(service.tokensIssued.get(), greaterThanOrEqualTo(3));
+      assertEquals(
+          service.tokensIssued.get() - 1, // the schema's token was fetched when the read was applied
+          PipelineSupport.counter(result, TimeRangeIOMetrics.TOKEN_REFRESHES));
     }
   }
 
