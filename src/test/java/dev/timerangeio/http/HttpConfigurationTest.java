@@ -59,6 +59,19 @@ public class HttpConfigurationTest extends RejectedSettings {
         "withMaxResponseBytes", "at least 1", "was 0");
     add("http timeout of zero", () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeout(Duration.ZERO),
         "withTimeout", "at least 1 ms", "PT0S");
+    add("http coarse time format without a record time",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(HttpTimeRangeQuery.TimeFormat.EPOCH_SECONDS),
+        "withTimeFormat(EPOCH_SECONDS)", "withTimeFormat(EPOCH_SECONDS, \"/time\")",
+        "allowed alone: ISO_8601, EPOCH_MICROS");
+    add("http record time pointer without a slash",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(HttpTimeRangeQuery.TimeFormat.EPOCH_MILLIS, "time"),
+        "withTimeFormat(EPOCH_MILLIS, pointer)", "\"time\" is not a JSON pointer");
+    add("http zero bytes per query",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withMaxBytesPerQuery(0),
+        "withMaxBytesPerQuery", "at least 1", "was 0");
+    add("http query duration of zero",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withMaxQueryDuration(Duration.ZERO),
+        "withMaxQueryDuration", "at least 1 ms", "PT0S");
     add("http without a mapper",
         () -> HttpTimeRangeQuery.get(API, (HttpTimeRangeQuery.RecordMapper<Long>) null),
         "get: mapper must not be null");
