@@ -63,7 +63,8 @@ final class HttpPaging<T> {
         throw new ResultTooLargeException(
             "HTTP " + q.method() + " " + secrets.describe(uri) + ": the query for " + range
                 + " has read " + bytes + " bytes in " + pages + " pages, more than"
-                + " withMaxBytesPerQuery(" + q.maxBytesPerQuery() + "); the read bisects the range");
+                + " withMaxBytesPerQuery(" + q.maxBytesPerQuery() + "); the read bisects the"
+                + " range");
       }
       JsonNode page = answer.page;
       if (page == null) {

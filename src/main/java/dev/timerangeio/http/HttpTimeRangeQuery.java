@@ -50,8 +50,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * than {@link #withMaxQueryDuration} are a {@link ResultTooLargeException}, so the read bisects the
  * range; any other status (other 2xx included) fails the bundle with the status and the start of
  * the body, as does a page with content after its JSON value or a member the connector reads
- * given twice. Next-page links and redirects are resolved as RFC 3986 says. Secret headers never appear in display data,
- * logs or messages; keep secrets out of the URL.
+ * given twice. Next-page links and redirects are resolved as RFC 3986 says. Secret headers never
+ * appear in display data, logs or messages; keep secrets out of the URL.
  *
  * <p>A records-array element the mapper can't map (it throws) goes, as JSON text with the
  * exception, to the read's {@code withBadRecordErrorHandler}; without one the bundle fails with
@@ -331,7 +331,8 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     checkArgument(format != null, "withTimeFormat: format must not be null");
     return toBuilder()
         .setTimeFormat(format)
-        .setRecordTimePointer(checkPointer("withTimeFormat(" + format + ", pointer)", recordTimePointer))
+        .setRecordTimePointer(
+            checkPointer("withTimeFormat(" + format + ", pointer)", recordTimePointer))
         .build();
   }
 

@@ -19,9 +19,9 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * Parses one JSON page of an HTTP answer, handing the elements of its records array on one at a
  * time as they are parsed; internal.
  *
- * <p>A page is refused when anything follows its JSON value, or when an object repeats a member
- * the connector reads (the records array, the next-page token or link, the error, each record's
- * time, or an object on the way to one): Jackson keeps the last of two equal names, so {@code
+ * <p>A page is refused when anything follows its JSON value, or when an object repeats a member the
+ * connector reads (the records array, the next-page token or link, the error, each record's time,
+ * or an object on the way to one): Jackson keeps the last of two equal names, so {@code
  * "next":"p2","next":null} would end paging early and a second {@code "error":null} would hide a
  * partial error.
  */
@@ -35,12 +35,14 @@ final class JsonPages {
   private final @Nullable String recordTimePointer;
 
   /**
-   * Pages whose records array is at {@code recordsPointer}; {@code otherPointers} are the
-   * pointers read from the page besides it (next-page token or link, error), null when unset;
-   * {@code recordTimePointer}, if not null, is read in each record.
+   * Pages whose records array is at {@code recordsPointer}; {@code otherPointers} are the pointers
+   * read from the page besides it (next-page token or link, error), null when unset; {@code
+   * recordTimePointer}, if not null, is read in each record.
    */
   JsonPages(
-      String recordsPointer, @Nullable String recordTimePointer, @Nullable String... otherPointers) {
+      String recordsPointer,
+      @Nullable String recordTimePointer,
+      @Nullable String... otherPointers) {
     this.recordsPointer = recordsPointer;
     this.recordTimePointer = recordTimePointer;
     pagePointers.add(recordsPointer);
@@ -52,10 +54,10 @@ final class JsonPages {
   }
 
   /**
-   * The page as a tree, except the records array, whose elements are handed to {@code onRecord}
-   * one at a time as they are parsed (the tree holds an empty array in its place): a page never
-   * exists twice in memory, as bytes and as a tree of every record. When a next-page pointer lies
-   * inside the records array, the array stays in the tree and its elements are handed on after.
+   * The page as a tree, except the records array, whose elements are handed to {@code onRecord} one
+   * at a time as they are parsed (the tree holds an empty array in its place): a page never exists
+   * twice in memory, as bytes and as a tree of every record. When a next-page pointer lies inside
+   * the records array, the array stays in the tree and its elements are handed on after.
    */
   JsonNode read(byte[] body, Consumer<JsonNode> onRecord) throws IOException {
     try (JsonParser parser = JSON.getFactory().createParser(body)) {
@@ -136,7 +138,8 @@ final class JsonPages {
       }
       return array;
     }
-    if (token == JsonToken.VALUE_NUMBER_FLOAT && recordTimePointer != null
+    if (token == JsonToken.VALUE_NUMBER_FLOAT
+        && recordTimePointer != null
         && recordTimePointer.equals(inRecord)) {
       // A time in fractional epoch seconds carries more digits than a double keeps.
       return JSON.getNodeFactory().numberNode(parser.getDecimalValue());
@@ -165,11 +168,16 @@ final class JsonPages {
       String name, String path, @Nullable String recordPath, JsonToken value) {
     if (path.equals(recordsPointer) && value == JsonToken.START_ARRAY) {
       return new IOException(
-          "the records pointer " + recordsPointer + " matches two arrays (the member \"" + name
+          "the records pointer "
+              + recordsPointer
+              + " matches two arrays (the member \""
+              + name
               + "\" appears twice)");
     }
     return new IOException(
-        "the member \"" + name + "\" appears twice in one object, "
+        "the member \""
+            + name
+            + "\" appears twice in one object, "
             + (readInRecord(recordPath) ? "in a record at " + recordPath : "at " + path)
             + ", and the connector reads it: which one counts is anyone's guess, so the page is"
             + " refused");

@@ -98,13 +98,19 @@ final class TimeBounds {
             Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
       } catch (DateTimeParseException | ArithmeticException e) {
         throw new IllegalArgumentException(
-            "the record time at " + recordTimePointer + ", " + time + ", is not an ISO-8601"
+            "the record time at "
+                + recordTimePointer
+                + ", "
+                + time
+                + ", is not an ISO-8601"
                 + " instant with an offset (2024-05-01T00:00:00.5Z)",
             e);
       }
     }
     throw new IllegalArgumentException(
-        "the record time at " + recordTimePointer + " is "
+        "the record time at "
+            + recordTimePointer
+            + " is "
             + (time.isMissingNode() ? "missing" : time.getNodeType().toString())
             + "; expected an ISO-8601 string or a number of "
             + (format == TimeFormat.EPOCH_SECONDS

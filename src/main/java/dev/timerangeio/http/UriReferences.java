@@ -10,14 +10,14 @@ import java.util.regex.Pattern;
  *
  * <p>{@link URI#resolve(String)} follows RFC 2396 instead, which differs where APIs care: a
  * query-only reference ({@code ?cursor=c2} on {@code /v1/events}) loses the last path segment
- * ({@code /v1/?cursor=c2}), an empty reference loses it too, and {@code ..} above the root is
- * kept. The result carries no fragment: it is never sent, and two links to one page must compare
- * equal.
+ * ({@code /v1/?cursor=c2}), an empty reference loses it too, and {@code ..} above the root is kept.
+ * The result carries no fragment: it is never sent, and two links to one page must compare equal.
  */
 final class UriReferences {
   // RFC 3986 appendix B: scheme, authority, path, query and fragment of any URI reference.
   private static final Pattern PARTS =
-      Pattern.compile("^(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:\\?([^#]*))?(?:#(.*))?$", Pattern.DOTALL);
+      Pattern.compile(
+          "^(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:\\?([^#]*))?(?:#(.*))?$", Pattern.DOTALL);
 
   private UriReferences() {}
 

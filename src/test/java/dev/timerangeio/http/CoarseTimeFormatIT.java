@@ -26,10 +26,10 @@ import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
 
 /**
- * Whole reads with coarse time formats (whole seconds, whole milliseconds) from an API on
- * 127.0.0.1 that takes only whole units: chunk, start, end and bisection bounds that are not whole
- * units, records on every boundary, and a unit holding more records than the read's cap. Every
- * record is read exactly once.
+ * Whole reads with coarse time formats (whole seconds, whole milliseconds) from an API on 127.0.0.1
+ * that takes only whole units: chunk, start, end and bisection bounds that are not whole units,
+ * records on every boundary, and a unit holding more records than the read's cap. Every record is
+ * read exactly once.
  */
 @RunWith(JUnit4.class)
 public class CoarseTimeFormatIT {
@@ -59,8 +59,7 @@ public class CoarseTimeFormatIT {
       // checks each record's time against the range it asked for (withTimestampFn).
       PAssert.that(
               p.apply(
-                  TestSource.boundedRead(
-                          query, start, end, Duration.ofNanos(unit * 1_000 * 5 / 2))
+                  TestSource.boundedRead(query, start, end, Duration.ofNanos(unit * 1_000 * 5 / 2))
                       .withMaxRowsPerQuery(10)))
           .satisfies(ReadPipelineIT.sameRecords(expected));
       PipelineResult result = p.run();
@@ -73,8 +72,7 @@ public class CoarseTimeFormatIT {
   }
 
   @Test
-  public void epochSecondsReadEveryRecordOnceWhateverTheChunkAndBisectionBounds()
-      throws Exception {
+  public void epochSecondsReadEveryRecordOnceWhateverTheChunkAndBisectionBounds() throws Exception {
     readsEveryRecordOnce(TimeFormat.EPOCH_SECONDS, 1_000_000L, false);
   }
 

@@ -321,7 +321,10 @@ public class HostileApiTest {
       {"URL-encoded", encoded},
       {"URL-encoded, lower-case hex", encoded.toLowerCase(java.util.Locale.ROOT)},
       {"URL-encoded, / left raw", encoded.replace("%2F", "/")},
-      {"URL-encoded, / left raw, lower-case hex", encoded.replace("%2F", "/").toLowerCase(java.util.Locale.ROOT)},
+      {
+        "URL-encoded, / left raw, lower-case hex",
+        encoded.replace("%2F", "/").toLowerCase(java.util.Locale.ROOT)
+      },
       {"JSON-escaped /", key.replace("/", "\\/")},
     };
     for (String[] echo : echoes) {
@@ -376,7 +379,9 @@ public class HostileApiTest {
             respond(
                 e,
                 200,
-                n == 1 ? "{\"data\":[{\"id\":1}],\"next\":\"?cursor=c2\"}" : "{\"data\":[{\"id\":2}]}");
+                n == 1
+                    ? "{\"data\":[{\"id\":1}],\"next\":\"?cursor=c2\"}"
+                    : "{\"data\":[{\"id\":2}]}");
     HttpTimeRangeQuery<Long> query =
         HttpTimeRangeQuery.get(
                 "http://127.0.0.1:" + api.port() + "/v1/events?since={from}&until={to}",
@@ -416,7 +421,9 @@ public class HostileApiTest {
       assertThat(page[1], e, not(instanceOf(TransientSourceException.class)));
     }
     api.responder =
-        (e, n) -> respond(e, 200, "{\"data\":[],\"error\":{\"code\":\"PartialError\"},\"error\":null}");
+        (e, n) ->
+            respond(
+                e, 200, "{\"data\":[],\"error\":{\"code\":\"PartialError\"},\"error\":null}");
     assertThat(
         failure(query().withErrorPointer("/error")).getMessage(),
         containsString("the member \"error\" appears twice in one object, at /error"));
@@ -479,8 +486,10 @@ public class HostileApiTest {
     assertEquals(List.of("since=0&until=1"), api.queries);
     assertEquals(List.of(1L, 5L), result.records());
     assertEquals(3, result.unmapped().size());
-    assertThat(result.unmapped().get(0).error().getMessage(), containsString("the record time at /t is missing"));
-    assertThat(result.unmapped().get(1).error().getMessage(), containsString("lies outside the range it was asked for"));
-    assertThat(result.unmapped().get(2).error().getMessage(), containsString("not an ISO-8601 instant"));
+    List<String> errors = new java.util.ArrayList<>();
+    result.unmapped().forEach(row -> errors.add(row.error().getMessage()));
+    assertThat(errors.get(0), containsString("the record time at /t is missing"));
+    assertThat(errors.get(1), containsString("lies outside the range it was asked for"));
+    assertThat(errors.get(2), containsString("not an ISO-8601 instant"));
   }
 }

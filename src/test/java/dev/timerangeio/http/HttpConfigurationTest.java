@@ -1,6 +1,7 @@
 package dev.timerangeio.http;
 
 import dev.timerangeio.RejectedSettings;
+import dev.timerangeio.http.HttpTimeRangeQuery.TimeFormat;
 import java.time.Duration;
 import java.util.List;
 import org.junit.function.ThrowingRunnable;
@@ -60,11 +61,11 @@ public class HttpConfigurationTest extends RejectedSettings {
     add("http timeout of zero", () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeout(Duration.ZERO),
         "withTimeout", "at least 1 ms", "PT0S");
     add("http coarse time format without a record time",
-        () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(HttpTimeRangeQuery.TimeFormat.EPOCH_SECONDS),
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(TimeFormat.EPOCH_SECONDS),
         "withTimeFormat(EPOCH_SECONDS)", "withTimeFormat(EPOCH_SECONDS, \"/time\")",
         "allowed alone: ISO_8601, EPOCH_MICROS");
     add("http record time pointer without a slash",
-        () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(HttpTimeRangeQuery.TimeFormat.EPOCH_MILLIS, "time"),
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(TimeFormat.EPOCH_MILLIS, "time"),
         "withTimeFormat(EPOCH_MILLIS, pointer)", "\"time\" is not a JSON pointer");
     add("http zero bytes per query",
         () -> HttpTimeRangeQuery.get(API, ID_JSON).withMaxBytesPerQuery(0),

@@ -137,7 +137,8 @@ public class HttpTimeRangeQueryTest {
         HttpTimeRangeQuery.get("http://127.0.0.1:1/x?a={from}&b={to}", HttpTimeRangeQueryTest::toRecord)
             .withTimeFormat(HttpTimeRangeQuery.TimeFormat.EPOCH_MILLIS, "/time");
     TransientSourceException e =
-        assertThrows(TransientSourceException.class, () -> millis.query(TimeRange.of(t + 1, t + 2)));
+        assertThrows(
+            TransientSourceException.class, () -> millis.query(TimeRange.of(t + 1, t + 2)));
     assertThat(e.getMessage(), containsString("/x?a=1714521601000&b=1714521601001"));
   }
 

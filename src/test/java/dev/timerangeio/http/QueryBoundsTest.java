@@ -101,14 +101,18 @@ public class QueryBoundsTest {
               p.apply(
                   "ByBytes",
                   TestSource.boundedRead(
-                      query(bytes).withMaxBytesPerQuery(700), T0, T0 + 6 * SECOND,
+                      query(bytes).withMaxBytesPerQuery(700),
+                      T0,
+                      T0 + 6 * SECOND,
                       Duration.ofSeconds(3))))
           .satisfies(ReadPipelineIT.sameRecords(all(times)));
       PAssert.that(
               p.apply(
                   "ByTime",
                   TestSource.boundedRead(
-                      query(slow).withMaxQueryDuration(Duration.ofMillis(10)), T0, T0 + 6 * SECOND,
+                      query(slow).withMaxQueryDuration(Duration.ofMillis(10)),
+                      T0,
+                      T0 + 6 * SECOND,
                       Duration.ofSeconds(3))))
           .satisfies(ReadPipelineIT.sameRecords(all(times)));
       PipelineResult result = p.run();

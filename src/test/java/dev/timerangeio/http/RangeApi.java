@@ -23,9 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A real API on 127.0.0.1 that evaluates time ranges itself: {@code GET
  * /events?since=&until=[&page=]} answers the records {@code {"id", "time"}} whose time lies in
- * {@code [since, until)}, bounds given in whole units (epoch seconds or milliseconds: anything
- * else is a 400, as a real API refuses it) or, with a unit of 1 µs, as ISO-8601. Pages by token;
- * 413 for a range over a cap; each page can be made slow.
+ * {@code [since, until)}, bounds given in whole units (epoch seconds or milliseconds: anything else
+ * is a 400, as a real API refuses it) or, with a unit of 1 µs, as ISO-8601. Pages by token; 413 for
+ * a range over a cap; each page can be made slow.
  */
 final class RangeApi implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
