@@ -64,9 +64,19 @@ final class HttpExchange {
     return origin;
   }
 
-  /** The page, or null for 204 No Content. */
-  @Nullable JsonNode fetch(
-      URI uri, @Nullable String body, java.util.function.Consumer<JsonNode> onRecord)
+  /** A parsed answer: the page (null for 204 No Content) and the size of its body. */
+  static final class Answer {
+    final @Nullable JsonNode page;
+    final long bytes;
+
+    Answer(@Nullable JsonNode page, long bytes) {
+      this.page = page;
+      this.bytes = bytes;
+    }
+  }
+
+  /** The answer to {@code uri}, its records handed to {@code onRecord} as they are parsed. */
+  Answer fetch(URI uri, @Nullable String body, java.util.function.Consumer<JsonNode> onRecord)
       throws Exception {
     String requestMethod = method;
     String requestBody = body;
@@ -82,7 +92,7 @@ final class HttpExchange {
                   + (location == null ? "a redirect without a Location" : "more than "
                       + MAX_REDIRECTS + " redirects"));
         }
-        URI next = target.resolve(location);
+        URI next = UriReferences.resolve(target, location);
         if (!origin(next).equals(origin)) {
           throw new IOException(
               "HTTP " + status + " from " + requestMethod + " " + secrets.describe(target)
@@ -97,7 +107,8 @@ final class HttpExchange {
         target = next;
         continue;
       }
-      return parse(target, requestMethod, response, onRecord);
+      return new Answer(
+          parse(target, requestMethod, response, onRecord), response.body().length);
     }
   }
 
@@ -167,11 +178,22 @@ final class HttpExchange {
     if (status == 413) {
       throw new ResultTooLargeException("HTTP 413 from " + where + ": " + secrets.excerpt(response.body()));
     }
-    if (status < 200 || status >= 300) {
-      throw new IOException("HTTP " + status + " from " + where + ": " + secrets.excerpt(response.body()));
+    if (status == 202) {
+      // "Accepted": an asynchronous API still working on the query; its answer comes later.
+      throw new TransientSourceException(
+          "HTTP 202 Accepted from " + where + ": the API is still working on the query, so this"
+              + " is no answer yet; asking again: " + secrets.excerpt(response.body()),
+          null,
+          retryAfter(response));
     }
     if (status == 204) {
       return null; // "No content": no records, no next page.
+    }
+    if (status != 200) {
+      // 201, 203, 205, 206, 207…: not the complete answer to a query, and none passes on a retry.
+      throw new IOException(
+          "HTTP " + status + " from " + where + ": only 200 (a page of records) and 204 (no"
+              + " records) answer a query: " + secrets.excerpt(response.body()));
     }
     if (response.body().length == 0) {
       throw new IOException(

@@ -1,6 +1,7 @@
 package dev.timerangeio.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.timerangeio.ResultTooLargeException;
 import dev.timerangeio.TimeRange;
 import dev.timerangeio.TimeRangeQuery.Result;
 import java.io.IOException;
@@ -8,30 +9,46 @@ import java.net.URI;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * One query of an {@link HttpTimeRangeQuery}, page after page: each page's records mapped, its
- * error pointer checked, the next page found by token or same-origin link, and paging that
- * repeats or never ends refused; internal.
+ * One query of an {@link HttpTimeRangeQuery}, page after page: each page's records kept by their
+ * time (see {@link TimeBounds}) and mapped, its error pointer checked, the next page found by
+ * token or same-origin link, paging that repeats or never ends refused, and a query that reads
+ * too much or pages too long handed back to the read to bisect; internal.
  */
 final class HttpPaging<T> {
   private final HttpTimeRangeQuery<T> q;
   private final HttpExchange exchange;
   private final HttpSecrets secrets;
+  private final TimeBounds bounds;
 
-  HttpPaging(HttpTimeRangeQuery<T> q, HttpExchange exchange, HttpSecrets secrets) {
+  HttpPaging(
+      HttpTimeRangeQuery<T> q, HttpExchange exchange, HttpSecrets secrets, TimeBounds bounds) {
     this.q = q;
     this.exchange = exchange;
     this.secrets = secrets;
+    this.bounds = bounds;
   }
 
-  /** The rows of {@code range}, whose bounds are written {@code from} and {@code to}. */
-  Result<T> query(TimeRange range, String from, String to, long limit)
-      throws Exception {
+  /** The rows of {@code range}, at most about {@code limit}. */
+  Result<T> query(TimeRange range, long limit) throws Exception {
+    long started = System.nanoTime();
+    TimeRange asked = bounds.asked(range);
+    String from = bounds.format(asked.fromMicros());
+    String to = bounds.format(asked.toMicros());
     URI uri = URI.create(HttpTimeRangeQuery.fill(q.urlTemplate(), HttpSecrets.urlEncode(from), HttpSecrets.urlEncode(to)));
     String body = q.bodyTemplate() == null ? null : HttpTimeRangeQuery.fill(q.bodyTemplate(), from, to);
     Result.Builder<T> records = Result.builder();
     java.util.Set<String> pagesSeen = new java.util.HashSet<>();
     pagesSeen.add(uri.toString());
+    long bytes = 0;
     for (int pages = 1; uri != null; pages++) {
+      long elapsedNanos = System.nanoTime() - started;
+      if (pages > 1 && elapsedNanos > q.maxQueryDuration().toNanos()) {
+        throw new ResultTooLargeException(
+            "HTTP " + q.method() + " " + secrets.describe(uri) + ": the query for " + range
+                + " is still paging after " + (pages - 1) + " pages in "
+                + elapsedNanos / 1_000_000 + " ms, longer than withMaxQueryDuration("
+                + q.maxQueryDuration() + "); the read bisects the range");
+      }
       if (pages > q.maxPagesPerQuery()) {
         throw new IOException(
             "HTTP " + q.method() + " " + secrets.describe(uri) + ": the query for " + range
@@ -39,7 +56,17 @@ final class HttpPaging<T> {
                 + " if the API really pages that much, else its paging never ends");
       }
       Result.Builder<T> pageRecords = Result.builder();
-      JsonNode page = exchange.fetch(uri, body, element -> mapInto(pageRecords, element));
+      HttpExchange.Answer answer =
+          exchange.fetch(uri, body, element -> keep(pageRecords, element, range, asked));
+      bytes += answer.bytes;
+      if (bytes > q.maxBytesPerQuery()) {
+        throw new ResultTooLargeException(
+            "HTTP " + q.method() + " " + secrets.describe(uri) + ": the query for " + range
+                + " has read " + bytes + " bytes in " + pages + " pages, more than"
+                + " withMaxBytesPerQuery(" + q.maxBytesPerQuery() + "); the read bisects the"
+                + " range");
+      }
+      JsonNode page = answer.page;
       if (page == null) {
         return records.build();
       }
@@ -76,7 +103,33 @@ final class HttpPaging<T> {
     return records.build();
   }
 
-  private void mapInto(Result.Builder<T> records, JsonNode element) {
+  /**
+   * Maps {@code element} into {@code records} if it belongs to {@code range}: with a record time,
+   * an element of the widened part of {@code asked} belongs to a neighbouring range and is
+   * skipped, and one outside {@code asked} or without a readable time is reported, never dropped.
+   */
+  private void keep(Result.Builder<T> records, JsonNode element, TimeRange range, TimeRange asked) {
+    if (bounds.filters()) {
+      long time;
+      try {
+        time = bounds.recordTime(element);
+      } catch (IllegalArgumentException e) {
+        records.addUnmapped(element.toString(), e);
+        return;
+      }
+      if (!range.contains(time)) {
+        if (!asked.contains(time)) {
+          records.addUnmapped(
+              element.toString(),
+              new IllegalStateException(
+                  "the API returned a record whose time, "
+                      + java.time.Instant.ofEpochSecond(
+                          Math.floorDiv(time, 1_000_000L), Math.floorMod(time, 1_000_000L) * 1_000)
+                      + ", lies outside the range it was asked for, " + asked));
+        }
+        return;
+      }
+    }
     try {
       records.add(q.mapper().map(element));
     } catch (Exception e) {
@@ -91,7 +144,7 @@ final class HttpPaging<T> {
       if (link == null) {
         return null;
       }
-      URI next = current.resolve(link);
+      URI next = UriReferences.resolve(current, link);
       if (!HttpExchange.origin(next).equals(exchange.origin())) {
         throw new IOException(
             "HTTP " + q.method() + " " + secrets.describe(current) + ": the next-page link at "

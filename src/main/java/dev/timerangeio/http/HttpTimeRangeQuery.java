@@ -15,7 +15,6 @@ import java.io.Serializable;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
-import java.time.format.DateTimeFormatter;
 import java.util.List;
 import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -44,11 +43,15 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * in an array at {@link #withRecordsPointer a JSON pointer}; pages follow a next-page token or
  * link until there is none.
  *
- * <p>Failures: 429, 500, 502, 503 and 504, timeouts, refused, reset or truncated responses are
- * {@link TransientSourceException}s, retried by the read (honouring {@code Retry-After}); 413 is a
- * {@link ResultTooLargeException}, so the read bisects the range; any other status fails the
- * bundle with the status and the start of the body. Secret headers never appear in display data,
- * logs or messages; keep secrets out of the URL.
+ * <p>Answers: 200 is a page of records, 204 a page without any. Failures: 202 (an asynchronous
+ * API still working), 408, 429, 500–504 and 520–527, timeouts, refused, reset or truncated
+ * responses are {@link TransientSourceException}s, retried by the read (honouring {@code
+ * Retry-After}); 413, a query reading more than {@link #withMaxBytesPerQuery} or paging longer
+ * than {@link #withMaxQueryDuration} are a {@link ResultTooLargeException}, so the read bisects the
+ * range; any other status (other 2xx included) fails the bundle with the status and the start of
+ * the body, as does a page with content after its JSON value or a member the connector reads
+ * given twice. Next-page links and redirects are resolved as RFC 3986 says. Secret headers never
+ * appear in display data, logs or messages; keep secrets out of the URL.
  *
  * <p>A records-array element the mapper can't map (it throws) goes, as JSON text with the
  * exception, to the read's {@code withBadRecordErrorHandler}; without one the bundle fails with
@@ -67,6 +70,13 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
   public static final int DEFAULT_MAX_PAGES_PER_QUERY = 10_000;
   /** Default {@link #withMaxResponseBytes}: 32 MiB. */
   public static final long DEFAULT_MAX_RESPONSE_BYTES = 32L << 20;
+  /** Default {@link #withMaxBytesPerQuery}: 128 MiB. */
+  public static final long DEFAULT_MAX_BYTES_PER_QUERY = 128L << 20;
+  /**
+   * Default {@link #withMaxQueryDuration}: 5 minutes, half the read's default {@code
+   * withMaxRetryDuration}.
+   */
+  public static final Duration DEFAULT_MAX_QUERY_DURATION = Duration.ofMinutes(5);
   /** Headers the HTTP client sets itself. */
   private static final java.util.Set<String> RESTRICTED_HEADERS =
       java.util.Set.of("connection", "content-length", "expect", "host", "upgrade");
@@ -77,20 +87,21 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     T map(JsonNode json) throws Exception;
   }
 
-  /** How {@code {from}} and {@code {to}} are written. */
+  /**
+   * How {@code {from}} and {@code {to}} are written. The coarse formats, {@link #EPOCH_MILLIS} and
+   * {@link #EPOCH_SECONDS}, need each record's time: see {@link #withTimeFormat(TimeFormat,
+   * String)}.
+   */
   public enum TimeFormat {
     /** {@code 2024-05-01T00:00:00.000001Z}: ISO-8601 UTC with six fraction digits. */
     ISO_8601,
     /** Microseconds since the epoch. */
     EPOCH_MICROS,
-    /** Milliseconds since the epoch; bounds that are not whole milliseconds are rejected. */
+    /** Milliseconds since the epoch; the range asked for is widened to whole milliseconds. */
     EPOCH_MILLIS,
-    /** Seconds since the epoch; bounds that are not whole seconds are rejected. */
+    /** Seconds since the epoch; the range asked for is widened to whole seconds. */
     EPOCH_SECONDS
   }
-
-  private static final DateTimeFormatter ISO_MICROS =
-      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSX").withZone(java.time.ZoneOffset.UTC);
 
   // One client per worker copy, kept across retries so its connections are reused.
   private transient @Nullable HttpClient client;
@@ -119,6 +130,8 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
   abstract TimeFormat timeFormat();
 
+  abstract @Nullable String recordTimePointer();
+
   abstract ImmutableMap<String, String> headers();
 
   abstract ImmutableMap<String, String> secretHeaders();
@@ -130,6 +143,10 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
   abstract int maxPagesPerQuery();
 
   abstract long maxResponseBytes();
+
+  abstract long maxBytesPerQuery();
+
+  abstract Duration maxQueryDuration();
 
   abstract Builder<T> toBuilder();
 
@@ -155,6 +172,8 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
     abstract Builder<T> setTimeFormat(TimeFormat format);
 
+    abstract Builder<T> setRecordTimePointer(@Nullable String pointer);
+
     abstract Builder<T> setHeaders(ImmutableMap<String, String> headers);
 
     abstract Builder<T> setSecretHeaders(ImmutableMap<String, String> headers);
@@ -166,6 +185,10 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     abstract Builder<T> setMaxPagesPerQuery(int maxPages);
 
     abstract Builder<T> setMaxResponseBytes(long maxBytes);
+
+    abstract Builder<T> setMaxBytesPerQuery(long maxBytes);
+
+    abstract Builder<T> setMaxQueryDuration(Duration maxDuration);
 
     abstract HttpTimeRangeQuery<T> build();
   }
@@ -184,7 +207,9 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
         .setSecretQueryParameters(ImmutableMap.of())
         .setTimeout(DEFAULT_TIMEOUT)
         .setMaxPagesPerQuery(DEFAULT_MAX_PAGES_PER_QUERY)
-        .setMaxResponseBytes(DEFAULT_MAX_RESPONSE_BYTES);
+        .setMaxResponseBytes(DEFAULT_MAX_RESPONSE_BYTES)
+        .setMaxBytesPerQuery(DEFAULT_MAX_BYTES_PER_QUERY)
+        .setMaxQueryDuration(DEFAULT_MAX_QUERY_DURATION);
   }
 
   /** GET {@code urlTemplate}; each element of the records array bound to {@code type} by Jackson. */
@@ -265,10 +290,50 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     return toBuilder().setErrorPointer(checkPointer("withErrorPointer", pointer)).build();
   }
 
-  /** How {@code {from}} and {@code {to}} are written. Default {@link TimeFormat#ISO_8601}. */
+  /**
+   * How {@code {from}} and {@code {to}} are written. Default {@link TimeFormat#ISO_8601}; allowed
+   * here: {@code ISO_8601} and {@code EPOCH_MICROS}, which write any bound exactly. The coarse
+   * formats need each record's time: {@link #withTimeFormat(TimeFormat, String)}.
+   */
   public HttpTimeRangeQuery<T> withTimeFormat(TimeFormat format) {
     checkArgument(format != null, "withTimeFormat: format must not be null");
-    return toBuilder().setTimeFormat(format).build();
+    checkArgument(
+        TimeBounds.unitMicros(format) == 1,
+        "withTimeFormat(%s): this format can't write a bound at the microsecond (a chunk starting"
+            + " at \"latest\", a bisection midpoint), so the API is asked for the whole %s around"
+            + " the range and the records in it are kept by their time: give the JSON pointer of"
+            + " each record's time, withTimeFormat(%s, \"/time\"); allowed alone: ISO_8601,"
+            + " EPOCH_MICROS",
+        format,
+        format == TimeFormat.EPOCH_SECONDS ? "seconds" : "milliseconds",
+        format);
+    return toBuilder().setTimeFormat(format).setRecordTimePointer(null).build();
+  }
+
+  /**
+   * How {@code {from}} and {@code {to}} are written, and where each record holds the time the API
+   * compares with them. A range whose bounds the format can't write (a coarse format, any range
+   * not on whole seconds or milliseconds) is asked for widened to whole units, {@code
+   * [floor(from), ceil(to))}, and only the records whose time lies in the range itself, at the
+   * microsecond, are kept: the neighbouring ranges read the rest. So a coarse format reads every
+   * record once, whatever the chunk and bisection bounds (a crowded second is fetched whole for
+   * each part of it the read asks for).
+   *
+   * <p>{@code recordTimePointer} is a JSON pointer into each element of the records array; the
+   * time there is an ISO-8601 string with an offset ({@code "2024-05-01T00:00:00.123456Z"}) or a
+   * number in the format's unit (seconds may carry a fraction: {@code 1714521600.123456}),
+   * floored to the microsecond. An element whose time is missing or unreadable, or lies outside
+   * the range asked for, goes to the read's bad-record handler (or fails the bundle without one),
+   * like an element the mapper can't map. Any format is allowed; with {@code ISO_8601} and {@code
+   * EPOCH_MICROS} nothing is widened and the time only checks the API's answer.
+   */
+  public HttpTimeRangeQuery<T> withTimeFormat(TimeFormat format, String recordTimePointer) {
+    checkArgument(format != null, "withTimeFormat: format must not be null");
+    return toBuilder()
+        .setTimeFormat(format)
+        .setRecordTimePointer(
+            checkPointer("withTimeFormat(" + format + ", pointer)", recordTimePointer))
+        .build();
   }
 
   /** A request header, shown in display data and messages. */
@@ -317,6 +382,32 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
   public HttpTimeRangeQuery<T> withMaxResponseBytes(long maxBytes) {
     checkArgument(maxBytes >= 1, "withMaxResponseBytes: must be at least 1, was %s", maxBytes);
     return toBuilder().setMaxResponseBytes(maxBytes).build();
+  }
+
+  /**
+   * The most response bytes one query reads across all its pages, which bounds what it holds in
+   * memory: past it the range is treated as too large ({@link ResultTooLargeException}), so the
+   * read bisects it and reads the halves instead; nothing is cut short. Default {@value
+   * #DEFAULT_MAX_BYTES_PER_QUERY} (128 MiB); allowed: 1 or more.
+   */
+  public HttpTimeRangeQuery<T> withMaxBytesPerQuery(long maxBytes) {
+    checkArgument(maxBytes >= 1, "withMaxBytesPerQuery: must be at least 1, was %s", maxBytes);
+    return toBuilder().setMaxBytesPerQuery(maxBytes).build();
+  }
+
+  /**
+   * The longest one query may keep paging: a query with another page to fetch after this long
+   * is treated as too large ({@link ResultTooLargeException}), so the read bisects its range and
+   * reads the halves instead; nothing is cut short. A query so takes at most this plus one {@link
+   * #withTimeout}; keep that within the read's {@code withMaxRetryDuration}. Default {@link
+   * #DEFAULT_MAX_QUERY_DURATION} (5 minutes); allowed: at least 1 ms.
+   */
+  public HttpTimeRangeQuery<T> withMaxQueryDuration(Duration maxDuration) {
+    checkArgument(
+        maxDuration != null && maxDuration.toMillis() >= 1,
+        "withMaxQueryDuration: must be at least 1 ms, was %s",
+        maxDuration);
+    return toBuilder().setMaxQueryDuration(maxDuration).build();
   }
 
   /** The longest one request may take, response body included. Default {@link #DEFAULT_TIMEOUT}; allowed: ≥ 1 ms. */
@@ -387,7 +478,12 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
               headers(),
               secrets(),
               URI.create(fill(urlTemplate(), "0", "0")),
-              new JsonPages(recordsPointer(), nextTokenPointer(), nextLinkPointer(), errorPointer()));
+              new JsonPages(
+                  recordsPointer(),
+                  recordTimePointer(),
+                  nextTokenPointer(),
+                  nextLinkPointer(),
+                  errorPointer()));
     }
     return exchange;
   }
@@ -409,10 +505,9 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
    */
   @Override
   public Result<T> queryResult(TimeRange range, long limit) throws Exception {
-    String from = format(range.fromMicros(), range.from());
-    String to = format(range.toMicros(), range.to());
+    TimeBounds bounds = new TimeBounds(timeFormat(), recordTimePointer());
     try {
-      return new HttpPaging<>(this, exchange(), secrets()).query(range, from, to, limit);
+      return new HttpPaging<>(this, exchange(), secrets(), bounds).query(range, limit);
     } catch (IllegalArgumentException e) {
       // java.net.URI and the JDK client quote a URL they refuse whole, secrets included, in
       // their message and cause: the message is scrubbed and the cause left out.
@@ -421,35 +516,8 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     }
   }
 
-  private String format(long micros, java.time.Instant instant) {
-    switch (timeFormat()) {
-      case EPOCH_MICROS:
-        return Long.toString(micros);
-      case EPOCH_MILLIS:
-        checkArgument(
-            micros % 1_000 == 0,
-            "withTimeFormat(EPOCH_MILLIS): the bound %s is not a whole millisecond; use a"
-                + " partition duration and start time in whole milliseconds",
-            instant);
-        return Long.toString(micros / 1_000);
-      case EPOCH_SECONDS:
-        checkArgument(
-            micros % 1_000_000 == 0,
-            "withTimeFormat(EPOCH_SECONDS): the bound %s is not a whole second; use a partition"
-                + " duration and start time in whole seconds",
-            instant);
-        return Long.toString(micros / 1_000_000);
-      default:
-        return ISO_MICROS.format(instant);
-    }
-  }
-
   static String fill(String template, String from, String to) {
     return template.replace("{from}", from).replace("{to}", to);
-  }
-
-  private static String urlEncode(String s) {
-    return HttpSecrets.urlEncode(s);
   }
 
   @Override
@@ -464,6 +532,7 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
         + recordsPointer()
         + "\", "
         + timeFormat()
+        + (recordTimePointer() == null ? "" : " (record time at \"" + recordTimePointer() + "\")")
         + ", headers "
         + headers()
         + (secretHeaders().isEmpty() ? "" : ", secret headers " + secretHeaders().keySet())

@@ -10,12 +10,20 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Parses one JSON page of an HTTP answer, handing the elements of its records array on one at a
  * time as they are parsed; internal.
+ *
+ * <p>A page is refused when anything follows its JSON value, or when an object repeats a member the
+ * connector reads (the records array, the next-page token or link, the error, each record's time,
+ * or an object on the way to one): Jackson keeps the last of two equal names, so {@code
+ * "next":"p2","next":null} would end paging early and a second {@code "error":null} would hide a
+ * partial error.
  */
 final class JsonPages {
   // Parse errors quote no part of the body: it may echo a secret.
@@ -23,41 +31,49 @@ final class JsonPages {
       JsonMapper.builder().disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION).build();
 
   private final String recordsPointer;
-  private final @Nullable String[] otherPointers;
+  private final List<String> pagePointers = new ArrayList<>();
+  private final @Nullable String recordTimePointer;
 
   /**
-   * Pages whose records array is at {@code recordsPointer}; {@code otherPointers} are the
-   * pointers read from the page besides it (next-page token or link, error), null when unset.
+   * Pages whose records array is at {@code recordsPointer}; {@code otherPointers} are the pointers
+   * read from the page besides it (next-page token or link, error), null when unset; {@code
+   * recordTimePointer}, if not null, is read in each record.
    */
-  JsonPages(String recordsPointer, @Nullable String... otherPointers) {
+  JsonPages(
+      String recordsPointer,
+      @Nullable String recordTimePointer,
+      @Nullable String... otherPointers) {
     this.recordsPointer = recordsPointer;
-    this.otherPointers = otherPointers;
+    this.recordTimePointer = recordTimePointer;
+    pagePointers.add(recordsPointer);
+    for (String pointer : otherPointers) {
+      if (pointer != null) {
+        pagePointers.add(pointer);
+      }
+    }
   }
 
   /**
-   * The page as a tree, except the records array, whose elements are handed to {@code onRecord}
-   * one at a time as they are parsed (the tree holds an empty array in its place): a page never
-   * exists twice in memory, as bytes and as a tree of every record.
+   * The page as a tree, except the records array, whose elements are handed to {@code onRecord} one
+   * at a time as they are parsed (the tree holds an empty array in its place): a page never exists
+   * twice in memory, as bytes and as a tree of every record. When a next-page pointer lies inside
+   * the records array, the array stays in the tree and its elements are handed on after.
    */
-  JsonNode read(byte[] body, Consumer<JsonNode> onRecord)
-      throws IOException {
+  JsonNode read(byte[] body, Consumer<JsonNode> onRecord) throws IOException {
     try (JsonParser parser = JSON.getFactory().createParser(body)) {
       if (parser.nextToken() == null) {
         throw new JsonEOFException(parser, null, "an empty body");
       }
-      if (!streamsRecords()) {
-        // A next-page pointer inside the records array needs the array in the tree.
-        JsonNode page = JSON.readTree(parser);
+      boolean stream = streamsRecords();
+      JsonNode page = readNode(parser, "", null, stream ? onRecord : null);
+      if (parser.nextToken() != null) {
+        throw new IOException("content after the JSON value");
+      }
+      if (!stream) {
         JsonNode records = page.at(recordsPointer);
         if (records.isArray()) {
           records.forEach(onRecord);
         }
-        return page;
-      }
-      int[] arrays = new int[1];
-      JsonNode page = readNode(parser, "", onRecord, arrays);
-      if (parser.nextToken() != null) {
-        throw new IOException("content after the JSON value");
       }
       return page;
     }
@@ -65,8 +81,8 @@ final class JsonPages {
 
   /** Whether the records array can be streamed: no next-page pointer lies inside it. */
   private boolean streamsRecords() {
-    for (String pointer : otherPointers) {
-      if (pointer != null && (recordsPointer.isEmpty() || pointer.startsWith(recordsPointer + "/"))) {
+    for (String pointer : pagePointers.subList(1, pagePointers.size())) {
+      if (recordsPointer.isEmpty() || pointer.startsWith(recordsPointer + "/")) {
         return false;
       }
     }
@@ -74,37 +90,31 @@ final class JsonPages {
   }
 
   /**
-   * The node at the parser, {@code at} its JSON pointer (escaped as RFC 6901 says, so it compares
-   * with the configured one as text).
+   * The node at the parser, {@code at} its JSON pointer in the page, {@code inRecord} its pointer
+   * inside the record holding it (null outside records); both escaped as RFC 6901 says, so they
+   * compare with the configured pointers as text. With {@code onRecord}, the records array's
+   * elements go there instead of into the tree.
    */
   private JsonNode readNode(
       JsonParser parser,
       String at,
-      Consumer<JsonNode> onRecord,
-      int[] arrays)
+      @Nullable String inRecord,
+      @Nullable Consumer<JsonNode> onRecord)
       throws IOException {
     JsonToken token = parser.currentToken();
-    if (token == JsonToken.START_ARRAY && at.equals(recordsPointer)) {
-      if (++arrays[0] > 1) {
-        // Duplicate member names: which array is the records is anyone's guess.
-        throw new IOException("the records pointer " + recordsPointer + " matches two arrays");
-      }
-      while (parser.nextToken() != JsonToken.END_ARRAY) {
-        if (parser.currentToken() == null) {
-          throw new JsonEOFException(parser, null, "in the records");
-        }
-        onRecord.accept(JSON.readTree(parser));
-      }
-      return JSON.createArrayNode();
-    }
+    boolean records = token == JsonToken.START_ARRAY && at.equals(recordsPointer);
     if (token == JsonToken.START_OBJECT) {
       ObjectNode object = JSON.createObjectNode();
       while (parser.nextToken() == JsonToken.FIELD_NAME) {
         String name = parser.getCurrentName();
-        parser.nextToken();
-        object.set(
-            name,
-            readNode(parser, at + "/" + name.replace("~", "~0").replace("/", "~1"), onRecord, arrays));
+        String escaped = name.replace("~", "~0").replace("/", "~1");
+        String path = at + "/" + escaped;
+        String recordPath = inRecord == null ? null : inRecord + "/" + escaped;
+        JsonToken value = parser.nextToken();
+        if (object.has(name) && (read(path) || readInRecord(recordPath))) {
+          throw duplicate(name, path, recordPath, value);
+        }
+        object.set(name, readNode(parser, path, recordPath, onRecord));
       }
       if (parser.currentToken() == null) {
         throw new JsonEOFException(parser, null, "in an object");
@@ -115,13 +125,61 @@ final class JsonPages {
       ArrayNode array = JSON.createArrayNode();
       for (int i = 0; parser.nextToken() != JsonToken.END_ARRAY; i++) {
         if (parser.currentToken() == null) {
-          throw new JsonEOFException(parser, null, "in an array");
+          throw new JsonEOFException(parser, null, records ? "in the records" : "in an array");
         }
-        array.add(readNode(parser, at + "/" + i, onRecord, arrays));
+        String path = at + "/" + i;
+        String element = records ? "" : inRecord == null ? null : inRecord + "/" + i;
+        if (records && onRecord != null) {
+          onRecord.accept(
+              recordTimePointer == null ? JSON.readTree(parser) : readNode(parser, path, "", null));
+        } else {
+          array.add(readNode(parser, path, element, onRecord));
+        }
       }
       return array;
+    }
+    if (token == JsonToken.VALUE_NUMBER_FLOAT
+        && recordTimePointer != null
+        && recordTimePointer.equals(inRecord)) {
+      // A time in fractional epoch seconds carries more digits than a double keeps.
+      return JSON.getNodeFactory().numberNode(parser.getDecimalValue());
     }
     return JSON.readTree(parser);
   }
 
+  /** Whether {@code path} (in the page) is, or leads to, a pointer the connector reads. */
+  private boolean read(String path) {
+    for (String pointer : pagePointers) {
+      if (pointer.equals(path) || pointer.startsWith(path + "/")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code path} (in a record) is, or leads to, the record time pointer. */
+  private boolean readInRecord(@Nullable String path) {
+    return path != null
+        && recordTimePointer != null
+        && (recordTimePointer.equals(path) || recordTimePointer.startsWith(path + "/"));
+  }
+
+  private IOException duplicate(
+      String name, String path, @Nullable String recordPath, JsonToken value) {
+    if (path.equals(recordsPointer) && value == JsonToken.START_ARRAY) {
+      return new IOException(
+          "the records pointer "
+              + recordsPointer
+              + " matches two arrays (the member \""
+              + name
+              + "\" appears twice)");
+    }
+    return new IOException(
+        "the member \""
+            + name
+            + "\" appears twice in one object, "
+            + (readInRecord(recordPath) ? "in a record at " + recordPath : "at " + path)
+            + ", and the connector reads it: which one counts is anyone's guess, so the page is"
+            + " refused");
+  }
 }

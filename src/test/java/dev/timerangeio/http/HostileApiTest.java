@@ -50,6 +50,7 @@ public class HostileApiTest {
     final HttpServer server;
     final List<String> authorizations = new CopyOnWriteArrayList<>();
     final List<String> queries = new CopyOnWriteArrayList<>();
+    final List<String> paths = new CopyOnWriteArrayList<>();
     final Set<Integer> clientPorts = ConcurrentHashMap.newKeySet();
     final AtomicInteger requests = new AtomicInteger();
     volatile Responder responder = (e, n) -> respond(e, 200, "[]");
@@ -69,6 +70,7 @@ public class HostileApiTest {
               authorizations.add(auth);
             }
             queries.add(String.valueOf(e.getRequestURI().getRawQuery()));
+            paths.add(e.getRequestURI().getRawPath());
             clientPorts.add(e.getRemoteAddress().getPort());
             responder.answer(e, n);
           });
@@ -303,13 +305,32 @@ public class HostileApiTest {
 
   @Test
   public void aLinkTheUriParserRefusesOrAnEchoInAnotherEncodingLeaksNoSecret() {
-    HttpTimeRangeQuery<Long> query = query().withSecretQueryParameter("api_key", TOKEN + "/+=");
+    // The only secret: a query parameter whose encodings differ, so that each echo below holds
+    // one encoding of it and nothing else a scrubber could match.
+    String key = TOKEN + "/+=";
+    HttpTimeRangeQuery<Long> query =
+        HttpTimeRangeQuery.get(api.url("127.0.0.1"), json -> json.get("id").asLong())
+            .withRecordsPointer("/data")
+            .withSecretQueryParameter("api_key", key);
+    String encoded = java.net.URLEncoder.encode(key, StandardCharsets.UTF_8);
     api.responder =
-        (e, n) -> respond(e, 200, "{\"data\":[],\"next\":\"/e?api_key=" + TOKEN + "&f=a|b\"}");
+        (e, n) -> respond(e, 200, "{\"data\":[],\"next\":\"/e?api_key=" + encoded + "&f=a|b\"}");
     assertThat(failure(query.withNextLinkPointer("/next")).getMessage(), containsString("api_key=***"));
-    String lower = java.net.URLEncoder.encode(TOKEN + "/+=", StandardCharsets.UTF_8).toLowerCase();
-    api.responder = (e, n) -> respond(e, 401, "bad key " + lower + " or " + TOKEN.replace("-", "-") + "\\/x");
-    failure(query);
+    String[][] echoes = {
+      {"raw", key},
+      {"URL-encoded", encoded},
+      {"URL-encoded, lower-case hex", encoded.toLowerCase(java.util.Locale.ROOT)},
+      {"URL-encoded, / left raw", encoded.replace("%2F", "/")},
+      {
+        "URL-encoded, / left raw, lower-case hex",
+        encoded.replace("%2F", "/").toLowerCase(java.util.Locale.ROOT)
+      },
+      {"JSON-escaped /", key.replace("/", "\\/")},
+    };
+    for (String[] echo : echoes) {
+      api.responder = (e, n) -> respond(e, 401, "bad key [" + echo[1] + "]");
+      assertThat(echo[0], failure(query).getMessage(), containsString("bad key [***]"));
+    }
   }
 
   @Test
@@ -349,5 +370,126 @@ public class HostileApiTest {
     assertThat(failure(query().withErrorPointer("/error")).getMessage(), containsString("PartialError"));
     api.responder = (e, n) -> respond(e, 200, "{\"data\":[{\"id\":1}],\"data\":[{\"id\":2}]}");
     assertThat(failure(query()).getMessage(), containsString("matches two arrays"));
+  }
+
+  @Test
+  public void aQueryOnlyNextLinkResolvesAgainstTheRequestPath() throws Exception {
+    api.responder =
+        (e, n) ->
+            respond(
+                e,
+                200,
+                n == 1
+                    ? "{\"data\":[{\"id\":1}],\"next\":\"?cursor=c2\"}"
+                    : "{\"data\":[{\"id\":2}]}");
+    HttpTimeRangeQuery<Long> query =
+        HttpTimeRangeQuery.get(
+                "http://127.0.0.1:" + api.port() + "/v1/events?since={from}&until={to}",
+                json -> json.get("id").asLong())
+            .withRecordsPointer("/data")
+            .withNextLinkPointer("/next");
+    assertEquals(List.of(1L, 2L), query.query(RANGE));
+    assertEquals(List.of("/v1/events", "/v1/events"), api.paths);
+    assertEquals("cursor=c2", api.queries.get(1));
+  }
+
+  @Test
+  public void aQueryOnlyRedirectResolvesAgainstTheRequestPath() throws Exception {
+    api.responder =
+        (e, n) ->
+            respond(
+                e,
+                n == 1 ? 302 : 200,
+                n == 1 ? "" : "{\"data\":[{\"id\":3}]}",
+                n == 1 ? Map.of("Location", "?moved=1") : Map.of());
+    assertEquals(List.of(3L), query().query(RANGE));
+    assertEquals(List.of("/events", "/events"), api.paths);
+    assertEquals("moved=1", api.queries.get(1));
+  }
+
+  @Test
+  public void aMemberTheConnectorReadsGivenTwiceIsRefusedNotTheLastOneTaken() throws Exception {
+    String[][] pages = {
+      {"/next", "{\"data\":[{\"id\":1}],\"next\":\"p2\",\"next\":null}"},
+      {"/meta/next", "{\"data\":[{\"id\":1}],\"meta\":{\"next\":\"p2\"},\"meta\":{}}"},
+      {"/data/0/next", "{\"data\":[{\"id\":1,\"next\":\"p2\",\"next\":null}]}"},
+    };
+    for (String[] page : pages) {
+      api.responder = (e, n) -> respond(e, 200, page[1]);
+      Exception e = failure(query().withNextPageToken(page[0], "page"));
+      assertThat(page[1], e.getMessage(), containsString("appears twice"));
+      assertThat(page[1], e, not(instanceOf(TransientSourceException.class)));
+    }
+    api.responder =
+        (e, n) ->
+            respond(
+                e, 200, "{\"data\":[],\"error\":{\"code\":\"PartialError\"},\"error\":null}");
+    assertThat(
+        failure(query().withErrorPointer("/error")).getMessage(),
+        containsString("the member \"error\" appears twice in one object, at /error"));
+    api.responder =
+        (e, n) -> respond(e, 200, "{\"data\":[{\"id\":1,\"t\":0.5,\"t\":7}]}");
+    assertThat(
+        failure(query().withTimeFormat(HttpTimeRangeQuery.TimeFormat.EPOCH_SECONDS, "/t"))
+            .getMessage(),
+        containsString("in a record at /t"));
+    // Members the connector doesn't read are the mapper's business.
+    api.responder =
+        (e, n) -> respond(e, 200, "{\"data\":[{\"id\":1,\"x\":1,\"x\":2}],\"y\":1,\"y\":2}");
+    assertEquals(List.of(1L), query().withNextPageToken("/next", "page").query(RANGE));
+  }
+
+  @Test
+  public void anAcceptedIsRetriedAndAnyOther2xxButOkAndNoContentFails() {
+    api.responder =
+        (e, n) -> respond(e, 202, "{\"status\":\"running\"}", Map.of("Retry-After", "3"));
+    Exception accepted = failure(query());
+    assertThat(accepted, instanceOf(TransientSourceException.class));
+    assertEquals(
+        java.util.Optional.of(Duration.ofSeconds(3)),
+        ((TransientSourceException) accepted).retryAfter());
+    for (int status : new int[] {201, 203, 205, 206, 207, 226}) {
+      api.responder = (e, n) -> respond(e, status, "{\"data\":[]}");
+      Exception e = failure(query());
+      assertThat("HTTP " + status, e, not(instanceOf(TransientSourceException.class)));
+      assertThat("HTTP " + status, e.getMessage(), containsString("HTTP " + status + " from GET"));
+    }
+  }
+
+  @Test
+  public void contentAfterTheJsonValueIsRefusedWhereverTheNextPointerLies() {
+    api.responder = (e, n) -> respond(e, 200, "{\"d\":[{\"id\":1}]} {\"d\":[{\"id\":2}]}");
+    HttpTimeRangeQuery<Long> streamed =
+        HttpTimeRangeQuery.get(api.url("127.0.0.1"), json -> json.get("id").asLong())
+            .withRecordsPointer("/d")
+            .withNextPageToken("/next", "cursor");
+    assertThat(failure(streamed).getMessage(), containsString("content after the JSON value"));
+    HttpTimeRangeQuery<Long> inRecords = streamed.withNextPageToken("/d/0/cursor", "cursor");
+    assertThat(failure(inRecords).getMessage(), containsString("content after the JSON value"));
+  }
+
+  @Test
+  public void aRecordWithoutATimeOrOutsideTheRangeAskedForIsReportedNotDropped() throws Exception {
+    // [0.25 s, 0.75 s) in whole seconds is [0, 1): the records of [0, 0.25) belong elsewhere.
+    api.responder =
+        (e, n) ->
+            respond(
+                e,
+                200,
+                "{\"data\":[{\"id\":1,\"t\":0.25},{\"id\":2,\"t\":0.1},{\"id\":3},"
+                    + "{\"id\":4,\"t\":5},{\"id\":5,\"t\":\"1970-01-01T00:00:00.749999Z\"},"
+                    + "{\"id\":6,\"t\":0.75},{\"id\":7,\"t\":\"soon\"}]}");
+    dev.timerangeio.TimeRangeQuery.Result<Long> result =
+        query()
+            .withTimeFormat(HttpTimeRangeQuery.TimeFormat.EPOCH_SECONDS, "/t")
+            .queryResult(TimeRange.of(250_000, 750_000), Long.MAX_VALUE);
+    assertEquals(List.of("since=0&until=1"), api.queries);
+    assertEquals(List.of(1L, 5L), result.records());
+    assertEquals(3, result.unmapped().size());
+    List<String> errors = new java.util.ArrayList<>();
+    result.unmapped().forEach(row -> errors.add(row.error().getMessage()));
+    assertThat(errors.get(0), containsString("the record time at /t is missing"));
+    assertThat(errors.get(1), containsString("lies outside the range it was asked for"));
+    assertThat(errors.get(2), containsString("not an ISO-8601 instant"));
   }
 }

@@ -1,6 +1,7 @@
 package dev.timerangeio.http;
 
 import dev.timerangeio.RejectedSettings;
+import dev.timerangeio.http.HttpTimeRangeQuery.TimeFormat;
 import java.time.Duration;
 import java.util.List;
 import org.junit.function.ThrowingRunnable;
@@ -59,6 +60,19 @@ public class HttpConfigurationTest extends RejectedSettings {
         "withMaxResponseBytes", "at least 1", "was 0");
     add("http timeout of zero", () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeout(Duration.ZERO),
         "withTimeout", "at least 1 ms", "PT0S");
+    add("http coarse time format without a record time",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(TimeFormat.EPOCH_SECONDS),
+        "withTimeFormat(EPOCH_SECONDS)", "withTimeFormat(EPOCH_SECONDS, \"/time\")",
+        "allowed alone: ISO_8601, EPOCH_MICROS");
+    add("http record time pointer without a slash",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(TimeFormat.EPOCH_MILLIS, "time"),
+        "withTimeFormat(EPOCH_MILLIS, pointer)", "\"time\" is not a JSON pointer");
+    add("http zero bytes per query",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withMaxBytesPerQuery(0),
+        "withMaxBytesPerQuery", "at least 1", "was 0");
+    add("http query duration of zero",
+        () -> HttpTimeRangeQuery.get(API, ID_JSON).withMaxQueryDuration(Duration.ZERO),
+        "withMaxQueryDuration", "at least 1 ms", "PT0S");
     add("http without a mapper",
         () -> HttpTimeRangeQuery.get(API, (HttpTimeRangeQuery.RecordMapper<Long>) null),
         "get: mapper must not be null");

@@ -125,19 +125,21 @@ public class HttpTimeRangeQueryTest {
       HttpTimeRangeQuery<KV<Long, Long>> query =
           HttpTimeRangeQuery.get(
                   "http://127.0.0.1:1/x?a={from}&b={to}", HttpTimeRangeQueryTest::toRecord)
-              .withTimeFormat(HttpTimeRangeQuery.TimeFormat.valueOf(c[0]));
+              .withTimeFormat(HttpTimeRangeQuery.TimeFormat.valueOf(c[0]), "/time");
       // Port 1 refuses the connection: a transient failure whose message holds the URL sent.
       TransientSourceException e =
           assertThrows(
               TransientSourceException.class, () -> query.query(TimeRange.of(t, t + 1_000_000)));
       assertThat(c[0], e.getMessage(), containsString("/x?a=" + c[1] + "&b="));
     }
+    // A bound the format can't write: the API is asked for the whole milliseconds around it.
     HttpTimeRangeQuery<KV<Long, Long>> millis =
         HttpTimeRangeQuery.get("http://127.0.0.1:1/x?a={from}&b={to}", HttpTimeRangeQueryTest::toRecord)
-            .withTimeFormat(HttpTimeRangeQuery.TimeFormat.EPOCH_MILLIS);
-    IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> millis.query(TimeRange.of(t + 1, t + 2)));
-    assertThat(e.getMessage(), containsString("not a whole millisecond"));
+            .withTimeFormat(HttpTimeRangeQuery.TimeFormat.EPOCH_MILLIS, "/time");
+    TransientSourceException e =
+        assertThrows(
+            TransientSourceException.class, () -> millis.query(TimeRange.of(t + 1, t + 2)));
+    assertThat(e.getMessage(), containsString("/x?a=1714521601000&b=1714521601001"));
   }
 
   @Test
