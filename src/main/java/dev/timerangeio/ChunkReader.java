@@ -156,9 +156,11 @@ final class ChunkReader<T> {
       emit(result, range, output);
       return;
     }
-    if (range.durationMicros() > 1) {
+    long unit = source.query().boundGranularityMicros();
+    if (range.durationMicros() > unit) {
       rangeBisections.inc();
-      long middle = range.fromMicros() + range.durationMicros() / 2;
+      // On the source's grid: the ranges it is asked for start and end on whole units.
+      long middle = range.fromMicros() + (range.durationMicros() / unit / 2) * unit;
       readRange(TimeRange.of(range.fromMicros(), middle), output);
       readRange(TimeRange.of(middle, range.toMicros()), output);
       return;
@@ -294,8 +296,10 @@ final class ChunkReader<T> {
     } catch (ResultTooLargeException e) {
       held = "is refused by the source as too large (" + e.getMessage() + ")";
     }
-    return "TimeRangeIO: the microsecond "
-        + Times.describe(microsecond.fromMicros())
+    return "TimeRangeIO: "
+        + (microsecond.durationMicros() == 1
+            ? "the microsecond " + Times.describe(microsecond.fromMicros())
+            : "the range " + microsecond + ", the smallest the source can be asked for,")
         + " "
         + held
         + (spec.getMaxRowsPerQuery() > 0

@@ -48,6 +48,7 @@ final class ReadExpansion {
             + " (TimeRangeQuery.supportsEarliest() is false); give an ISO-8601 start time or"
             + " \"latest\", or a query that implements earliest()",
         query);
+    checkGranularity(read, query.boundGranularityMicros());
     Long end = read.getEndMicros();
     if (end != null && read.getStartMode() == TimeRangeIO.StartMode.INSTANT) {
       checkArgument(
@@ -102,6 +103,47 @@ final class ReadExpansion {
           records);
     }
     return records;
+  }
+
+  /**
+   * A source that can only express coarse bounds gets only ranges on its grid: the partition
+   * duration, a start and an end time must be multiples of its granularity.
+   */
+  private static void checkGranularity(Read<?> read, long granularity) {
+    checkArgument(
+        granularity >= 1,
+        "%s.boundGranularityMicros() is %s; it must be at least 1",
+        read.getQuery().getClass().getName(),
+        granularity);
+    if (granularity == 1) {
+      return;
+    }
+    String why =
+        "the source "
+            + read.getQuery()
+            + " can express only bounds that are multiples of "
+            + granularity
+            + " µs (its boundGranularityMicros()), so the read asks it only for such ranges";
+    long partition = Times.durationMicros(read.getPartitionDuration());
+    checkArgument(
+        partition % granularity == 0,
+        "withPartitionDuration(%s): %s; give a multiple of it",
+        read.getPartitionDuration(),
+        why);
+    if (read.getStartMode() == TimeRangeIO.StartMode.INSTANT) {
+      checkArgument(
+          Math.floorMod(read.getStartMicros(), granularity) == 0,
+          "withStartTime(%s): %s; give a start on that grid",
+          Times.describe(read.getStartMicros()),
+          why);
+    }
+    if (read.getEndMicros() != null) {
+      checkArgument(
+          Math.floorMod(read.getEndMicros(), granularity) == 0,
+          "withEndTime(%s): %s; give an end on that grid",
+          Times.describe(read.getEndMicros()),
+          why);
+    }
   }
 
   private static @Nullable Schema schemaOf(TimeRangeQuery<?> query) {

@@ -26,7 +26,7 @@ final class ReadStart {
       throws Exception {
     String location = spec.getProgressLocation();
     if (location == null) {
-      return configured(spec, source, horizon);
+      return aligned(spec, configured(spec, source, horizon));
     }
     Optional<ProgressOffset> stored = ProgressStore.read(location);
     if (stored.isPresent()) {
@@ -36,9 +36,9 @@ final class ReadStart {
           stored.get(),
           location,
           spec.describeStart());
-      return stored.get().timestampMicros();
+      return aligned(spec, stored.get().timestampMicros());
     }
-    long start = configured(spec, source, horizon);
+    long start = aligned(spec, configured(spec, source, horizon));
     if (spec.getEndMicros() != null && start > spec.getEndMicros()) {
       // Nothing is read; a later continuation must start at this read's end, not past it.
       start = spec.getEndMicros();
@@ -50,6 +50,18 @@ final class ReadStart {
         Times.describe(start),
         spec.describeStart());
     return start;
+  }
+
+  /**
+   * {@code start} floored to the source's bound granularity: a source with coarse bounds is asked
+   * only for ranges on its grid. Flooring reads a little more, never less ("latest" and
+   * "earliest" are floored; an explicit start is on the grid already, checked when the read is
+   * applied; a stored offset is unless the source changed, and a re-read unit is absorbed by the
+   * sink).
+   */
+  private static long aligned(TimeRangeIO.Read<?> spec, long start) {
+    long granularity = spec.getQuery().boundGranularityMicros();
+    return Times.saturatedSubtract(start, Math.floorMod(start, granularity));
   }
 
   /** The configured start; {@code opener} opens the source, which only "earliest" needs. */

@@ -323,6 +323,18 @@ public interface TimeRangeQuery<T> extends Serializable {
   }
 
   /**
+   * The finest bound the source can express, in microseconds: every range the read asks for then
+   * starts and ends on a multiple of it (an API that takes whole seconds answers 1,000,000), so no
+   * bound is rounded and every record is read exactly once. The read aligns its start ("latest",
+   * "earliest" and a stored offset are floored to it), its bisections and its chunks, and refuses
+   * a partition duration, start or end time that is not a multiple of it. Default 1: any
+   * microsecond.
+   */
+  default long boundGranularityMicros() {
+    return 1;
+  }
+
+  /**
    * The time of each record, for a read without {@code withTimestampFn}: the read stamps every
    * record with it (its event time) and, when {@link #recordTimeIsQueried()}, checks that it lies
    * in the range the record was returned for. The default: none, so records are stamped at the

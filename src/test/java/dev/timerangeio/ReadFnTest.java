@@ -673,6 +673,62 @@ public class ReadFnTest {
     assertEquals(List.of(KV.of(0L, now - 50 * SECOND), KV.of(1L, now - 30 * SECOND)), records);
   }
 
+  /** A source that takes whole seconds only, refuses more than 4 records, and logs its ranges. */
+  private static final class WholeSecondsSource implements TimeRangeQuery<KV<Long, Long>> {
+    static final List<TimeRange> ASKED = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final TestSource inner;
+
+    WholeSecondsSource(TestSource inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public Iterable<KV<Long, Long>> query(TimeRange range) throws Exception {
+      ASKED.add(range);
+      if (range.fromMicros() % SECOND != 0 || range.toMicros() % SECOND != 0) {
+        throw new IllegalArgumentException("not whole seconds: " + range);
+      }
+      List<KV<Long, Long>> records = new ArrayList<>();
+      inner.query(range).forEach(records::add);
+      if (records.size() > 4) {
+        throw new ResultTooLargeException("more than 4 records in " + range);
+      }
+      return records;
+    }
+
+    @Override
+    public long boundGranularityMicros() {
+      return SECOND;
+    }
+  }
+
+  @Test
+  public void aSourceOfWholeSecondsIsAskedOnlyForWholeSecondsFromLatestAndWhenBisected()
+      throws Exception {
+    clock.set(T0 + 10 * MINUTE + 123_457); // "latest" is the horizon, T0 + 9m30.123457s
+    long[] times = new long[40];
+    for (int i = 0; i < times.length; i++) {
+      times[i] = T0 + 9 * MINUTE + 30 * SECOND + i * 250_000L + i % 3; // 4 a second
+    }
+    TestSource records = TestSource.of(times);
+    WholeSecondsSource.ASKED.clear();
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(read(TestSource.of()).withQuery(new WholeSecondsSource(records)).withStartTime("latest"));
+
+    TimeRange restriction = fn.initialRestriction();
+    assertEquals("latest, floored to a whole second", T0 + 9 * MINUTE + 30 * SECOND, restriction.fromMicros());
+    clock.set(T0 + 20 * MINUTE);
+    Collector<KV<Long, Long>> out =
+        process(fn, TimeRange.of(restriction.fromMicros(), T0 + 10 * MINUTE));
+
+    assertEquals(records.records(), out.values);
+    assertTrue("bisected", WholeSecondsSource.ASKED.size() > 1);
+    for (TimeRange asked : WholeSecondsSource.ASKED) {
+      assertEquals(asked.toString(), 0, asked.fromMicros() % SECOND);
+      assertEquals(asked.toString(), 0, asked.toMicros() % SECOND);
+    }
+  }
+
   @Test
   public void aFutureDatedOldestRecordStartsTheReadAtTheSafeHorizon() throws Exception {
     long horizon = T0 + 10 * MINUTE - 30 * SECOND;

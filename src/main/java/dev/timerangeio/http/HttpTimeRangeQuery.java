@@ -291,23 +291,27 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
   }
 
   /**
-   * How {@code {from}} and {@code {to}} are written. Default {@link TimeFormat#ISO_8601}; allowed
-   * here: {@code ISO_8601} and {@code EPOCH_MICROS}, which write any bound exactly. The coarse
-   * formats need each record's time: {@link #withTimeFormat(TimeFormat, String)}.
+   * How {@code {from}} and {@code {to}} are written. Default {@link TimeFormat#ISO_8601}. With a
+   * coarse format ({@code EPOCH_MILLIS}, {@code EPOCH_SECONDS}) the read asks only for ranges on
+   * whole units ({@link #boundGranularityMicros()}): its start is floored to a unit, chunks and
+   * bisections fall on units, and a partition duration, start or end time off the grid is refused
+   * when the read is applied; a unit holding more records than the API returns at once fails
+   * loudly (it can't be split). To read any range at the microsecond instead, give each record's
+   * time: {@link #withTimeFormat(TimeFormat, String)}.
    */
   public HttpTimeRangeQuery<T> withTimeFormat(TimeFormat format) {
     checkArgument(format != null, "withTimeFormat: format must not be null");
-    checkArgument(
-        TimeBounds.unitMicros(format) == 1,
-        "withTimeFormat(%s): this format can't write a bound at the microsecond (a chunk starting"
-            + " at \"latest\", a bisection midpoint), so the API is asked for the whole %s around"
-            + " the range and the records in it are kept by their time: give the JSON pointer of"
-            + " each record's time, withTimeFormat(%s, \"/time\"); allowed alone: ISO_8601,"
-            + " EPOCH_MICROS",
-        format,
-        format == TimeFormat.EPOCH_SECONDS ? "seconds" : "milliseconds",
-        format);
     return toBuilder().setTimeFormat(format).setRecordTimePointer(null).build();
+  }
+
+  /**
+   * The unit of a coarse time format without a record time pointer (1,000 µs for {@code
+   * EPOCH_MILLIS}, 1,000,000 for {@code EPOCH_SECONDS}): the read asks only for ranges on it.
+   * Otherwise 1.
+   */
+  @Override
+  public long boundGranularityMicros() {
+    return recordTimePointer() == null ? TimeBounds.unitMicros(timeFormat()) : 1;
   }
 
   /**
@@ -506,6 +510,18 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
   @Override
   public Result<T> queryResult(TimeRange range, long limit) throws Exception {
     TimeBounds bounds = new TimeBounds(timeFormat(), recordTimePointer());
+    if (!bounds.filters() && !bounds.asked(range).equals(range)) {
+      throw new IllegalArgumentException(
+          "HTTP query with withTimeFormat("
+              + timeFormat()
+              + ") asked for "
+              + range
+              + ", whose bounds are not whole "
+              + (timeFormat() == TimeFormat.EPOCH_SECONDS ? "seconds" : "milliseconds")
+              + "; TimeRangeIO.read() asks only for ranges on the grid of"
+              + " boundGranularityMicros(); a caller of its own must too, or give each record's"
+              + " time with withTimeFormat(format, pointer)");
+    }
     try {
       return new HttpPaging<>(this, exchange(), secrets(), bounds).query(range, limit);
     } catch (IllegalArgumentException e) {

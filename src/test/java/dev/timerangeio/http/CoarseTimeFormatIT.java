@@ -72,6 +72,41 @@ public class CoarseTimeFormatIT {
   }
 
   @Test
+  public void withoutARecordTimeTheReadAsksOnlyForWholeUnitsAndReadsEveryRecordOnce()
+      throws Exception {
+    long unit = 1_000_000L;
+    long start = T0;
+    long end = T0 + 21 * unit;
+    long[] sorted = times(unit, start, end);
+    int cap = crowdedUnit(sorted, unit) + 5;
+    try (RangeApi api = new RangeApi(sorted, unit, false, 20, cap)) {
+      HttpTimeRangeQuery<KV<Long, Long>> query =
+          HttpTimeRangeQuery.get(api.url(), json -> record(json, unit))
+              .withRecordsPointer("/data")
+              .withNextPageToken("/next", "page")
+              .withTimeFormat(TimeFormat.EPOCH_SECONDS);
+      List<KV<Long, Long>> expected = new ArrayList<>();
+      for (int i = 0; i < sorted.length; i++) {
+        if (sorted[i] >= start && sorted[i] < end) {
+          expected.add(KV.of(sorted[i], (long) i));
+        }
+      }
+      // Chunks of 3 s, bisected on whole seconds where the API refuses a range (413 above the
+      // crowded second and a few); the read checks each record's time against the range asked.
+      PAssert.that(
+              p.apply(
+                  TestSource.boundedRead(query, start, end, Duration.ofSeconds(3))
+                      .withMaxRowsPerQuery(cap)))
+          .satisfies(ReadPipelineIT.sameRecords(expected));
+      PipelineResult result = p.run();
+      result.waitUntilFinish();
+      assertEquals("every bound the API got was a whole unit", List.of(), api.badRequests);
+      assertThat(
+          PipelineSupport.counter(result, TimeRangeIOMetrics.RANGE_BISECTIONS), greaterThan(0L));
+    }
+  }
+
+  @Test
   public void epochSecondsReadEveryRecordOnceWhateverTheChunkAndBisectionBounds() throws Exception {
     readsEveryRecordOnce(TimeFormat.EPOCH_SECONDS, 1_000_000L, false);
   }

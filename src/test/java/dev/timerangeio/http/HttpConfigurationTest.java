@@ -60,10 +60,29 @@ public class HttpConfigurationTest extends RejectedSettings {
         "withMaxResponseBytes", "at least 1", "was 0");
     add("http timeout of zero", () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeout(Duration.ZERO),
         "withTimeout", "at least 1 ms", "PT0S");
-    add("http coarse time format without a record time",
-        () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(TimeFormat.EPOCH_SECONDS),
-        "withTimeFormat(EPOCH_SECONDS)", "withTimeFormat(EPOCH_SECONDS, \"/time\")",
-        "allowed alone: ISO_8601, EPOCH_MICROS");
+    add("http coarse time format and a chunk off whole seconds",
+        () ->
+            org.apache.beam.sdk.testing.TestPipeline.create()
+                .enableAbandonedNodeEnforcement(false)
+                .apply(
+                    dev.timerangeio.TimeRangeIO.<Long>read()
+                        .withQuery(
+                            HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(TimeFormat.EPOCH_SECONDS))
+                        .withCoder(org.apache.beam.sdk.coders.VarLongCoder.of())
+                        .withStartTime(java.time.Instant.parse("2024-05-01T00:00:00Z"))
+                        .withPartitionDuration(Duration.ofMillis(1_500))),
+        "withPartitionDuration(PT1.5S)", "multiples of 1000000 µs", "give a multiple of it");
+    add("http coarse time format and a start off whole seconds",
+        () ->
+            org.apache.beam.sdk.testing.TestPipeline.create()
+                .enableAbandonedNodeEnforcement(false)
+                .apply(
+                    dev.timerangeio.TimeRangeIO.<Long>read()
+                        .withQuery(
+                            HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(TimeFormat.EPOCH_MILLIS))
+                        .withCoder(org.apache.beam.sdk.coders.VarLongCoder.of())
+                        .withStartTime(java.time.Instant.parse("2024-05-01T00:00:00.000500Z"))),
+        "withStartTime(2024-05-01T00:00:00.000500Z)", "multiples of 1000 µs", "give a start on that grid");
     add("http record time pointer without a slash",
         () -> HttpTimeRangeQuery.get(API, ID_JSON).withTimeFormat(TimeFormat.EPOCH_MILLIS, "time"),
         "withTimeFormat(EPOCH_MILLIS, pointer)", "\"time\" is not a JSON pointer");
