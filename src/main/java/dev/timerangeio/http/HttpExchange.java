@@ -10,11 +10,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -123,7 +118,7 @@ final class HttpExchange {
             ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
     CompletableFuture<HttpResponse<byte[]>> call =
-        client.sendAsync(request.build(), info -> new CappedBody(maxResponseBytes));
+        client.sendAsync(request.build(), info -> new ApiHttp.CappedBody(maxResponseBytes));
     try {
       // The client's own timeout ends at the headers; this one also bounds a dripping body.
       return call.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -134,7 +129,7 @@ final class HttpExchange {
           e);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
-      if (cause instanceof CappedBody.TooLarge) {
+      if (cause instanceof ApiHttp.CappedBody.TooLarge) {
         throw new ResultTooLargeException(
             "HTTP " + requestMethod + " " + secrets.describe(uri) + ": the response is larger than"
                 + " withMaxResponseBytes(" + maxResponseBytes + ")");
@@ -169,11 +164,11 @@ final class HttpExchange {
       throws Exception {
     int status = response.statusCode();
     String where = requestMethod + " " + secrets.describe(uri);
-    if (status == 408 || status == 429 || (status >= 500 && status <= 504) || (status >= 520 && status <= 527)) {
+    if (ApiHttp.isTransient(status)) {
       throw new TransientSourceException(
           "HTTP " + status + " from " + where + ": " + secrets.excerpt(response.body()),
           null,
-          retryAfter(response));
+          ApiHttp.retryAfter(response.headers()));
     }
     if (status == 413) {
       throw new ResultTooLargeException("HTTP 413 from " + where + ": " + secrets.excerpt(response.body()));
@@ -184,7 +179,7 @@ final class HttpExchange {
           "HTTP 202 Accepted from " + where + ": the API is still working on the query, so this"
               + " is no answer yet; asking again: " + secrets.excerpt(response.body()),
           null,
-          retryAfter(response));
+          ApiHttp.retryAfter(response.headers()));
     }
     if (status == 204) {
       return null; // "No content": no records, no next page.
@@ -215,76 +210,6 @@ final class HttpExchange {
       // HTML (a login page), or any other body that is not JSON, won't become JSON on a retry.
       throw new IOException(
           "HTTP " + where + ": the response is not JSON: " + secrets.excerpt(response.body()));
-    }
-  }
-
-  /** A response body read whole up to a size; a larger one ends the call with {@link TooLarge}. */
-  private static final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
-    static final class TooLarge extends IOException {
-      private static final long serialVersionUID = 1L;
-    }
-
-    private final long max;
-    private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-    private final CompletableFuture<byte[]> result = new CompletableFuture<>();
-    private java.util.concurrent.Flow.@Nullable Subscription subscription;
-
-    CappedBody(long max) {
-      this.max = max;
-    }
-
-    @Override
-    public java.util.concurrent.CompletionStage<byte[]> getBody() {
-      return result;
-    }
-
-    @Override
-    public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
-      subscription = s;
-      s.request(Long.MAX_VALUE);
-    }
-
-    @Override
-    public void onNext(List<java.nio.ByteBuffer> items) {
-      for (java.nio.ByteBuffer item : items) {
-        if (bytes.size() + (long) item.remaining() > max) {
-          subscription.cancel();
-          result.completeExceptionally(new TooLarge());
-          return;
-        }
-        byte[] chunk = new byte[item.remaining()];
-        item.get(chunk);
-        bytes.write(chunk, 0, chunk.length);
-      }
-    }
-
-    @Override
-    public void onError(Throwable error) {
-      result.completeExceptionally(error);
-    }
-
-    @Override
-    public void onComplete() {
-      result.complete(bytes.toByteArray());
-    }
-  }
-
-  private static @Nullable Duration retryAfter(HttpResponse<?> response) {
-    String value = response.headers().firstValue("Retry-After").orElse(null);
-    if (value == null) {
-      return null;
-    }
-    String v = value.trim();
-    if (v.matches("[0-9]+")) {
-      // Any number of seconds, however large: the read compares it with its retry budget.
-      return v.length() > 15 ? Duration.ofSeconds(999_999_999_999_999L) : Duration.ofSeconds(Long.parseLong(v));
-    }
-    try {
-      Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-      Duration wait = Duration.between(Instant.now(), at);
-      return wait.isNegative() ? Duration.ZERO : wait;
-    } catch (DateTimeParseException notADate) {
-      return null;
     }
   }
 
