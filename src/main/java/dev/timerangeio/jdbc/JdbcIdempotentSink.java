@@ -45,8 +45,14 @@ import org.joda.time.ReadableInstant;
  * that all its keys are stored before it commits.
  *
  * <p>Instants ({@code java.time.Instant} fields such as Beam's {@code MicrosInstant}, and {@code
- * DATETIME}) are written as local date-times in {@link #withZone the zone} (UTC by default), at
- * the microsecond. A data or constraint error (SQLSTATE classes 22 and 23) is reported as {@link
+ * DATETIME}) are written at the microsecond, as the column's type asks (learnt from the table
+ * before the first write): into a column that holds instants ({@code timestamptz}, {@code
+ * TIMESTAMP WITH TIME ZONE}, MariaDB's {@code TIMESTAMP}) as the instant itself, whatever the
+ * worker's or the session's time zone; into a zone-less one as the local date-time in {@link
+ * #withZone the zone} (UTC by default).
+ *
+ * <p>Every statement runs under {@link #withQueryTimeout}, so an insert blocked by another
+ * transaction's lock on the same key ends as a failure the write retries. A data or constraint error (SQLSTATE classes 22 and 23) is reported as {@link
  * RejectedRecordException}, so the write isolates the offending record into its failed output;
  * anything else is retried.
  *
@@ -57,12 +63,15 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withKeyColumn}. */
   public static final String DEFAULT_KEY_COLUMN = "idempotency_key";
+  /** Default {@link #withQueryTimeout}: five minutes, as the query's. */
+  public static final java.time.Duration DEFAULT_QUERY_TIMEOUT =
+      JdbcTimeRangeQuery.DEFAULT_QUERY_TIMEOUT;
 
   private final org.apache.beam.sdk.metrics.Counter duplicatesSkippedBySink =
       org.apache.beam.sdk.metrics.Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.DUPLICATES_SKIPPED_BY_SINK);
 
   // Per copy: the INSERT for each row schema seen, and whether the table was created.
-  private transient @Nullable Map<Schema, String> statements;
+  private transient @Nullable Map<Schema, Insert> statements;
   private transient boolean tableChecked;
 
   JdbcIdempotentSink() {}
@@ -82,6 +91,8 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   abstract boolean createTable();
 
   abstract ZoneId zone();
+
+  abstract java.time.Duration queryTimeout();
 
   abstract Builder<T> toBuilder();
 
@@ -103,6 +114,8 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
 
     abstract Builder<T> setZone(ZoneId zone);
 
+    abstract Builder<T> setQueryTimeout(java.time.Duration timeout);
+
     abstract JdbcIdempotentSink<T> build();
   }
 
@@ -116,7 +129,8 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
         .setDialect(dialect)
         .setKeyColumn(DEFAULT_KEY_COLUMN)
         .setCreateTable(false)
-        .setZone(ZoneOffset.UTC);
+        .setZone(ZoneOffset.UTC)
+        .setQueryTimeout(DEFAULT_QUERY_TIMEOUT);
   }
 
   /** Writes Beam {@link Row}s, one column per field of the row's schema, named after the field. */
@@ -212,13 +226,30 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   }
 
   /**
-   * The zone in which instants are written to zone-less timestamp columns. Default UTC. In a zone
-   * with daylight saving, the two passes of a repeated hour are written alike (a zone-less column
-   * can't tell them apart).
+   * The zone in which instants are written to zone-less timestamp columns; a column that holds
+   * instants ({@code timestamptz}) gets the instant itself. Default UTC. In a zone with daylight
+   * saving, the two passes of a repeated hour are written alike (a zone-less column can't tell
+   * them apart).
    */
   public JdbcIdempotentSink<T> withZone(ZoneId zone) {
     checkArgument(zone != null, "withZone: zone must not be null");
     return toBuilder().setZone(zone).build();
+  }
+
+  /**
+   * The longest one statement of a batch may run ({@code Statement.setQueryTimeout}, whole
+   * seconds); a connection that says nothing for 30 s longer is aborted ({@code
+   * Connection.setNetworkTimeout}). An insert blocked by another transaction's lock on the same
+   * key, or a half-open connection, then ends as a failure the write retries (with backoff,
+   * {@code writeRetries}) instead of blocking the worker forever. Default {@link
+   * #DEFAULT_QUERY_TIMEOUT}; allowed: 1 s or more.
+   */
+  public JdbcIdempotentSink<T> withQueryTimeout(java.time.Duration timeout) {
+    checkArgument(
+        timeout != null && timeout.getSeconds() >= 1,
+        "withQueryTimeout: must be at least 1 s, was %s",
+        timeout);
+    return toBuilder().setQueryTimeout(timeout).build();
   }
 
   /** Joins the worker's connection pool for this database. */
@@ -242,7 +273,11 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     }
     open();
     try (Connection c = pool().connection()) {
+      JdbcStatements.limitNetworkWait(c, queryTimeout());
       writeBatch(c, keyedRecords);
+    } catch (Exception e) {
+      // Driver and server messages may quote the URL or a piece of the password.
+      throw pool().scrub(e);
     }
   }
 
@@ -250,13 +285,15 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     int skipped;
     try {
       Schema batchSchema = null;
+      Insert insert = null;
       PreparedStatement statement = null;
       try {
         for (KV<String, T> keyed : keyedRecords) {
           Row row = toRow(keyed.getValue());
           if (statement == null) {
             batchSchema = row.getSchema();
-            statement = c.prepareStatement(statementFor(c, batchSchema));
+            insert = statementFor(c, batchSchema);
+            statement = JdbcStatements.prepare(c, queryTimeout(), insert.sql);
           } else if (row.getSchema() != batchSchema && !row.getSchema().equals(batchSchema)) {
             throw new RejectedRecordException(
                 "record with key " + keyed.getKey() + " has schema " + row.getSchema()
@@ -264,7 +301,7 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
           }
           statement.setString(1, keyed.getKey());
           for (int i = 0; i < row.getFieldCount(); i++) {
-            statement.setObject(i + 2, toJdbc(row.getValue(i)));
+            statement.setObject(i + 2, toJdbc(row.getValue(i), insert.instants[i]));
           }
           statement.addBatch();
         }
@@ -322,7 +359,9 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     for (int from = 0; from < all.size(); from += 500) {
       List<String> part = all.subList(from, Math.min(all.size(), from + 500));
       try (PreparedStatement select =
-          c.prepareStatement(
+          JdbcStatements.prepare(
+              c,
+              queryTimeout(),
               "SELECT " + keyColumn() + " FROM " + table() + " WHERE " + keyColumn() + " IN ("
                   + JdbcDialect.placeholders(part.size()) + ")"
                   + (latest ? " LOCK IN SHARE MODE" : ""))) {
@@ -384,9 +423,21 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     }
   }
 
-  private String statementFor(Connection c, Schema rowSchema) throws SQLException, RejectedRecordException {
-    String sql = statements.get(rowSchema);
-    if (sql == null) {
+  /** The insert of one row schema, and which of its fields go to columns holding instants. */
+  private static final class Insert {
+    final String sql;
+    final boolean[] instants;
+
+    Insert(String sql, boolean[] instants) {
+      this.sql = sql;
+      this.instants = instants;
+    }
+  }
+
+  private Insert statementFor(Connection c, Schema rowSchema)
+      throws SQLException, RejectedRecordException {
+    Insert insert = statements.get(rowSchema);
+    if (insert == null) {
       if (toRow() == null) {
         try {
           checkColumns(rowSchema);
@@ -397,8 +448,10 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
       }
       if (!tableChecked) {
         if (createTable()) {
-          try (java.sql.Statement ddl = c.createStatement()) {
-            ddl.execute(dialect().createTable(table(), keyColumn(), rowSchema));
+          try (PreparedStatement ddl =
+              JdbcStatements.prepare(
+                  c, queryTimeout(), dialect().createTable(table(), keyColumn(), rowSchema))) {
+            ddl.execute();
           }
           c.commit();
         } else {
@@ -406,10 +459,36 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
         }
         tableChecked = true;
       }
-      sql = dialect().insertIgnoringKnownKeys(table(), keyColumn(), rowSchema.getFieldNames());
-      statements.put(rowSchema, sql);
+      insert =
+          new Insert(
+              dialect().insertIgnoringKnownKeys(table(), keyColumn(), rowSchema.getFieldNames()),
+              instantColumns(c, rowSchema));
+      statements.put(rowSchema, insert);
     }
-    return sql;
+    return insert;
+  }
+
+  /**
+   * Which of the schema's fields the table holds in columns of instants: those take the instant
+   * itself, so neither the JVM's nor the session's time zone shifts it (a local date-time bound to
+   * a {@code timestamptz} is read in the session's zone, the worker JVM's by default).
+   */
+  private boolean[] instantColumns(Connection c, Schema rowSchema) throws SQLException {
+    boolean[] instants = new boolean[rowSchema.getFieldCount()];
+    if (instants.length == 0) {
+      return instants;
+    }
+    String probe =
+        "SELECT " + String.join(", ", rowSchema.getFieldNames()) + " FROM " + table()
+            + " WHERE 1 = 0";
+    try (PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), probe);
+        java.sql.ResultSet rs = statement.executeQuery()) {
+      java.sql.ResultSetMetaData meta = rs.getMetaData();
+      for (int i = 0; i < instants.length; i++) {
+        instants[i] = JdbcSupport.holdsAnInstant(meta, i + 1, dialect() == JdbcDialect.MARIADB);
+      }
+    }
+    return instants;
   }
 
   /**
@@ -419,20 +498,25 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
    */
   private void checkKeyIsUnique(Connection c) throws SQLException {
     java.sql.DatabaseMetaData meta = c.getMetaData();
-    String schema = table().contains(".") ? table().substring(0, table().indexOf('.')) : null;
+    String qualifier = table().contains(".") ? table().substring(0, table().indexOf('.')) : null;
     String name = table().contains(".") ? table().substring(table().indexOf('.') + 1) : table();
+    // Only the target table: a null catalog or schema matches a same-named table in another
+    // database (MariaDB's databases are catalogs) or schema, whose unique key isn't the target's.
+    boolean databasesAreCatalogs = dialect() == JdbcDialect.MARIADB;
+    String catalog = databasesAreCatalogs && qualifier != null ? qualifier : c.getCatalog();
+    String schema = databasesAreCatalogs ? null : qualifier != null ? qualifier : c.getSchema();
     for (String candidate :
         new java.util.LinkedHashSet<>(
             List.of(name, name.toLowerCase(java.util.Locale.ROOT), name.toUpperCase(java.util.Locale.ROOT)))) {
       Map<String, List<String>> uniqueIndexes = new HashMap<>();
       boolean found = false;
-      try (java.sql.ResultSet rs = meta.getPrimaryKeys(null, schema, candidate)) {
+      try (java.sql.ResultSet rs = meta.getPrimaryKeys(catalog, schema, candidate)) {
         while (rs.next()) {
           found = true;
           uniqueIndexes.computeIfAbsent("PRIMARY KEY", k -> new java.util.ArrayList<>()).add(rs.getString("COLUMN_NAME"));
         }
       }
-      try (java.sql.ResultSet rs = meta.getIndexInfo(null, schema, candidate, true, true)) {
+      try (java.sql.ResultSet rs = meta.getIndexInfo(catalog, schema, candidate, true, true)) {
         while (rs.next()) {
           String column = rs.getString("COLUMN_NAME");
           if (column != null) {
@@ -441,7 +525,7 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
           }
         }
       }
-      try (java.sql.ResultSet rs = meta.getColumns(null, schema, candidate, null)) {
+      try (java.sql.ResultSet rs = meta.getColumns(catalog, schema, candidate, null)) {
         found |= rs.next();
       }
       if (!found) {
@@ -464,15 +548,20 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     }
   }
 
-  private @Nullable Object toJdbc(@Nullable Object value) {
-    if (value instanceof Instant) {
-      return LocalDateTime.ofInstant((Instant) value, zone());
+  /** A field's value as bound: an instant as itself into a column of instants, else local. */
+  private @Nullable Object toJdbc(@Nullable Object value, boolean instantColumn) {
+    Instant instant =
+        value instanceof Instant
+            ? (Instant) value
+            : value instanceof ReadableInstant
+                ? Instant.ofEpochMilli(((ReadableInstant) value).getMillis())
+                : null;
+    if (instant == null) {
+      return value;
     }
-    if (value instanceof ReadableInstant) {
-      return LocalDateTime.ofInstant(
-          Instant.ofEpochMilli(((ReadableInstant) value).getMillis()), zone());
-    }
-    return value;
+    return instantColumn
+        ? java.time.OffsetDateTime.ofInstant(instant, ZoneOffset.UTC)
+        : LocalDateTime.ofInstant(instant, zone());
   }
 
   /** Data and constraint errors are the record's fault; the rest may pass on a retry. */
