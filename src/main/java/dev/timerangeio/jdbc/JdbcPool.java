@@ -165,6 +165,9 @@ final class JdbcPool implements Serializable {
               + " with JdbcConnection.withDriverClassName",
           connection.redactedUrl());
     }
+    if (JdbcSupport.isMysqlLike(connection.jdbcUrl())) {
+      pinSessionZone(config, connection.jdbcUrl());
+    }
     config.setUsername(connection.username());
     config.setPassword(connection.password());
     config.setAutoCommit(false);
@@ -190,6 +193,26 @@ final class JdbcPool implements Serializable {
           "can't connect to " + connection.redactedUrl() + ": "
               + JdbcSecrets.scrub(String.valueOf(e.getMessage()), connection)
               + " (" + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  /**
+   * MariaDB's and MySQL's drivers convert instants through their connection time zone, the JVM's
+   * by default, while the server reads them in the session's, the server's: on a worker not in
+   * the server's zone every instant of a {@code TIMESTAMP} column would shift. Unless the URL
+   * says otherwise, both are pinned to UTC and instants are converted exactly.
+   */
+  private static void pinSessionZone(HikariConfig config, String jdbcUrl) {
+    String url = jdbcUrl.toLowerCase(java.util.Locale.ROOT);
+    String[][] pins = {
+      {"connectionTimeZone", "UTC"},
+      {"forceConnectionTimeZoneToSession", "true"},
+      {"preserveInstants", "true"},
+    };
+    for (String[] pin : pins) {
+      if (!url.contains(pin[0].toLowerCase(java.util.Locale.ROOT) + "=")) {
+        config.addDataSourceProperty(pin[0], pin[1]);
+      }
     }
   }
 
