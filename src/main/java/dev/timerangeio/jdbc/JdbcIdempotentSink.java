@@ -293,7 +293,13 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
           if (statement == null) {
             batchSchema = row.getSchema();
             insert = statementFor(c, batchSchema);
-            statement = JdbcStatements.prepare(c, queryTimeout(), insert.sql);
+            // Not on H2: with a query timeout its MERGE stored a later row's value as null where
+            // an earlier row had one (writesEachKeyOnceAndNeverOverwrites); H2's own lock timeout
+            // ends a blocked MERGE there.
+            statement =
+                dialect() == JdbcDialect.H2
+                    ? c.prepareStatement(insert.sql)
+                    : JdbcStatements.prepare(c, queryTimeout(), insert.sql);
           } else if (row.getSchema() != batchSchema && !row.getSchema().equals(batchSchema)) {
             throw new RejectedRecordException(
                 "record with key " + keyed.getKey() + " has schema " + row.getSchema()
@@ -455,98 +461,24 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
           }
           c.commit();
         } else {
-          checkKeyIsUnique(c);
+          JdbcSinkTables.checkKeyIsUnique(
+              c, table(), keyColumn(), dialect() == JdbcDialect.MARIADB);
         }
         tableChecked = true;
       }
       insert =
           new Insert(
               dialect().insertIgnoringKnownKeys(table(), keyColumn(), rowSchema.getFieldNames()),
-              instantColumns(c, rowSchema));
+              JdbcSinkTables.instantColumns(
+                  c, queryTimeout(), table(), rowSchema, dialect() == JdbcDialect.MARIADB));
       statements.put(rowSchema, insert);
     }
     return insert;
   }
 
-  /**
-   * Which of the schema's fields the table holds in columns of instants: those take the instant
-   * itself, so neither the JVM's nor the session's time zone shifts it (a local date-time bound to
-   * a {@code timestamptz} is read in the session's zone, the worker JVM's by default).
-   */
-  private boolean[] instantColumns(Connection c, Schema rowSchema) throws SQLException {
-    boolean[] instants = new boolean[rowSchema.getFieldCount()];
-    if (instants.length == 0) {
-      return instants;
-    }
-    String probe =
-        "SELECT " + String.join(", ", rowSchema.getFieldNames()) + " FROM " + table()
-            + " WHERE 1 = 0";
-    try (PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), probe);
-        java.sql.ResultSet rs = statement.executeQuery()) {
-      java.sql.ResultSetMetaData meta = rs.getMetaData();
-      for (int i = 0; i < instants.length; i++) {
-        instants[i] = JdbcSupport.holdsAnInstant(meta, i + 1, dialect() == JdbcDialect.MARIADB);
-      }
-    }
-    return instants;
-  }
 
-  /**
-   * The key column of an existing table must be its primary key or have a unique index of its
-   * own: otherwise a re-sent batch inserts a second row on H2 and MariaDB, silently. A table the
-   * metadata doesn't show is left to the insert's own error.
-   */
-  private void checkKeyIsUnique(Connection c) throws SQLException {
-    java.sql.DatabaseMetaData meta = c.getMetaData();
-    String qualifier = table().contains(".") ? table().substring(0, table().indexOf('.')) : null;
-    String name = table().contains(".") ? table().substring(table().indexOf('.') + 1) : table();
-    // Only the target table: a null catalog or schema matches a same-named table in another
-    // database (MariaDB's databases are catalogs) or schema, whose unique key isn't the target's.
-    boolean databasesAreCatalogs = dialect() == JdbcDialect.MARIADB;
-    String catalog = databasesAreCatalogs && qualifier != null ? qualifier : c.getCatalog();
-    String schema = databasesAreCatalogs ? null : qualifier != null ? qualifier : c.getSchema();
-    for (String candidate :
-        new java.util.LinkedHashSet<>(
-            List.of(name, name.toLowerCase(java.util.Locale.ROOT), name.toUpperCase(java.util.Locale.ROOT)))) {
-      Map<String, List<String>> uniqueIndexes = new HashMap<>();
-      boolean found = false;
-      try (java.sql.ResultSet rs = meta.getPrimaryKeys(catalog, schema, candidate)) {
-        while (rs.next()) {
-          found = true;
-          uniqueIndexes.computeIfAbsent("PRIMARY KEY", k -> new java.util.ArrayList<>()).add(rs.getString("COLUMN_NAME"));
-        }
-      }
-      try (java.sql.ResultSet rs = meta.getIndexInfo(catalog, schema, candidate, true, true)) {
-        while (rs.next()) {
-          String column = rs.getString("COLUMN_NAME");
-          if (column != null) {
-            found = true;
-            uniqueIndexes.computeIfAbsent("index " + rs.getString("INDEX_NAME"), k -> new java.util.ArrayList<>()).add(column);
-          }
-        }
-      }
-      try (java.sql.ResultSet rs = meta.getColumns(catalog, schema, candidate, null)) {
-        found |= rs.next();
-      }
-      if (!found) {
-        continue;
-      }
-      for (List<String> columns : uniqueIndexes.values()) {
-        if (columns.size() == 1 && columns.get(0).equalsIgnoreCase(keyColumn())) {
-          return;
-        }
-      }
-      throw new IllegalStateException(
-          "JdbcIdempotentSink: the key column "
-              + keyColumn()
-              + " of "
-              + table()
-              + " is neither its primary key nor the only column of a unique index (found "
-              + (uniqueIndexes.isEmpty() ? "none" : uniqueIndexes.toString())
-              + "), so a re-sent record would be stored twice; make it the primary key, or use"
-              + " withCreateTable(true) on a new table");
-    }
-  }
+
+
 
   /** A field's value as bound: an instant as itself into a column of instants, else local. */
   private @Nullable Object toJdbc(@Nullable Object value, boolean instantColumn) {

@@ -136,17 +136,8 @@ final class JdbcStatements {
    */
   static boolean boundsAreInstants(
       Connection c, Duration queryTimeout, String sql, boolean mysqlLike) throws SQLException {
-    try (PreparedStatement statement = prepare(c, queryTimeout, sql)) {
-      java.sql.ParameterMetaData meta = statement.getParameterMetaData();
-      Boolean from = instantType(meta.getParameterType(1), meta.getParameterTypeName(1), mysqlLike);
-      Boolean to = instantType(meta.getParameterType(2), meta.getParameterTypeName(2), mysqlLike);
-      if (from != null && from.equals(to)) {
-        return from;
-      }
-    } catch (SQLException cantDescribe) {
-      // MariaDB's driver doesn't describe parameters; the result's columns decide below.
-      c.rollback();
-    }
+    // The probe runs first, under the statement timeout: it takes the locks a description of
+    // the parameters would wait for without one (PostgreSQL parses under the table lock).
     String probe = "SELECT * FROM (\n" + sql + "\n) timerangeio_q WHERE 1 = 0";
     java.util.List<String> instantColumns = new java.util.ArrayList<>();
     try (PreparedStatement statement = prepare(c, queryTimeout, probe)) {
@@ -160,6 +151,17 @@ final class JdbcStatements {
           }
         }
       }
+    }
+    try (PreparedStatement statement = prepare(c, queryTimeout, sql)) {
+      java.sql.ParameterMetaData meta = statement.getParameterMetaData();
+      Boolean from = instantType(meta.getParameterType(1), meta.getParameterTypeName(1), mysqlLike);
+      Boolean to = instantType(meta.getParameterType(2), meta.getParameterTypeName(2), mysqlLike);
+      if (from != null && from.equals(to)) {
+        return from;
+      }
+    } catch (SQLException cantDescribe) {
+      // MariaDB's driver doesn't describe parameters; the result's columns decide below.
+      c.rollback();
     }
     if (instantColumns.isEmpty()) {
       return false;

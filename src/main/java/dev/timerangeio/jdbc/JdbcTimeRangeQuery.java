@@ -94,10 +94,8 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
 
   // Per copy, learnt on first use: whether the time column holds instants (timestamptz).
   private transient @Nullable Boolean instantColumn;
-  // Per copy: the microsecond being paged, and the cursors its pages started after.
-  private transient @Nullable Long pagedMicrosecond;
-  private transient java.util.@Nullable Set<Object> pageCursors;
-  private transient @Nullable Object lastPageCursor;
+  // Per copy: the pages of the microsecond being paged.
+  private transient @Nullable JdbcPageCursors pageCursors;
 
   JdbcTimeRangeQuery() {}
 
@@ -403,8 +401,11 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
     checkState(
         tieBreakerColumn() != null,
         "paging a microsecond needs a tie-breaker column: call withTieBreakerColumn(String)");
-    countPage(microsecond, after);
+    if (pageCursors == null) {
+      pageCursors = new JdbcPageCursors();
+    }
     String column = tieBreakerColumn();
+    pageCursors.count(microsecond, after, column, maxPagesPerQuery());
     // On lines of their own, so a trailing -- comment in the query ends before the wrapper goes on.
     String paged =
         "SELECT * FROM (\n"
@@ -421,39 +422,7 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
     }
   }
 
-  /**
-   * Counts a page of {@code microsecond} against {@link #withMaxPagesPerQuery} and refuses a
-   * cursor an earlier page of it already started after. A first page ({@code after} null) starts
-   * the count; asking again after the latest cursor is a retry of the same page.
-   */
-  private void countPage(TimeRange microsecond, @Nullable Object after) {
-    if (after == null
-        || pageCursors == null
-        || pagedMicrosecond == null
-        || pagedMicrosecond != microsecond.fromMicros()) {
-      pagedMicrosecond = microsecond.fromMicros();
-      pageCursors = new java.util.HashSet<>();
-      lastPageCursor = null;
-    }
-    if (after == null || after.equals(lastPageCursor)) {
-      return;
-    }
-    if (!pageCursors.add(after)) {
-      throw new IllegalStateException(
-          "withTieBreakerColumn(\"" + tieBreakerColumn() + "\"): paging the microsecond "
-              + microsecond.from() + ", a page starts after " + after + " again, as an earlier"
-              + " page did: the database's order of the tie-breaker is not the one > applies"
-              + " (a collation?), so the pages would cycle forever");
-    }
-    lastPageCursor = after;
-    if (pageCursors.size() + 1 > maxPagesPerQuery()) {
-      throw new IllegalStateException(
-          "withTieBreakerColumn(\"" + tieBreakerColumn() + "\"): the microsecond "
-              + microsecond.from() + " takes more than withMaxPagesPerQuery("
-              + maxPagesPerQuery() + ") pages; raise it if it really holds that many rows, else"
-              + " its paging never ends");
-    }
-  }
+
 
   /** Records of one statement, and the tie-breaker of its last row when paging. */
   private static final class Answer<T> {
