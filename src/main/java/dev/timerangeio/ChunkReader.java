@@ -38,6 +38,8 @@ final class ChunkReader<T> {
   private final TupleTag<T> recordsTag;
   private final TupleTag<KV<Integer, TimeRange>> progressTag;
   private final long watermarkDelayMicros;
+  /** Why the last range {@link #queryRange} dropped was too large; for the failure's message. */
+  private String lastTooLarge = "";
 
   private final Counter rowsRead = counter(TimeRangeIOMetrics.ROWS_READ);
   private final Counter chunksRead = counter(TimeRangeIOMetrics.CHUNKS_READ);
@@ -166,7 +168,7 @@ final class ChunkReader<T> {
       return;
     }
     if (!source.query().supportsPaging()) {
-      throw new IllegalStateException(tooLargeMessage(range));
+      throw new IllegalStateException(tooLargeMessage(range, lastTooLarge));
     }
     readPages(range, output);
   }
@@ -183,6 +185,7 @@ final class ChunkReader<T> {
       result = source.call("the query for " + range, () -> source.query().queryResult(range, limit));
     } catch (Exception e) {
       if (SourceErrors.isTooLarge(e)) {
+        lastTooLarge = "is refused by the source as too large (" + e.getMessage() + ")";
         return null;
       }
       throw e;
@@ -191,7 +194,18 @@ final class ChunkReader<T> {
       throw new IllegalStateException(
           source.query().getClass().getName() + ".queryResult(" + range + ") returned null");
     }
-    return maxRows > 0 && result.rows() > maxRows ? null : result;
+    if (maxRows > 0 && result.rows() > maxRows) {
+      // The count stops at the answer's rows (the cap + 1 for a source that honours the limit):
+      // a crowded microsecond is never fetched whole just to say how crowded it is.
+      lastTooLarge =
+          "holds at least "
+              + result.rows()
+              + " records, more than withMaxRowsPerQuery("
+              + maxRows
+              + ") allows";
+      return null;
+    }
+    return result;
   }
 
   /**
@@ -285,26 +299,14 @@ final class ChunkReader<T> {
     }
   }
 
-  private String tooLargeMessage(TimeRange microsecond) throws Exception {
-    String held;
-    try {
-      int count = 0;
-      for (T ignored : source.query().query(microsecond)) {
-        count++;
-      }
-      held = "holds " + count + " records";
-    } catch (ResultTooLargeException e) {
-      held = "is refused by the source as too large (" + e.getMessage() + ")";
-    }
+  /** {@code held}: what the last, dropped answer for {@code microsecond} said of its size. */
+  private String tooLargeMessage(TimeRange microsecond, String held) {
     return "TimeRangeIO: "
         + (microsecond.durationMicros() == 1
             ? "the microsecond " + Times.describe(microsecond.fromMicros())
             : "the range " + microsecond + ", the smallest the source can be asked for,")
         + " "
         + held
-        + (spec.getMaxRowsPerQuery() > 0
-            ? ", more than withMaxRowsPerQuery(" + spec.getMaxRowsPerQuery() + ") allows"
-            : "")
         + "; a time range can't be split further. Raise withMaxRowsPerQuery if the source allows,"
         + " or give the source a tie-breaker column (JdbcTimeRangeQuery.withTieBreakerColumn, or"
         + " TimeRangeQuery.queryPage) so one microsecond can be paged.";

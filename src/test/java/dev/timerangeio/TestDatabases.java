@@ -7,8 +7,9 @@ import java.util.UUID;
 /**
  * The databases JDBC tests run on: embedded H2 always; PostgreSQL and MariaDB when their URLs are
  * given as system properties ({@code timerangeio.postgresql.url}, {@code timerangeio.mariadb.url};
- * {@code .ci/run} sets both). A configured server that is unreachable fails its tests: it is
- * never skipped.
+ * {@code .ci/run} sets both). A configured server that is unreachable fails its tests, and a
+ * property set but empty fails every class that asks for the servers: neither is skipped. Only an
+ * absent property skips its server.
  */
 public final class TestDatabases {
   private TestDatabases() {}
@@ -22,10 +23,19 @@ public final class TestDatabases {
     databases.add(new Object[] {"h2", newH2Url()});
     for (String[] server :
         new String[][] {{"postgresql", POSTGRESQL_PROPERTY}, {"mariadb", MARIADB_PROPERTY}}) {
-      String url = System.getProperty(server[1], "");
-      if (!url.isBlank()) {
-        databases.add(new Object[] {server[0], url});
+      String url = System.getProperty(server[1]);
+      if (url == null) {
+        continue; // not configured: this server's cases don't run
       }
+      if (url.isBlank()) {
+        // Set but empty (an unset CI variable, say): a server the run meant to test on. Failing
+        // here fails every test class that asks for it, instead of skipping it in silence.
+        throw new IllegalStateException(
+            "-D" + server[1] + " is set but empty; give the " + server[0] + " server's JDBC URL"
+                + " (jdbc:" + server[0] + "://127.0.0.1/...), or leave the property out to skip"
+                + " the server's tests");
+      }
+      databases.add(new Object[] {server[0], url});
     }
     return databases;
   }

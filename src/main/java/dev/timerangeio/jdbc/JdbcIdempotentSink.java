@@ -45,8 +45,14 @@ import org.joda.time.ReadableInstant;
  * that all its keys are stored before it commits.
  *
  * <p>Instants ({@code java.time.Instant} fields such as Beam's {@code MicrosInstant}, and {@code
- * DATETIME}) are written as local date-times in {@link #withZone the zone} (UTC by default), at
- * the microsecond. A data or constraint error (SQLSTATE classes 22 and 23) is reported as {@link
+ * DATETIME}) are written at the microsecond, as the column's type asks (learnt from the table
+ * before the first write): into a column that holds instants ({@code timestamptz}, {@code
+ * TIMESTAMP WITH TIME ZONE}, MariaDB's {@code TIMESTAMP}) as the instant itself, whatever the
+ * worker's or the session's time zone; into a zone-less one as the local date-time in {@link
+ * #withZone the zone} (UTC by default).
+ *
+ * <p>Every statement runs under {@link #withQueryTimeout}, so an insert blocked by another
+ * transaction's lock on the same key ends as a failure the write retries. A data or constraint error (SQLSTATE classes 22 and 23) is reported as {@link
  * RejectedRecordException}, so the write isolates the offending record into its failed output;
  * anything else is retried.
  *
@@ -57,12 +63,15 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withKeyColumn}. */
   public static final String DEFAULT_KEY_COLUMN = "idempotency_key";
+  /** Default {@link #withQueryTimeout}: five minutes, as the query's. */
+  public static final java.time.Duration DEFAULT_QUERY_TIMEOUT =
+      JdbcTimeRangeQuery.DEFAULT_QUERY_TIMEOUT;
 
   private final org.apache.beam.sdk.metrics.Counter duplicatesSkippedBySink =
       org.apache.beam.sdk.metrics.Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.DUPLICATES_SKIPPED_BY_SINK);
 
   // Per copy: the INSERT for each row schema seen, and whether the table was created.
-  private transient @Nullable Map<Schema, String> statements;
+  private transient @Nullable Map<Schema, Insert> statements;
   private transient boolean tableChecked;
 
   JdbcIdempotentSink() {}
@@ -82,6 +91,8 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   abstract boolean createTable();
 
   abstract ZoneId zone();
+
+  abstract java.time.Duration queryTimeout();
 
   abstract Builder<T> toBuilder();
 
@@ -103,6 +114,8 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
 
     abstract Builder<T> setZone(ZoneId zone);
 
+    abstract Builder<T> setQueryTimeout(java.time.Duration timeout);
+
     abstract JdbcIdempotentSink<T> build();
   }
 
@@ -116,7 +129,8 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
         .setDialect(dialect)
         .setKeyColumn(DEFAULT_KEY_COLUMN)
         .setCreateTable(false)
-        .setZone(ZoneOffset.UTC);
+        .setZone(ZoneOffset.UTC)
+        .setQueryTimeout(DEFAULT_QUERY_TIMEOUT);
   }
 
   /** Writes Beam {@link Row}s, one column per field of the row's schema, named after the field. */
@@ -212,13 +226,30 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
   }
 
   /**
-   * The zone in which instants are written to zone-less timestamp columns. Default UTC. In a zone
-   * with daylight saving, the two passes of a repeated hour are written alike (a zone-less column
-   * can't tell them apart).
+   * The zone in which instants are written to zone-less timestamp columns; a column that holds
+   * instants ({@code timestamptz}) gets the instant itself. Default UTC. In a zone with daylight
+   * saving, the two passes of a repeated hour are written alike (a zone-less column can't tell
+   * them apart).
    */
   public JdbcIdempotentSink<T> withZone(ZoneId zone) {
     checkArgument(zone != null, "withZone: zone must not be null");
     return toBuilder().setZone(zone).build();
+  }
+
+  /**
+   * The longest one statement of a batch may run ({@code Statement.setQueryTimeout}, whole
+   * seconds); a connection that says nothing for 30 s longer is aborted ({@code
+   * Connection.setNetworkTimeout}). An insert blocked by another transaction's lock on the same
+   * key, or a half-open connection, then ends as a failure the write retries (with backoff,
+   * {@code writeRetries}) instead of blocking the worker forever. Default {@link
+   * #DEFAULT_QUERY_TIMEOUT}; allowed: 1 s or more.
+   */
+  public JdbcIdempotentSink<T> withQueryTimeout(java.time.Duration timeout) {
+    checkArgument(
+        timeout != null && timeout.getSeconds() >= 1,
+        "withQueryTimeout: must be at least 1 s, was %s",
+        timeout);
+    return toBuilder().setQueryTimeout(timeout).build();
   }
 
   /** Joins the worker's connection pool for this database. */
@@ -242,7 +273,11 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     }
     open();
     try (Connection c = pool().connection()) {
+      JdbcStatements.limitNetworkWait(c, queryTimeout());
       writeBatch(c, keyedRecords);
+    } catch (Exception e) {
+      // Driver and server messages may quote the URL or a piece of the password.
+      throw pool().scrub(e);
     }
   }
 
@@ -250,13 +285,21 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     int skipped;
     try {
       Schema batchSchema = null;
+      Insert insert = null;
       PreparedStatement statement = null;
       try {
         for (KV<String, T> keyed : keyedRecords) {
           Row row = toRow(keyed.getValue());
           if (statement == null) {
             batchSchema = row.getSchema();
-            statement = c.prepareStatement(statementFor(c, batchSchema));
+            insert = statementFor(c, batchSchema);
+            // Not on H2: with a query timeout its MERGE stored a later row's value as null where
+            // an earlier row had one (writesEachKeyOnceAndNeverOverwrites); H2's own lock timeout
+            // ends a blocked MERGE there.
+            statement =
+                dialect() == JdbcDialect.H2
+                    ? c.prepareStatement(insert.sql)
+                    : JdbcStatements.prepare(c, queryTimeout(), insert.sql);
           } else if (row.getSchema() != batchSchema && !row.getSchema().equals(batchSchema)) {
             throw new RejectedRecordException(
                 "record with key " + keyed.getKey() + " has schema " + row.getSchema()
@@ -264,7 +307,7 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
           }
           statement.setString(1, keyed.getKey());
           for (int i = 0; i < row.getFieldCount(); i++) {
-            statement.setObject(i + 2, toJdbc(row.getValue(i)));
+            statement.setObject(i + 2, toJdbc(row.getValue(i), insert.instants[i]));
           }
           statement.addBatch();
         }
@@ -322,7 +365,9 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     for (int from = 0; from < all.size(); from += 500) {
       List<String> part = all.subList(from, Math.min(all.size(), from + 500));
       try (PreparedStatement select =
-          c.prepareStatement(
+          JdbcStatements.prepare(
+              c,
+              queryTimeout(),
               "SELECT " + keyColumn() + " FROM " + table() + " WHERE " + keyColumn() + " IN ("
                   + JdbcDialect.placeholders(part.size()) + ")"
                   + (latest ? " LOCK IN SHARE MODE" : ""))) {
@@ -384,9 +429,21 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     }
   }
 
-  private String statementFor(Connection c, Schema rowSchema) throws SQLException, RejectedRecordException {
-    String sql = statements.get(rowSchema);
-    if (sql == null) {
+  /** The insert of one row schema, and which of its fields go to columns holding instants. */
+  private static final class Insert {
+    final String sql;
+    final boolean[] instants;
+
+    Insert(String sql, boolean[] instants) {
+      this.sql = sql;
+      this.instants = instants;
+    }
+  }
+
+  private Insert statementFor(Connection c, Schema rowSchema)
+      throws SQLException, RejectedRecordException {
+    Insert insert = statements.get(rowSchema);
+    if (insert == null) {
       if (toRow() == null) {
         try {
           checkColumns(rowSchema);
@@ -397,82 +454,46 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
       }
       if (!tableChecked) {
         if (createTable()) {
-          try (java.sql.Statement ddl = c.createStatement()) {
-            ddl.execute(dialect().createTable(table(), keyColumn(), rowSchema));
+          try (PreparedStatement ddl =
+              JdbcStatements.prepare(
+                  c, queryTimeout(), dialect().createTable(table(), keyColumn(), rowSchema))) {
+            ddl.execute();
           }
           c.commit();
         } else {
-          checkKeyIsUnique(c);
+          JdbcSinkTables.checkKeyIsUnique(
+              c, table(), keyColumn(), dialect() == JdbcDialect.MARIADB);
         }
         tableChecked = true;
       }
-      sql = dialect().insertIgnoringKnownKeys(table(), keyColumn(), rowSchema.getFieldNames());
-      statements.put(rowSchema, sql);
+      insert =
+          new Insert(
+              dialect().insertIgnoringKnownKeys(table(), keyColumn(), rowSchema.getFieldNames()),
+              JdbcSinkTables.instantColumns(
+                  c, queryTimeout(), table(), rowSchema, dialect() == JdbcDialect.MARIADB));
+      statements.put(rowSchema, insert);
     }
-    return sql;
+    return insert;
   }
 
-  /**
-   * The key column of an existing table must be its primary key or have a unique index of its
-   * own: otherwise a re-sent batch inserts a second row on H2 and MariaDB, silently. A table the
-   * metadata doesn't show is left to the insert's own error.
-   */
-  private void checkKeyIsUnique(Connection c) throws SQLException {
-    java.sql.DatabaseMetaData meta = c.getMetaData();
-    String schema = table().contains(".") ? table().substring(0, table().indexOf('.')) : null;
-    String name = table().contains(".") ? table().substring(table().indexOf('.') + 1) : table();
-    for (String candidate :
-        new java.util.LinkedHashSet<>(
-            List.of(name, name.toLowerCase(java.util.Locale.ROOT), name.toUpperCase(java.util.Locale.ROOT)))) {
-      Map<String, List<String>> uniqueIndexes = new HashMap<>();
-      boolean found = false;
-      try (java.sql.ResultSet rs = meta.getPrimaryKeys(null, schema, candidate)) {
-        while (rs.next()) {
-          found = true;
-          uniqueIndexes.computeIfAbsent("PRIMARY KEY", k -> new java.util.ArrayList<>()).add(rs.getString("COLUMN_NAME"));
-        }
-      }
-      try (java.sql.ResultSet rs = meta.getIndexInfo(null, schema, candidate, true, true)) {
-        while (rs.next()) {
-          String column = rs.getString("COLUMN_NAME");
-          if (column != null) {
-            found = true;
-            uniqueIndexes.computeIfAbsent("index " + rs.getString("INDEX_NAME"), k -> new java.util.ArrayList<>()).add(column);
-          }
-        }
-      }
-      try (java.sql.ResultSet rs = meta.getColumns(null, schema, candidate, null)) {
-        found |= rs.next();
-      }
-      if (!found) {
-        continue;
-      }
-      for (List<String> columns : uniqueIndexes.values()) {
-        if (columns.size() == 1 && columns.get(0).equalsIgnoreCase(keyColumn())) {
-          return;
-        }
-      }
-      throw new IllegalStateException(
-          "JdbcIdempotentSink: the key column "
-              + keyColumn()
-              + " of "
-              + table()
-              + " is neither its primary key nor the only column of a unique index (found "
-              + (uniqueIndexes.isEmpty() ? "none" : uniqueIndexes.toString())
-              + "), so a re-sent record would be stored twice; make it the primary key, or use"
-              + " withCreateTable(true) on a new table");
-    }
-  }
 
-  private @Nullable Object toJdbc(@Nullable Object value) {
-    if (value instanceof Instant) {
-      return LocalDateTime.ofInstant((Instant) value, zone());
+
+
+
+  /** A field's value as bound: an instant as itself into a column of instants, else local. */
+  private @Nullable Object toJdbc(@Nullable Object value, boolean instantColumn) {
+    Instant instant =
+        value instanceof Instant
+            ? (Instant) value
+            : value instanceof ReadableInstant
+                ? Instant.ofEpochMilli(((ReadableInstant) value).getMillis())
+                : null;
+    if (instant == null) {
+      return value;
     }
-    if (value instanceof ReadableInstant) {
-      return LocalDateTime.ofInstant(
-          Instant.ofEpochMilli(((ReadableInstant) value).getMillis()), zone());
-    }
-    return value;
+    return instantColumn
+        ? java.time.OffsetDateTime.ofInstant(instant, ZoneOffset.UTC)
+        : LocalDateTime.ofInstant(instant, zone());
   }
 
   /** Data and constraint errors are the record's fault; the rest may pass on a retry. */

@@ -63,14 +63,33 @@ final class JdbcPool implements Serializable {
    */
   synchronized void open() throws SQLException {
     if (pool == null) {
-      pool = acquire(this);
+      try {
+        pool = acquire(this);
+      } catch (SQLException e) {
+        throw scrub(e);
+      } catch (RuntimeException e) {
+        throw scrub(e);
+      }
     }
+  }
+
+  /**
+   * {@code e} with no secret of this connection in any of its texts (a driver quotes the URL, or
+   * the part of it it could not parse: MariaDB a password as the port, PostgreSQL as the host).
+   * Every exception leaving the JDBC connector passes through here.
+   */
+  <E extends Exception> E scrub(E e) {
+    return JdbcSecrets.scrub(e, connection);
   }
 
   /** A pooled connection, joining the pool first if needed; close it to give it back. */
   Connection connection() throws SQLException {
     open();
-    return pool.dataSource.getConnection();
+    try {
+      return pool.dataSource.getConnection();
+    } catch (SQLException e) {
+      throw scrub(e);
+    }
   }
 
   /**
@@ -146,6 +165,9 @@ final class JdbcPool implements Serializable {
               + " with JdbcConnection.withDriverClassName",
           connection.redactedUrl());
     }
+    if (JdbcSupport.isMysqlLike(connection.jdbcUrl())) {
+      pinSessionZone(config, connection.jdbcUrl());
+    }
     config.setUsername(connection.username());
     config.setPassword(connection.password());
     config.setAutoCommit(false);
@@ -159,18 +181,38 @@ final class JdbcPool implements Serializable {
     } catch (PoolInitializationException e) {
       // The driver's own exception (with its SQLSTATE) says whether a retry can help.
       if (e.getCause() instanceof SQLException) {
-        throw (SQLException) e.getCause();
+        throw JdbcSecrets.scrub((SQLException) e.getCause(), connection);
       }
       throw new SQLException(
           "can't connect to " + connection.redactedUrl() + ": "
-              + JdbcSupport.redactText(String.valueOf(e.getMessage()), connection.jdbcUrl()));
+              + JdbcSecrets.scrub(String.valueOf(e.getMessage()), connection));
     } catch (RuntimeException e) {
       // Hikari names the URL in its own messages ("Failed to get driver instance for jdbcUrl=…")
       // and masks only password=: the message is rebuilt, and the cause left out.
       throw new SQLException(
           "can't connect to " + connection.redactedUrl() + ": "
-              + JdbcSupport.redactText(String.valueOf(e.getMessage()), connection.jdbcUrl())
+              + JdbcSecrets.scrub(String.valueOf(e.getMessage()), connection)
               + " (" + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  /**
+   * MariaDB's and MySQL's drivers convert instants through their connection time zone, the JVM's
+   * by default, while the server reads them in the session's, the server's: on a worker not in
+   * the server's zone every instant of a {@code TIMESTAMP} column would shift. Unless the URL
+   * says otherwise, both are pinned to UTC and instants are converted exactly.
+   */
+  private static void pinSessionZone(HikariConfig config, String jdbcUrl) {
+    String url = jdbcUrl.toLowerCase(java.util.Locale.ROOT);
+    String[][] pins = {
+      {"connectionTimeZone", "UTC"},
+      {"forceConnectionTimeZoneToSession", "true"},
+      {"preserveInstants", "true"},
+    };
+    for (String[] pin : pins) {
+      if (!url.contains(pin[0].toLowerCase(java.util.Locale.ROOT) + "=")) {
+        config.addDataSourceProperty(pin[0], pin[1]);
+      }
     }
   }
 

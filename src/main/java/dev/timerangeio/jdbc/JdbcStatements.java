@@ -34,6 +34,18 @@ final class JdbcStatements {
    */
   static PreparedStatement prepare(Connection c, Duration queryTimeout, String statementSql)
       throws SQLException {
+    limitNetworkWait(c, queryTimeout);
+    PreparedStatement statement = c.prepareStatement(statementSql);
+    statement.setQueryTimeout((int) Math.min(Integer.MAX_VALUE, queryTimeout.getSeconds()));
+    return statement;
+  }
+
+  /**
+   * Aborts {@code c} when it says nothing for 30 s longer than {@code queryTimeout}: a half-open
+   * connection or a metadata call that waits on a lock. The pool resets it when {@code c} goes
+   * back.
+   */
+  static void limitNetworkWait(Connection c, Duration queryTimeout) throws SQLException {
     try {
       c.setNetworkTimeout(
           ABORTS,
@@ -41,9 +53,6 @@ final class JdbcStatements {
     } catch (java.sql.SQLFeatureNotSupportedException | AbstractMethodError unsupported) {
       // This driver can't abort a silent connection; the statement timeout still applies.
     }
-    PreparedStatement statement = c.prepareStatement(statementSql);
-    statement.setQueryTimeout((int) Math.min(Integer.MAX_VALUE, queryTimeout.getSeconds()));
-    return statement;
   }
 
   /** The tie-breaker of the current row as an offset field: a Long, a BigInteger or a String. */
@@ -117,5 +126,64 @@ final class JdbcStatements {
         return JdbcSupport.holdsAnInstant(rs.getMetaData(), 1, mysqlLike);
       }
     }
+  }
+
+  /**
+   * Whether the two placeholders of a {@link JdbcTimeRangeQuery#forSql} query without a time
+   * column are compared with instants: as the driver describes them (PostgreSQL and H2 do), else,
+   * when no column of the query's result holds an instant, no; else it refuses to guess, since
+   * local-time bounds of an instant column shift by the session's time zone (the JVM's).
+   */
+  static boolean boundsAreInstants(
+      Connection c, Duration queryTimeout, String sql, boolean mysqlLike) throws SQLException {
+    // The probe runs first, under the statement timeout: it takes the locks a description of
+    // the parameters would wait for without one (PostgreSQL parses under the table lock).
+    String probe = "SELECT * FROM (\n" + sql + "\n) timerangeio_q WHERE 1 = 0";
+    java.util.List<String> instantColumns = new java.util.ArrayList<>();
+    try (PreparedStatement statement = prepare(c, queryTimeout, probe)) {
+      statement.setObject(1, LocalDateTime.of(1970, 1, 1, 0, 0));
+      statement.setObject(2, LocalDateTime.of(1970, 1, 1, 0, 0));
+      try (ResultSet rs = statement.executeQuery()) {
+        ResultSetMetaData meta = rs.getMetaData();
+        for (int i = 1; i <= meta.getColumnCount(); i++) {
+          if (JdbcSupport.holdsAnInstant(meta, i, mysqlLike)) {
+            instantColumns.add(meta.getColumnLabel(i));
+          }
+        }
+      }
+    }
+    try (PreparedStatement statement = prepare(c, queryTimeout, sql)) {
+      java.sql.ParameterMetaData meta = statement.getParameterMetaData();
+      Boolean from = instantType(meta.getParameterType(1), meta.getParameterTypeName(1), mysqlLike);
+      Boolean to = instantType(meta.getParameterType(2), meta.getParameterTypeName(2), mysqlLike);
+      if (from != null && from.equals(to)) {
+        return from;
+      }
+    } catch (SQLException cantDescribe) {
+      // MariaDB's driver doesn't describe parameters; the result's columns decide below.
+      c.rollback();
+    }
+    if (instantColumns.isEmpty()) {
+      return false;
+    }
+    throw new IllegalStateException(
+        "forSql: the driver doesn't say what the bounds (the two ?) are compared with, and the"
+            + " query's column(s) "
+            + instantColumns
+            + " hold instants, which local-time bounds would miss by the session's time-zone"
+            + " offset; call withTimeColumn(\"<column>\") naming the column the bounds compare"
+            + " with, so its type decides");
+  }
+
+  /** True for a type with a zone, false for a zone-less timestamp, null for anything else. */
+  private static @Nullable Boolean instantType(int type, @Nullable String name, boolean mysqlLike) {
+    String lower = String.valueOf(name).toLowerCase(java.util.Locale.ROOT);
+    if (type == java.sql.Types.TIMESTAMP_WITH_TIMEZONE
+        || lower.equals("timestamptz")
+        || lower.contains("with time zone")) {
+      return true;
+    }
+    // MySQL's TIMESTAMP holds an instant under the same type: its drivers can't tell.
+    return type == java.sql.Types.TIMESTAMP && !mysqlLike ? false : null;
   }
 }

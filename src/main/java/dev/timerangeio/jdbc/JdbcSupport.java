@@ -33,22 +33,9 @@ final class JdbcSupport {
         name);
   }
 
-  /**
-   * The URL without its password, for messages, logs and display data: a {@code password=} or
-   * {@code pwd=} parameter (after {@code ?}, {@code &} or {@code ;}), user-info ({@code
-   * //user:secret@host}) and Oracle thin credentials ({@code thin:scott/tiger@host}).
-   */
+  /** The URL without its secrets, masked as its driver delimits them: {@link JdbcSecrets}. */
   static String redact(String jdbcUrl) {
-    return jdbcUrl
-        // Any parameter whose name ends in password or pwd (sslpassword, trustStorePassword,
-        // password1), after ? & ; ( or a comma, spaces around = allowed; a {braced} value whole.
-        .replaceAll(
-            "(?i)([?&;:(,]\\s*[a-z0-9_.-]*(?:password|pwd|secret|token|credential|privatekey|pvtkey|apikey)[a-z0-9_]*\\s*=\\s*)"
-                + "(\\{(?:[^}]|\\}\\})*\\}|[^&;),]*)",
-            "$1***")
-        // user:password@host, the password running to the last @ (it may hold / ? or @).
-        .replaceAll("(://[^/:@?;]*:).*@", "$1***@")
-        .replaceAll("(?i)(:thin:[^/@:]*/).*@", "$1***@");
+    return JdbcSecrets.redact(jdbcUrl);
   }
 
   /**
@@ -112,11 +99,6 @@ final class JdbcSupport {
   /** Whether the URL is MariaDB's or MySQL's. */
   static boolean isMysqlLike(String jdbcUrl) {
     return jdbcUrl.startsWith("jdbc:mariadb:") || jdbcUrl.startsWith("jdbc:mysql:");
-  }
-
-  /** {@code text} with the URL, wherever it appears in it, replaced by its redacted form. */
-  static String redactText(String text, String jdbcUrl) {
-    return redact(text.replace(jdbcUrl, redact(jdbcUrl)));
   }
 
   /**

@@ -82,6 +82,8 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
   public static final int DEFAULT_FETCH_SIZE = 10_000;
   /** Default {@link #withQueryTimeout}: five minutes. */
   public static final java.time.Duration DEFAULT_QUERY_TIMEOUT = java.time.Duration.ofMinutes(5);
+  /** Default {@link #withMaxPagesPerQuery}: 10,000 pages. */
+  public static final int DEFAULT_MAX_PAGES_PER_QUERY = 10_000;
 
 
   /** Builds a record from the current row of a result set. */
@@ -92,6 +94,8 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
 
   // Per copy, learnt on first use: whether the time column holds instants (timestamptz).
   private transient @Nullable Boolean instantColumn;
+  // Per copy: the pages of the microsecond being paged.
+  private transient @Nullable JdbcPageCursors pageCursors;
 
   JdbcTimeRangeQuery() {}
 
@@ -113,6 +117,8 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
   abstract int fetchSize();
 
   abstract java.time.Duration queryTimeout();
+
+  abstract int maxPagesPerQuery();
 
   abstract Builder<T> toBuilder();
 
@@ -136,6 +142,8 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
 
     abstract Builder<T> setQueryTimeout(java.time.Duration timeout);
 
+    abstract Builder<T> setMaxPagesPerQuery(int maxPages);
+
     abstract JdbcTimeRangeQuery<T> build();
   }
 
@@ -147,7 +155,8 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
         .setRowMapper(rowMapper)
         .setZone(ZoneOffset.UTC)
         .setFetchSize(DEFAULT_FETCH_SIZE)
-        .setQueryTimeout(DEFAULT_QUERY_TIMEOUT);
+        .setQueryTimeout(DEFAULT_QUERY_TIMEOUT)
+        .setMaxPagesPerQuery(DEFAULT_MAX_PAGES_PER_QUERY);
   }
 
   /**
@@ -191,7 +200,11 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
   /**
    * Reads with {@code sql}, which must hold exactly two {@code ?} placeholders: the inclusive
    * start ({@code time >= ?}) then the exclusive end ({@code time < ?}). For start time {@code
-   * "earliest"} also call {@link #withTimeColumn}.
+   * "earliest"} also call {@link #withTimeColumn}. Without it, whether the bounds are instants or
+   * local times is learnt from the driver's description of the placeholders (PostgreSQL, H2);
+   * a driver that can't describe them (MariaDB, MySQL) gets local times when no column of the
+   * query's result holds an instant, and otherwise the first query fails asking for {@link
+   * #withTimeColumn} rather than guess (a guess shifts the range by the session's time zone).
    */
   public static <T> JdbcTimeRangeQuery<T> forSql(String jdbcUrl, String sql, RowMapper<T> rowMapper) {
     return forSql(JdbcConnection.of(jdbcUrl), sql, rowMapper);
@@ -284,6 +297,18 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
     return toBuilder().setQueryTimeout(timeout).build();
   }
 
+  /**
+   * The most pages one crowded microsecond is read in ({@link #withTieBreakerColumn}); one more
+   * fails the read, as does a page that starts after a tie-breaker an earlier page of the same
+   * microsecond already started after (a tie-breaker whose order the database doesn't keep, say
+   * a collation that {@code >} and {@code ORDER BY} apply differently, would otherwise page in a
+   * cycle forever). Default {@link #DEFAULT_MAX_PAGES_PER_QUERY}; allowed: 1 or more.
+   */
+  public JdbcTimeRangeQuery<T> withMaxPagesPerQuery(int maxPages) {
+    checkArgument(maxPages >= 1, "withMaxPagesPerQuery: must be at least 1, was %s", maxPages);
+    return toBuilder().setMaxPagesPerQuery(maxPages).build();
+  }
+
   /** Rows fetched per round trip. Default {@link #DEFAULT_FETCH_SIZE}; allowed: 1 or more. */
   public JdbcTimeRangeQuery<T> withFetchSize(int fetchSize) {
     checkArgument(fetchSize >= 1, "withFetchSize: must be at least 1, was %s", fetchSize);
@@ -323,6 +348,7 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
     }
     ResultSetRows rows = (ResultSetRows) rowMapper();
     if (rows.schema() == null) {
+      // At expand time: the message reaches the user, so it is scrubbed of secrets.
       try (Connection c = pool().connection();
           PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), sql())) {
         // An empty range: the metadata without the data.
@@ -332,6 +358,8 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
           rows.learn(rs.getMetaData(), JdbcSupport.isMysqlLike(pool().jdbcUrl()));
         }
         c.rollback();
+      } catch (Exception e) {
+        throw pool().scrub(e);
       } finally {
         pool().close();
       }
@@ -355,7 +383,11 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
    */
   @Override
   public Result<T> queryResult(TimeRange range, long limit) throws Exception {
-    return run(sql(), range, null, limit, false).rows.build();
+    try {
+      return run(sql(), range, null, limit, false).rows.build();
+    } catch (Exception e) {
+      throw pool().scrub(e);
+    }
   }
 
   @Override
@@ -369,7 +401,11 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
     checkState(
         tieBreakerColumn() != null,
         "paging a microsecond needs a tie-breaker column: call withTieBreakerColumn(String)");
+    if (pageCursors == null) {
+      pageCursors = new JdbcPageCursors();
+    }
     String column = tieBreakerColumn();
+    pageCursors.count(microsecond, after, column, maxPagesPerQuery());
     // On lines of their own, so a trailing -- comment in the query ends before the wrapper goes on.
     String paged =
         "SELECT * FROM (\n"
@@ -378,9 +414,15 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
             + (after == null ? "" : " WHERE " + column + " > ?")
             + " ORDER BY "
             + column;
-    Answer<T> answer = run(paged, microsecond, after, limit, true);
-    return Page.of(answer.rows.build(), answer.lastTieBreaker);
+    try {
+      Answer<T> answer = run(paged, microsecond, after, limit, true);
+      return Page.of(answer.rows.build(), answer.lastTieBreaker);
+    } catch (Exception e) {
+      throw pool().scrub(e);
+    }
   }
+
+
 
   /** Records of one statement, and the tie-breaker of its last row when paging. */
   private static final class Answer<T> {
@@ -439,10 +481,12 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
 
   private boolean holdsInstants(Connection c) throws SQLException {
     if (instantColumn == null) {
+      boolean mysqlLike = JdbcSupport.isMysqlLike(pool().jdbcUrl());
       instantColumn =
           timeColumn() != null
-              && JdbcStatements.holdsInstants(
-                  c, queryTimeout(), table(), timeColumn(), sql(), JdbcSupport.isMysqlLike(pool().jdbcUrl()));
+              ? JdbcStatements.holdsInstants(
+                  c, queryTimeout(), table(), timeColumn(), sql(), mysqlLike)
+              : JdbcStatements.boundsAreInstants(c, queryTimeout(), sql(), mysqlLike);
     }
     return instantColumn;
   }
@@ -455,6 +499,14 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
 
   @Override
   public Optional<Instant> earliest() throws Exception {
+    try {
+      return findEarliest();
+    } catch (Exception e) {
+      throw pool().scrub(e);
+    }
+  }
+
+  private Optional<Instant> findEarliest() throws Exception {
     checkState(
         timeColumn() != null,
         "start time \"earliest\" needs the time column of a forSql query: call"

@@ -55,15 +55,27 @@ public class JdbcIdempotentSinkIT {
 
   @Rule public final transient TestPipeline p = TestPipeline.create();
 
+  private final String name;
   private final String url;
   private final String table = TestDatabases.newTable("sink");
+  /** A second session holding a lock, or a table elsewhere; rolled back and dropped after. */
+  private Connection holder;
+  private String elsewhere;
 
   public JdbcIdempotentSinkIT(String name, String url) {
+    this.name = name;
     this.url = url;
   }
 
   @After
   public void dropTable() throws Exception {
+    if (holder != null) {
+      holder.rollback();
+      holder.close();
+    }
+    if (elsewhere != null) {
+      TestDatabases.dropTable(url, elsewhere);
+    }
     TestDatabases.dropTable(url, table);
   }
 
@@ -306,6 +318,66 @@ public class JdbcIdempotentSinkIT {
     JdbcIdempotentSink<Row> sink = JdbcIdempotentSink.forRows(url, table);
     sink.open();
     try {
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> sink.write(List.of(keyed(row(1, "one", AT, null)))));
+      assertThat(e.getMessage(), containsString("neither its primary key nor"));
+      assertEquals(List.of(), contents());
+    } finally {
+      sink.close();
+    }
+  }
+
+  // Before withQueryTimeout the insert waited for the lock forever (PostgreSQL) or for
+  // innodb_lock_wait_timeout, 50 s (MariaDB): the JUnit timeout fails it.
+  @Test(timeout = 30_000)
+  public void aWriteBlockedByAnotherTransactionsLockOnItsKeyEndsAtTheTimeoutAndIsRetried()
+      throws Exception {
+    JdbcIdempotentSink<Row> sink = sink().withQueryTimeout(java.time.Duration.ofSeconds(1));
+    sink.open();
+    try {
+      sink.write(List.of(keyed(row(1, "one", AT, null))));
+      // Another transaction inserts record 2's key and holds its lock, uncommitted.
+      holder = DriverManager.getConnection(url);
+      holder.setAutoCommit(false);
+      try (java.sql.PreparedStatement insert =
+          holder.prepareStatement(
+              "INSERT INTO " + table + " (idempotency_key, id, name, at, amount, flag) VALUES (?, 2,"
+                  + " 'held', TIMESTAMP '2026-01-01 00:00:00', 0, false)")) {
+        insert.setString(1, IdempotencyKeys.of(2L));
+        insert.executeUpdate();
+      }
+
+      Exception e =
+          assertThrows(Exception.class, () -> sink.write(List.of(keyed(row(2, "two", AT, null)))));
+
+      // Not the record's fault: the write retries it (any failure but a rejected record).
+      org.junit.Assert.assertFalse(e.toString(), e instanceof RejectedRecordException);
+      holder.rollback();
+      sink.write(List.of(keyed(row(2, "two", AT, null))));
+      assertEquals(2, contents().size());
+    } finally {
+      sink.close();
+    }
+  }
+
+  @Test
+  public void aSameNamedTableWithAUniqueKeyInAnotherDatabaseDoesNotPassTheKeyCheck()
+      throws Exception {
+    // MariaDB's databases are JDBC catalogs, PostgreSQL's and H2's schemas are schemas.
+    elsewhere = "other." + table;
+    try (Connection c = DriverManager.getConnection(url);
+        Statement s = c.createStatement()) {
+      s.execute((name.equals("mariadb") ? "CREATE DATABASE" : "CREATE SCHEMA") + " IF NOT EXISTS other");
+      s.execute("CREATE TABLE " + elsewhere + " (idempotency_key VARCHAR(64) PRIMARY KEY, id BIGINT)");
+      s.execute(
+          "CREATE TABLE " + table + " (idempotency_key VARCHAR(64), id BIGINT, name VARCHAR(20), at "
+              + (name.equals("mariadb") ? "DATETIME(6)" : "TIMESTAMP(6)")
+              + ", amount DOUBLE PRECISION, flag BOOLEAN, note VARCHAR(20))");
+    }
+    JdbcIdempotentSink<Row> sink = JdbcIdempotentSink.forRows(url, table);
+    sink.open();
+    try {
+      // The target has no unique key: a re-sent record would be stored twice.
       IllegalStateException e =
           assertThrows(IllegalStateException.class, () -> sink.write(List.of(keyed(row(1, "one", AT, null)))));
       assertThat(e.getMessage(), containsString("neither its primary key nor"));

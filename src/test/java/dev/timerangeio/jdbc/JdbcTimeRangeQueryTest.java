@@ -253,21 +253,133 @@ public class JdbcTimeRangeQueryTest {
   public void pipelineReadsTheTableExactlyFromEarliest() throws Exception {
     List<KV<Long, String>> expected = new ArrayList<>();
     for (int i = 0; i < 2_000; i++) {
-      // Every 7th record on a chunk boundary; the rest at odd microseconds.
+      // Every 7th record on a whole second; the rest at odd microseconds.
       Instant t = T0.plusSeconds(i * 13L).plusNanos(i % 7 == 0 ? 0 : (i * 997L % 1_000_000) * 1_000);
       insert(i, t);
       expected.add(KV.of((long) i, LocalDateTime.ofInstant(t, ZoneOffset.UTC).toString()));
     }
+    Instant end = T0.plusSeconds(2_000 * 13L);
+    // Exactly on every interior chunk boundary (the 10-minute grid) and a microsecond before it,
+    // on the start (the earliest record, id 0) and on the last microsecond before the end: a
+    // bound bound off by one (> for >=, <= for <) loses or repeats these.
+    long id = 10_000;
+    for (Instant boundary = T0.plusSeconds(600); boundary.isBefore(end); boundary = boundary.plusSeconds(600)) {
+      for (Instant t : List.of(boundary, boundary.minusNanos(1_000))) {
+        insert(id, t);
+        expected.add(KV.of(id++, LocalDateTime.ofInstant(t, ZoneOffset.UTC).toString()));
+      }
+    }
+    insert(id, end.minusNanos(1_000));
+    expected.add(KV.of(id++, LocalDateTime.ofInstant(end.minusNanos(1_000), ZoneOffset.UTC).toString()));
+    insert(id, end); // the end is exclusive: not read
     PCollection<KV<Long, String>> out =
         pipeline.apply(
             TimeRangeIO.<KV<Long, String>>read()
                 .withQuery(JdbcTimeRangeQuery.forTable(url, "events", "ts", JdbcTimeRangeQueryTest::row))
                 .withCoder(KvCoder.of(VarLongCoder.of(), StringUtf8Coder.of()))
                 .withStartTime("earliest")
-                .withEndTime(T0.plusSeconds(2_000 * 13L))
+                .withEndTime(end)
                 .withPartitionDuration(Duration.ofMinutes(10))
                 .withIngestionLag(Duration.ZERO));
     PAssert.that(out).containsInAnyOrder(expected);
     pipeline.run();
+  }
+
+  /** Rows the mapper of {@link #aCrowdedMicrosecondWithoutATieBreakerIsCountedWithinTheCap} mapped. */
+  private static final java.util.concurrent.atomic.AtomicLong MAPPED =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  @Test
+  public void aCrowdedMicrosecondWithoutATieBreakerIsCountedWithinTheCap() throws Exception {
+    // A bulk load stamped with one now(): 2,000 rows on one microsecond, a cap of 10.
+    try (PreparedStatement ps = keepAlive.prepareStatement("INSERT INTO events VALUES (?, ?)")) {
+      for (int id = 0; id < 2_000; id++) {
+        ps.setLong(1, id);
+        ps.setObject(2, LocalDateTime.ofInstant(T0.plusNanos(5_000), ZoneOffset.UTC));
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+    MAPPED.set(0);
+    pipeline.apply(
+        TimeRangeIO.<KV<Long, String>>read()
+            .withQuery(
+                JdbcTimeRangeQuery.forTable(
+                    url,
+                    "events",
+                    "ts",
+                    rs -> {
+                      MAPPED.incrementAndGet();
+                      return row(rs);
+                    }))
+            .withCoder(KvCoder.of(VarLongCoder.of(), StringUtf8Coder.of()))
+            .withStartTime(T0)
+            .withEndTime(T0.plusMillis(1))
+            .withPartitionDuration(Duration.ofMillis(1))
+            .withMaxRowsPerQuery(10));
+
+    Exception e = assertThrows(Exception.class, pipeline::run);
+
+    // Each query of the bisection (about ten down to the microsecond) stops at the cap + 1 rows;
+    // the microsecond's 2,000 are never all fetched and mapped just to count them.
+    assertThat(MAPPED.get(), org.hamcrest.Matchers.lessThanOrEqualTo(11L * 12));
+    assertThat(
+        e.getMessage(),
+        containsString(
+            "the microsecond 2024-05-01T00:00:00.000005Z holds at least 11 records, more than"
+                + " withMaxRowsPerQuery(10) allows"));
+  }
+
+  @Test
+  public void aMicrosecondTakingMorePagesThanWithMaxPagesPerQueryFails() throws Exception {
+    for (long id = 1; id <= 10; id++) {
+      insert(id, T0);
+    }
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forTable(url, "events", "ts", JdbcTimeRangeQueryTest::row)
+            .withTieBreakerColumn("id")
+            .withMaxPagesPerQuery(3);
+    TimeRange microsecond = TimeRange.of(T0, T0.plusNanos(1_000));
+    try {
+      Object after = null;
+      for (int page = 1; page <= 3; page++) {
+        after = query.queryPage(microsecond, after, 2).lastTieBreaker();
+      }
+      Object fourth = after;
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> query.queryPage(microsecond, fourth, 2));
+      assertThat(e.getMessage(), containsString("more than withMaxPagesPerQuery(3) pages"));
+      // Another microsecond starts its own count.
+      assertEquals(0, query.queryPage(TimeRange.of(T0.plusNanos(1_000), T0.plusNanos(2_000)), null, 2).records().size());
+    } finally {
+      query.close();
+    }
+  }
+
+  @Test
+  public void stringTieBreakerPagesThatCycleFailInsteadOfLoopingForever() throws Exception {
+    try (Statement s = keepAlive.createStatement()) {
+      s.execute("CREATE TABLE named (name VARCHAR(10) PRIMARY KEY, ts TIMESTAMP(6) NOT NULL)");
+      s.execute(
+          "INSERT INTO named VALUES ('a', TIMESTAMP '2024-05-01 00:00:00'),"
+              + " ('b', TIMESTAMP '2024-05-01 00:00:00'), ('c', TIMESTAMP '2024-05-01 00:00:00')");
+    }
+    JdbcTimeRangeQuery<String> query =
+        JdbcTimeRangeQuery.forTable(url, "named", "ts", rs -> rs.getString("name"))
+            .withTieBreakerColumn("name");
+    TimeRange microsecond = TimeRange.of(T0, T0.plusNanos(1_000));
+    try {
+      assertEquals("a", query.queryPage(microsecond, null, 1).lastTieBreaker());
+      assertEquals("b", query.queryPage(microsecond, "a", 1).lastTieBreaker());
+      // A retry of the same page is no cycle.
+      assertEquals("c", query.queryPage(microsecond, "b", 1).lastTieBreaker());
+      assertEquals("c", query.queryPage(microsecond, "b", 1).lastTieBreaker());
+      // A database whose > and ORDER BY disagree would lead back to an earlier cursor: A, B, A, …
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> query.queryPage(microsecond, "a", 1));
+      assertThat(e.getMessage(), containsString("cycle"));
+    } finally {
+      query.close();
+    }
   }
 }
