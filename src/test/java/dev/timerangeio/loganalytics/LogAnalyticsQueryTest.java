@@ -132,6 +132,9 @@ public class LogAnalyticsQueryTest {
     List<Instant> times = times();
     try (LogAnalyticsTestService service = new LogAnalyticsTestService(times)) {
       service.queriesPerToken = 2;
+      // One reading thread: a token that "expires" after 2 queries can otherwise be used up by
+      // other threads between a 401 and this thread's retry with the refreshed token.
+      p.getOptions().as(DirectOptions.class).setTargetParallelism(1);
       PCollection<Row> rows =
           p.apply(
               TimeRangeIO.<Row>read()
@@ -306,6 +309,7 @@ public class LogAnalyticsQueryTest {
       service.queriesPerToken = 3; // every token "expires" after three queries: a 401
       DirectOptions options = PipelineOptionsFactory.as(DirectOptions.class);
       options.setBlockOnRun(false);
+      options.setTargetParallelism(1); // see aBackfillReadsRecordsOnBothBoundsOfEveryChunkOnce
       Pipeline streaming = Pipeline.create(options);
       String out = PipelineSupport.newCollection();
       PCollection<Row> rows =
