@@ -34,6 +34,9 @@ final class HttpExchange {
   private final HttpSecrets secrets;
   private final String origin;
   private final JsonPages pages;
+  private final @Nullable OAuth2ClientCredentials oauth2;
+  /** The access token of the last request, if OAuth2 signs them. */
+  private @Nullable String token;
 
   HttpExchange(
       HttpClient client,
@@ -43,7 +46,9 @@ final class HttpExchange {
       Map<String, String> headers,
       HttpSecrets secrets,
       URI template,
-      JsonPages pages) {
+      JsonPages pages,
+      @Nullable OAuth2ClientCredentials oauth2) {
+    this.oauth2 = oauth2;
     this.client = client;
     this.method = method;
     this.timeout = timeout;
@@ -76,9 +81,23 @@ final class HttpExchange {
     String requestMethod = method;
     String requestBody = body;
     URI target = uri;
+    boolean refreshed = false;
     for (int redirects = 0; ; redirects++) {
       HttpResponse<byte[]> response = send(target, requestMethod, requestBody);
       int status = response.statusCode();
+      if (status == 401 && oauth2 != null) {
+        // An expired or revoked token: one fresh token, then the credentials are bad.
+        oauth2.invalidate(token);
+        if (!refreshed) {
+          refreshed = true;
+          redirects--;
+          continue;
+        }
+        throw new IOException(
+            "HTTP 401 from " + requestMethod + " " + secrets.describe(target)
+                + " with a fresh OAuth2 token: bad credentials for client " + oauth2.clientId()
+                + " (" + secrets.excerpt(response.body()) + ")");
+      }
       if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
         String location = response.headers().firstValue("Location").orElse(null);
         if (location == null || redirects >= MAX_REDIRECTS) {
@@ -112,6 +131,11 @@ final class HttpExchange {
     HttpRequest.Builder request = HttpRequest.newBuilder(secrets.addTo(uri)).timeout(timeout);
     headers.forEach(request::header);
     secrets.headers().forEach(request::header);
+    if (oauth2 != null) {
+      token = oauth2.accessToken();
+      secrets.add(token);
+      request.header("Authorization", "Bearer " + token);
+    }
     request.method(
         requestMethod,
         body == null

@@ -19,10 +19,22 @@ final class HttpSecrets implements Serializable {
 
   private final LinkedHashMap<String, String> headers;
   private final LinkedHashMap<String, String> queryParameters;
+  /** Secrets not sent as they are but scrubbed all the same: a client secret, OAuth2 tokens. */
+  private final List<String> others = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   HttpSecrets(Map<String, String> headers, Map<String, String> queryParameters) {
     this.headers = new LinkedHashMap<>(headers);
     this.queryParameters = new LinkedHashMap<>(queryParameters);
+  }
+
+  /** Scrubs {@code secret} too from now on (an access token: the last few are kept). */
+  void add(String secret) {
+    if (!others.contains(secret)) {
+      others.add(secret);
+      while (others.size() > 8) {
+        others.remove(1); // the first is the client secret, kept for good
+      }
+    }
   }
 
   /** The secret headers, to send with every request. */
@@ -50,6 +62,7 @@ final class HttpSecrets implements Serializable {
       }
     }
     secrets.addAll(queryParameters.values());
+    secrets.addAll(others);
     List<String> variants = new ArrayList<>();
     for (String secret : secrets) {
       variants.add(secret);

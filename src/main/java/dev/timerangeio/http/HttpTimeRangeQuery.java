@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.google.auto.value.AutoValue;
 import dev.timerangeio.ResultQuery;
 import dev.timerangeio.ResultTooLargeException;
+import dev.timerangeio.Secrets;
 import dev.timerangeio.TimeRange;
 import dev.timerangeio.TimeRangeQuery;
 import dev.timerangeio.TransientSourceException;
@@ -15,7 +16,10 @@ import java.io.Serializable;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.util.Secret;
 import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -134,9 +138,13 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
   abstract ImmutableMap<String, String> headers();
 
-  abstract ImmutableMap<String, String> secretHeaders();
+  abstract ImmutableMap<String, Secret> secretHeaders();
 
-  abstract ImmutableMap<String, String> secretQueryParameters();
+  abstract ImmutableMap<String, Secret> secretQueryParameters();
+
+  abstract @Nullable OAuth2ClientCredentials oauth2();
+
+  abstract boolean jsonLines();
 
   abstract Duration timeout();
 
@@ -176,9 +184,13 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
     abstract Builder<T> setHeaders(ImmutableMap<String, String> headers);
 
-    abstract Builder<T> setSecretHeaders(ImmutableMap<String, String> headers);
+    abstract Builder<T> setSecretHeaders(ImmutableMap<String, Secret> headers);
 
-    abstract Builder<T> setSecretQueryParameters(ImmutableMap<String, String> parameters);
+    abstract Builder<T> setSecretQueryParameters(ImmutableMap<String, Secret> parameters);
+
+    abstract Builder<T> setOauth2(@Nullable OAuth2ClientCredentials oauth2);
+
+    abstract Builder<T> setJsonLines(boolean jsonLines);
 
     abstract Builder<T> setTimeout(Duration timeout);
 
@@ -205,6 +217,7 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
         .setHeaders(ImmutableMap.of())
         .setSecretHeaders(ImmutableMap.of())
         .setSecretQueryParameters(ImmutableMap.of())
+        .setJsonLines(false)
         .setTimeout(DEFAULT_TIMEOUT)
         .setMaxPagesPerQuery(DEFAULT_MAX_PAGES_PER_QUERY)
         .setMaxResponseBytes(DEFAULT_MAX_RESPONSE_BYTES)
@@ -346,10 +359,60 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     return toBuilder().setHeaders(put(headers(), name, value)).build();
   }
 
-  /** A request header holding a secret (a token): never shown in display data, logs or messages. */
+  /**
+   * A request header holding a secret (a token): never shown in display data, logs or messages.
+   * The value is serialized with the pipeline: prefer {@link #withSecretHeader(String, Secret)}.
+   */
   public HttpTimeRangeQuery<T> withSecretHeader(String name, String value) {
     checkHeader("withSecretHeader", name, value);
+    return withSecretHeader(name, Secrets.ofValue(value));
+  }
+
+  /**
+   * A secret request header whose value is a Beam {@link Secret} ({@link Secrets#fromEnvironment},
+   * {@link Secrets#fromFile}, …), resolved on the worker: only its reference is in the job graph.
+   */
+  public HttpTimeRangeQuery<T> withSecretHeader(String name, Secret value) {
+    checkHeader("withSecretHeader", name, "reference");
+    checkArgument(value != null, "withSecretHeader(%s): value must not be null", name);
     return toBuilder().setSecretHeaders(put(secretHeaders(), name, value)).build();
+  }
+
+  /**
+   * OAuth2 client credentials (RFC 6749 §4.4): every request carries {@code Authorization: Bearer
+   * <token>}, one token per worker from {@code tokenUrl}, refreshed before it expires and once on a
+   * 401 (a second 401 fails as bad credentials); fetches counted in {@code tokenRefreshes}. The
+   * secret is serialized with the pipeline: prefer the {@link Secret} overload.
+   */
+  public HttpTimeRangeQuery<T> withOAuth2ClientCredentials(
+      String tokenUrl, String clientId, String clientSecret, String scope) {
+    checkArgument(
+        clientSecret != null && !clientSecret.isEmpty(),
+        "withOAuth2ClientCredentials: clientSecret must be non-empty");
+    return withOAuth2ClientCredentials(tokenUrl, clientId, Secrets.ofValue(clientSecret), scope);
+  }
+
+  /** As {@link #withOAuth2ClientCredentials(String, String, String, String)}, resolved on the worker. */
+  public HttpTimeRangeQuery<T> withOAuth2ClientCredentials(
+      String tokenUrl, String clientId, Secret clientSecret, String scope) {
+    return toBuilder()
+        .setOauth2(OAuth2ClientCredentials.of(tokenUrl, clientId, clientSecret, scope))
+        .build();
+  }
+
+  /**
+   * The answer is line-delimited JSON (NDJSON, JSON Lines): one record a line, blank lines
+   * skipped; no page around them, so no records pointer and no paging. A line that is not one JSON
+   * value fails the query.
+   */
+  public HttpTimeRangeQuery<T> withJsonLines() {
+    checkArgument(
+        nextTokenPointer() == null && nextLinkPointer() == null && recordsPointer().isEmpty(),
+        "withJsonLines(): a line-delimited answer has no records pointer (%s) nor next page"
+            + " (%s); drop them",
+        recordsPointer(),
+        nextTokenPointer() != null ? nextTokenPointer() : nextLinkPointer());
+    return toBuilder().setJsonLines(true).build();
   }
 
   /**
@@ -358,6 +421,16 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
    * only to the URL template's scheme, host and port. Allowed: a plain parameter name.
    */
   public HttpTimeRangeQuery<T> withSecretQueryParameter(String name, String value) {
+    checkArgument(
+        name != null && name.matches("[A-Za-z0-9_.~-]+"),
+        "withSecretQueryParameter: name must be a plain query parameter name, was %s",
+        name);
+    checkArgument(value != null, "withSecretQueryParameter(%s): value must not be null", name);
+    return withSecretQueryParameter(name, Secrets.ofValue(value));
+  }
+
+  /** As {@link #withSecretQueryParameter(String, String)}, a Beam {@link Secret} resolved on the worker. */
+  public HttpTimeRangeQuery<T> withSecretQueryParameter(String name, Secret value) {
     checkArgument(
         name != null && name.matches("[A-Za-z0-9_.~-]+"),
         "withSecretQueryParameter: name must be a plain query parameter name, was %s",
@@ -447,16 +520,25 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
   }
 
   /** {@code map} with {@code name} set to {@code value}, in insertion order. */
-  private static ImmutableMap<String, String> put(
-      ImmutableMap<String, String> map, String name, String value) {
-    return ImmutableMap.<String, String>builder().putAll(map).put(name, value).buildKeepingLast();
+  private static <V> ImmutableMap<String, V> put(ImmutableMap<String, V> map, String name, V value) {
+    return ImmutableMap.<String, V>builder().putAll(map).put(name, value).buildKeepingLast();
   }
 
+  /** The secrets, resolved here on the worker. */
   private HttpSecrets secrets() {
     if (secrets == null) {
-      secrets = new HttpSecrets(secretHeaders(), secretQueryParameters());
+      secrets = new HttpSecrets(resolve(secretHeaders()), resolve(secretQueryParameters()));
+      if (oauth2() != null) {
+        secrets.add(oauth2().resolveClientSecret());
+      }
     }
     return secrets;
+  }
+
+  private static Map<String, String> resolve(ImmutableMap<String, Secret> secrets) {
+    Map<String, String> values = new LinkedHashMap<>();
+    secrets.forEach((name, secret) -> values.put(name, Secrets.resolve(secret)));
+    return values;
   }
 
   @Override
@@ -482,12 +564,15 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
               headers(),
               secrets(),
               URI.create(fill(urlTemplate(), "0", "0")),
-              new JsonPages(
-                  recordsPointer(),
-                  recordTimePointer(),
-                  nextTokenPointer(),
-                  nextLinkPointer(),
-                  errorPointer()));
+              jsonLines()
+                  ? new JsonPages(recordsPointer(), recordTimePointer()).lines()
+                  : new JsonPages(
+                      recordsPointer(),
+                      recordTimePointer(),
+                      nextTokenPointer(),
+                      nextLinkPointer(),
+                      errorPointer()),
+              oauth2());
     }
     return exchange;
   }
@@ -555,6 +640,8 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
         + (secretQueryParameters().isEmpty()
             ? ""
             : ", secret query parameters " + secretQueryParameters().keySet())
+        + (oauth2() == null ? "" : ", " + oauth2())
+        + (jsonLines() ? ", JSON lines" : "")
         + "}";
   }
 }

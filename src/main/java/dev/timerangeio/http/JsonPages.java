@@ -33,6 +33,8 @@ final class JsonPages {
   private final String recordsPointer;
   private final List<String> pagePointers = new ArrayList<>();
   private final @Nullable String recordTimePointer;
+  /** Line-delimited JSON: one record a line, no page around them. */
+  private boolean lines;
 
   /**
    * Pages whose records array is at {@code recordsPointer}; {@code otherPointers} are the pointers
@@ -60,6 +62,9 @@ final class JsonPages {
    * the records array, the array stays in the tree and its elements are handed on after.
    */
   JsonNode read(byte[] body, Consumer<JsonNode> onRecord) throws IOException {
+    if (lines) {
+      return readLines(body, onRecord);
+    }
     try (JsonParser parser = JSON.getFactory().createParser(body)) {
       if (parser.nextToken() == null) {
         throw new JsonEOFException(parser, null, "an empty body");
@@ -77,6 +82,42 @@ final class JsonPages {
       }
       return page;
     }
+  }
+
+  /** These pages are line-delimited JSON: one record a line (blank lines skipped), no page. */
+  JsonPages lines() {
+    lines = true;
+    return this;
+  }
+
+  /**
+   * The records of a line-delimited answer handed to {@code onRecord} one line at a time; an empty
+   * records array as the page. A line that is not one JSON value, or repeats a member the connector reads, refuses the
+   * answer.
+   */
+  private JsonNode readLines(byte[] body, Consumer<JsonNode> onRecord) throws IOException {
+    int start = 0;
+    int number = 0;
+    while (start < body.length) {
+      int end = start;
+      while (end < body.length && body[end] != '\n') {
+        end++;
+      }
+      number++;
+      if (!new String(body, start, end - start, java.nio.charset.StandardCharsets.UTF_8).trim().isEmpty()) {
+        try (JsonParser parser = JSON.getFactory().createParser(body, start, end - start)) {
+          parser.nextToken();
+          JsonNode record = readNode(parser, "", "", null);
+          if (parser.nextToken() != null) {
+            throw new IOException("content after the JSON value on line " + number);
+          }
+          onRecord.accept(record);
+        }
+      }
+      start = end + 1;
+    }
+    // The page as the paging sees it: an (empty) array of records, no next page, no error.
+    return JSON.createArrayNode();
   }
 
   /** Whether the records array can be streamed: no next-page pointer lies inside it. */
