@@ -92,6 +92,17 @@ public final class Secrets {
       return value.getBytes(StandardCharsets.UTF_8);
     }
 
+    // Equal references are one secret: connectors with equal settings share a pool.
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof EnvironmentSecret && ((EnvironmentSecret) other).name.equals(name);
+    }
+
+    @Override
+    public int hashCode() {
+      return name.hashCode();
+    }
+
     @Override
     public String toString() {
       return "Secret(environment variable " + name + ")";
@@ -127,6 +138,17 @@ public final class Secrets {
       return value.getBytes(StandardCharsets.UTF_8);
     }
 
+    // Equal references are one secret: connectors with equal settings share a pool.
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof FileSecret && ((FileSecret) other).path.equals(path);
+    }
+
+    @Override
+    public int hashCode() {
+      return path.hashCode();
+    }
+
     @Override
     public String toString() {
       return "Secret(file " + path + ")";
@@ -144,6 +166,17 @@ public final class Secrets {
     @Override
     public byte[] getSecretBytes() {
       return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    // Equal references are one secret: connectors with equal settings share a pool.
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof ValueSecret && ((ValueSecret) other).value.equals(value);
+    }
+
+    @Override
+    public int hashCode() {
+      return value.hashCode();
     }
 
     @Override

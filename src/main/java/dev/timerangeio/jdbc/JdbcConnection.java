@@ -2,8 +2,10 @@ package dev.timerangeio.jdbc;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import dev.timerangeio.Secrets;
 import java.io.Serializable;
 import java.util.Objects;
+import org.apache.beam.sdk.util.Secret;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -30,7 +32,7 @@ public final class JdbcConnection implements Serializable {
 
   private final String jdbcUrl;
   private final @Nullable String username;
-  private final @Nullable String password;
+  private final @Nullable Secret password;
   private final int maxConnections;
   private final @Nullable String driverClassName;
 
@@ -53,7 +55,7 @@ public final class JdbcConnection implements Serializable {
   private JdbcConnection(
       String jdbcUrl,
       @Nullable String username,
-      @Nullable String password,
+      @Nullable Secret password,
       int maxConnections,
       @Nullable String driverClassName) {
     this.jdbcUrl = jdbcUrl;
@@ -79,8 +81,21 @@ public final class JdbcConnection implements Serializable {
     return new JdbcConnection(jdbcUrl, username, password, maxConnections, driverClassName);
   }
 
-  /** The user's password; never logged, displayed or put in an error. Default: none. */
+  /**
+   * The user's password; never logged, displayed or put in an error. It is serialized with the
+   * pipeline: prefer {@link #withPassword(Secret)}. Default: none.
+   */
   public JdbcConnection withPassword(String password) {
+    checkArgument(password != null, "withPassword: password must not be null");
+    return withPassword(Secrets.ofValue(password));
+  }
+
+  /**
+   * The user's password as a Beam {@link Secret} ({@link Secrets#fromEnvironment}, {@link
+   * Secrets#fromFile}, …), resolved on the worker when a connection is opened: only its reference
+   * is serialized into the job graph.
+   */
+  public JdbcConnection withPassword(Secret password) {
     checkArgument(password != null, "withPassword: password must not be null");
     return new JdbcConnection(jdbcUrl, username, password, maxConnections, driverClassName);
   }
@@ -148,8 +163,9 @@ public final class JdbcConnection implements Serializable {
     return username;
   }
 
+  /** The password, resolved here (on the worker). */
   @Nullable String password() {
-    return password;
+    return password == null ? null : Secrets.resolve(password);
   }
 
   public int maxConnections() {

@@ -217,6 +217,11 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     return withConnection(connection().withPassword(password));
   }
 
+  /** {@link JdbcConnection#withPassword(Secret)} of this sink's connection: resolved on the worker. */
+  public JdbcIdempotentSink<T> withPassword(org.apache.beam.sdk.util.Secret password) {
+    return withConnection(connection().withPassword(password));
+  }
+
   /**
    * {@link JdbcConnection#withMaxConnections} of this sink's connection: batches beyond it wait
    * for a free connection (and are retried after 30 s).

@@ -167,8 +167,14 @@ final class JdbcSecrets {
     for (int[] s : secretSpans(url)) {
       whole.add(url.substring(s[0], s[1]));
     }
-    if (connection.password() != null) {
-      whole.add(connection.password());
+    String password;
+    try {
+      password = connection.password();
+    } catch (RuntimeException unresolvable) {
+      password = null; // a secret that can't be resolved here was never sent anywhere either
+    }
+    if (password != null) {
+      whole.add(password);
     }
     Set<String> all = new LinkedHashSet<>();
     for (String secret : whole) {

@@ -263,6 +263,11 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
     return withConnection(connection().withPassword(password));
   }
 
+  /** {@link JdbcConnection#withPassword(Secret)} of this query's connection: resolved on the worker. */
+  public JdbcTimeRangeQuery<T> withPassword(org.apache.beam.sdk.util.Secret password) {
+    return withConnection(connection().withPassword(password));
+  }
+
   /**
    * {@link JdbcConnection#withMaxConnections} of this query's connection: queries beyond it wait
    * for a free connection (and count as transient failures after 30 s).

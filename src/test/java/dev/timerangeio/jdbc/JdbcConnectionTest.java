@@ -57,6 +57,46 @@ public class JdbcConnectionTest {
     }
   }
 
+  @org.junit.Rule public final org.junit.rules.TemporaryFolder tmp = new org.junit.rules.TemporaryFolder();
+
+  @Test
+  public void aPasswordByReferenceIsResolvedOnTheWorkerAndNeverSerialized() throws Exception {
+    String url = "jdbc:h2:mem:secret-password;DB_CLOSE_DELAY=-1";
+    String password = "pw-from-a-file-42";
+    try (Connection c = DriverManager.getConnection(url, "owner", password);
+        java.sql.Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE events (id BIGINT, ts TIMESTAMP)");
+      s.execute("INSERT INTO events VALUES (1, TIMESTAMP '2024-05-01 00:00:30')");
+      java.nio.file.Path file = tmp.newFile().toPath();
+      java.nio.file.Files.write(file, (password + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      JdbcConnection connection =
+          JdbcConnection.of(url)
+              .withUsername("owner")
+              .withPassword(dev.timerangeio.Secrets.fromFile(file.toString()));
+      JdbcTimeRangeQuery<Long> query =
+          JdbcTimeRangeQuery.forTable(connection, "events", "ts", rs -> rs.getLong("id"));
+
+      java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+      try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+        out.writeObject(query);
+      }
+      assertThat(bytes.toString(java.nio.charset.StandardCharsets.ISO_8859_1), not(containsString(password)));
+      assertThat(query.toString(), not(containsString(password)));
+      assertEquals(
+          "equal references are one connection (one pool)",
+          connection,
+          JdbcConnection.of(url)
+              .withUsername("owner")
+              .withPassword(dev.timerangeio.Secrets.fromFile(file.toString())));
+      query.open();
+      try {
+        assertEquals(java.util.List.of(1L), query.query(RANGE));
+      } finally {
+        query.close();
+      }
+    }
+  }
+
   @Test
   public void aDriverClassThatCantBeLoadedFailsNamingTheOptionAndTheClass() {
     JdbcTimeRangeQuery<Long> query =
