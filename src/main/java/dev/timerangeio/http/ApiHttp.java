@@ -56,6 +56,36 @@ public final class ApiHttp {
     return c;
   }
 
+  /**
+   * {@code url} checked as the base of a service a connector sends credentials to — https, or
+   * http on a loopback address (tests, demos), no query — without a trailing slash; else an
+   * {@link IllegalArgumentException} naming {@code what} and the URL.
+   */
+  public static String checkServiceUrl(String what, @Nullable String url) {
+    java.net.URI uri;
+    try {
+      uri = java.net.URI.create(url == null ? "" : url);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(what + ": not a URL: " + url);
+    }
+    if (!("https".equals(uri.getScheme()) || ("http".equals(uri.getScheme()) && isLoopback(uri)))
+        || uri.getRawQuery() != null) {
+      throw new IllegalArgumentException(
+          what
+              + ": an https URL without a query (http only on a loopback address: credentials are"
+              + " sent there), got "
+              + url);
+    }
+    return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+  }
+
+  /** Whether {@code uri}'s host is this machine's loopback. */
+  static boolean isLoopback(java.net.URI uri) {
+    String host = uri.getHost();
+    return host != null
+        && (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]"));
+  }
+
   /** An answer: its status, body and requested wait. */
   public static final class Response {
     private final int status;

@@ -74,20 +74,7 @@ public final class OAuth2ClientCredentials implements Serializable {
    */
   public static OAuth2ClientCredentials of(
       String tokenUrl, String clientId, Secret clientSecret, String scope) {
-    URI uri;
-    try {
-      uri = URI.create(tokenUrl == null ? "" : tokenUrl);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "OAuth2 client credentials: tokenUrl " + tokenUrl + " is not a URL: " + e.getMessage());
-    }
-    if (!"https".equals(uri.getScheme()) && !("http".equals(uri.getScheme()) && isLoopback(uri))) {
-      throw new IllegalArgumentException(
-          "OAuth2 client credentials: tokenUrl "
-              + tokenUrl
-              + " must be an https URL (http is allowed only on a loopback address): the client"
-              + " secret is sent there");
-    }
+    ApiHttp.checkServiceUrl("OAuth2 client credentials: tokenUrl", tokenUrl);
     if (clientId == null || clientId.isEmpty()) {
       throw new IllegalArgumentException(
           "OAuth2 client credentials: clientId must be non-empty, got "
@@ -101,15 +88,6 @@ public final class OAuth2ClientCredentials implements Serializable {
           "OAuth2 client credentials: scope must not be null (\"\" for none)");
     }
     return new OAuth2ClientCredentials(tokenUrl, clientId, clientSecret, scope);
-  }
-
-  static boolean isLoopback(URI uri) {
-    String host = uri.getHost();
-    return host != null
-        && (host.equals("localhost")
-            || host.startsWith("127.")
-            || host.equals("[::1]")
-            || host.equals("::1"));
   }
 
   public String tokenUrl() {

@@ -290,23 +290,7 @@ public abstract class LogAnalyticsQuery extends ResultQuery<Row> implements HasD
   }
 
   private static String checkBaseUrl(String method, String baseUrl) {
-    URI uri;
-    try {
-      uri = URI.create(baseUrl == null ? "" : baseUrl);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(method + "(baseUrl): not a URL: " + baseUrl);
-    }
-    boolean loopback =
-        uri.getHost() != null
-            && (uri.getHost().equals("localhost") || uri.getHost().startsWith("127."));
-    if (!("https".equals(uri.getScheme()) || ("http".equals(uri.getScheme()) && loopback))
-        || uri.getRawQuery() != null) {
-      throw new IllegalArgumentException(
-          method
-              + "(baseUrl): an https URL without a query (http only on a loopback address), got "
-              + baseUrl);
-    }
-    return baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+    return ApiHttp.checkServiceUrl(method + "(baseUrl)", baseUrl);
   }
 
   private static LogAnalyticsQuery rebuildCredentials(LogAnalyticsQuery query) {

@@ -127,21 +127,7 @@ public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasD
    * https://host:8089}; http only on a loopback address, for tests).
    */
   public static SplunkSearchQuery forSearch(String splunkdUrl, String spl) {
-    URI uri;
-    try {
-      uri = URI.create(splunkdUrl == null ? "" : splunkdUrl);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("SplunkSearchQuery.forSearch: not a URL: " + splunkdUrl);
-    }
-    boolean loopback =
-        uri.getHost() != null && (uri.getHost().equals("localhost") || uri.getHost().startsWith("127."));
-    if (!("https".equals(uri.getScheme()) || ("http".equals(uri.getScheme()) && loopback))
-        || uri.getRawQuery() != null) {
-      throw new IllegalArgumentException(
-          "SplunkSearchQuery.forSearch: splunkdUrl must be an https URL without a query (http only"
-              + " on a loopback address), got "
-              + splunkdUrl);
-    }
+    String url = ApiHttp.checkServiceUrl("SplunkSearchQuery.forSearch(splunkdUrl)", splunkdUrl);
     if (spl == null || spl.trim().isEmpty()) {
       throw new IllegalArgumentException(
           "SplunkSearchQuery.forSearch: spl must be a non-empty search, got "
@@ -152,7 +138,7 @@ public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasD
       search = "search " + search;
     }
     return new AutoValue_SplunkSearchQuery.Builder()
-        .setUrl(splunkdUrl.endsWith("/") ? splunkdUrl.substring(0, splunkdUrl.length() - 1) : splunkdUrl)
+        .setUrl(url)
         .setSearch(search)
         .setAuthScheme("Splunk")
         .setIndexTime(false)
