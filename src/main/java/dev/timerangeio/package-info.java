@@ -18,6 +18,8 @@
  *       dev.timerangeio.ResultTooLargeException}, {@link dev.timerangeio.RejectedRecordException}:
  *       how a connector tells the engine to retry, to split a range, or that a record is bad.
  *   <li>{@link dev.timerangeio.TimeRangeIOMetrics}: the name of every metric.
+ *   <li>{@link dev.timerangeio.Secrets}: Beam {@code Secret}s resolved on the worker (environment
+ *       variable, file, value), which every connector setting holding a secret takes.
  * </ul>
  *
  * <h2>Engine (package-private)</h2>
@@ -30,7 +32,8 @@
  *       {@code ChunkReader} (reads one claimed chunk: bisects, pages, emits), {@code
  *       RecordTimestamps}, {@code SourceCalls} and {@code QueryGate} (every source call gated and
  *       retried), {@code SourceErrors} (which failures are transient).
- *   <li>Write: {@code WriteExpansion}, {@code KeyFn} and {@code CanonicalTypes} (idempotency
+ *   <li>Write: {@code WriteExpansion}, {@code CommitPaths} (what may stand between a read and the
+ *       write that commits its position, checked when the pipeline is run), {@code KeyFn} and {@code CanonicalTypes} (idempotency
  *       keys), {@code DedupFn} (stateful deduplication), {@code WriteFn} (batches into the sink),
  *       {@code DeadLetters}.
  *   <li>Progress: {@code ProgressLocations} (pairs a read with its write), {@code ProgressFn}
@@ -39,7 +42,8 @@
  *       MicrosClock}.
  * </ul>
  *
- * <p>Connectors live in {@code dev.timerangeio.jdbc} and {@code dev.timerangeio.http} and use
- * only the API above, as a user's connector would.
+ * <p>Connectors live in {@code dev.timerangeio.jdbc}, {@code dev.timerangeio.http}, {@code
+ * dev.timerangeio.loganalytics} and {@code dev.timerangeio.splunk} and use only the API above, as
+ * a user's connector would.
  */
 package dev.timerangeio;
