@@ -70,6 +70,8 @@ final class CanonicalTypes {
         text(c -> java.time.ZonedDateTime.ofInstant(((java.util.Calendar) c).toInstant(), ((java.util.Calendar) c).getTimeZone().toZoneId()).toString()));
     ordered.put(javax.xml.datatype.XMLGregorianCalendar.class, text(c -> ((javax.xml.datatype.XMLGregorianCalendar) c).toXMLFormat()));
     ordered.put(java.net.InetAddress.class, text(a -> ((java.net.InetAddress) a).getHostAddress()));
+    // A Path is an Iterable of Paths (itself included): as text, never as an endless array.
+    ordered.put(java.nio.file.Path.class, text(Object::toString));
     // ISO-8601 text at full precision; toString() of these types is the same on every JDK.
     ordered.put(TemporalAccessor.class, ToStringSerializer.instance);
     ordered.put(TemporalAmount.class, ToStringSerializer.instance);

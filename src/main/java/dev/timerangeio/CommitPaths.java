@@ -39,7 +39,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *       earliest record.
  * </ul>
  *
- * Anything else on a path from the read to the write is rejected: a grouping that stamps groups at
+ * Anything else on a path from the read to the write is rejected — {@code WithTimestamps} too
+ * (a user's DoFn that re-stamps records later can't be told apart and is not supported): a grouping that stamps groups at
  * the end of their window (the default) or at their latest record lets the watermark pass records
  * it still holds, one in fixed windows may drop late records, a stateful or splittable DoFn may
  * hold records without holding the watermark. A write whose input does not come from the read at
@@ -118,6 +119,14 @@ final class CommitPaths {
 
   /** Why a primitive step can break the commit's promise, or null if it can't. */
   private static @Nullable String unsafeReason(TransformHierarchy.Node node) {
+    for (TransformHierarchy.Node outer = node.getEnclosingNode();
+        outer != null && !outer.isRootNode();
+        outer = outer.getEnclosingNode()) {
+      if (outer.getTransform() instanceof org.apache.beam.sdk.transforms.WithTimestamps) {
+        return "re-stamps records (WithTimestamps), which may move them later than the read"
+            + " stamped them";
+      }
+    }
     PTransform<?, ?> transform = node.getTransform();
     if (transform instanceof ParDo.MultiOutput) {
       DoFnSignature signature =

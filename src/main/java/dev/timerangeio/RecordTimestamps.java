@@ -76,6 +76,23 @@ final class RecordTimestamps<T> implements Serializable {
           null);
     }
     long lowest = Times.saturatedSubtract(queried.fromMicros(), watermarkDelayMicros);
+    if (!checkRange && micros < lowest) {
+      // Queried by another time (index time): no upper bound, but never behind the watermark, or
+      // nothing downstream would hold the watermark for it (a commit could pass it).
+      throw new BadRecordException(
+          "TimeRangeIO: a record of "
+              + queried
+              + " (queried by the source's own time) is stamped "
+              + time
+              + ", earlier than the range's start minus the watermark delay of "
+              + watermarkDelay
+              + ": it would be behind the watermark. Raise withWatermarkDelay to the source's"
+              + " largest indexing delay (record: "
+              + abbreviate(record)
+              + ")",
+          true,
+          null);
+    }
     if (checkRange && (micros < lowest || micros >= queried.toMicros())) {
       throw new BadRecordException(
           "TimeRangeIO: the source returned a record whose time "

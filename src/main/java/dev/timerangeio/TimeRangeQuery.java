@@ -349,8 +349,10 @@ public interface TimeRangeQuery<T> extends Serializable {
    * Whether {@link #recordTime()} is the time the source is queried by, so that a record's time
    * lies in the range it was returned for (the read then checks it, DESIGN.md invariant 6). A
    * source queried by another time (Splunk by index time, stamped by event time) answers false:
-   * the read stamps records by their event time and trusts the source for the range. Default:
-   * true.
+   * the read stamps records by their event time and trusts the source for the range, but still
+   * refuses a record stamped earlier than the range's start minus the watermark delay (it would be
+   * behind the watermark): such a source needs a watermark delay of its largest indexing delay.
+   * Default: true.
    */
   default boolean recordTimeIsQueried() {
     return true;

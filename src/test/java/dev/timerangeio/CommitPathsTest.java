@@ -140,6 +140,18 @@ public class CommitPathsTest {
   }
 
   @Test
+  public void aStepThatReStampsRecordsIsRejected() {
+    String location = location();
+    p.apply(read(location))
+        .apply(
+            org.apache.beam.sdk.transforms.WithTimestamps.of(
+                (KV<Long, Long> r) -> new org.joda.time.Instant(r.getKey() / 1_000 + 60_000)))
+        .apply(write(TestSink.create(), location));
+
+    assertRejectedBeforeAnythingIsStored(location, "WithTimestamps", "later than the read");
+  }
+
+  @Test
   public void aWriteOfRecordsTheReadDidNotProduceIsRejected() {
     String location = location();
     p.apply(read(location));

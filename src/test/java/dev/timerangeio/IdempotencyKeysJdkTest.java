@@ -190,6 +190,14 @@ public class IdempotencyKeysJdkTest {
   }
 
   @Test
+  public void aPathIsItsTextNotAnEndlessArray() {
+    assertEquals("\"/var/log/a\"", IdempotencyKeys.canonicalJson(java.nio.file.Paths.get("/var/log/a")));
+    org.junit.Assert.assertNotEquals(
+        IdempotencyKeys.of(java.nio.file.Paths.get("/var/log/a")),
+        IdempotencyKeys.of(java.nio.file.Paths.get("var/log/a")));
+  }
+
+  @Test
   public void decimalsAreKeyedByTheirValueNotTheirScale() {
     assertEquals("1.1", IdempotencyKeys.canonicalJson(new BigDecimal("1.10")));
     assertEquals(IdempotencyKeys.of(new BigDecimal("1.1")), IdempotencyKeys.of(new BigDecimal("1.10")));

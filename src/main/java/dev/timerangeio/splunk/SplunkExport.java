@@ -81,6 +81,15 @@ final class SplunkExport {
         }
         sawResult = true;
         sawLastRow |= object.path("lastrow").asBoolean(false);
+        if (filter != null && !record.hasNonNull(filter.field)) {
+          // Which chunk it belongs to can't be told: reported, never kept twice or dropped.
+          result.addUnmapped(
+              record.toString(),
+              new IllegalArgumentException(
+                  "the result has no " + filter.field + ", the time it is queried by; keep the"
+                      + " field in the SPL (a | table or | fields that drops it)"));
+          continue;
+        }
         if (filter != null && !inRange(record, filter)) {
           continue;
         }
@@ -135,9 +144,6 @@ final class SplunkExport {
 
   private static boolean inRange(JsonNode record, Filter filter) {
     JsonNode value = record.get(filter.field);
-    if (value == null || value.isNull()) {
-      return true; // kept: the read reports a record without a time
-    }
     try {
       return filter.range.contains(micros(instant(value.asText(), filter.field)));
     } catch (RuntimeException e) {

@@ -184,8 +184,9 @@ public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasD
   /**
    * Query by index time ({@code _indextime}, {@code index_earliest}/{@code index_latest}) and
    * stamp records by {@code _time}: an event indexed late is still read, by the chunk of its index
-   * time. Events arrive older than their chunk (late data for event-time windows downstream); the
-   * read trusts Splunk for the range and does not check {@code _time} against it.
+   * time. Events arrive older than their chunk, so give the read a {@code withWatermarkDelay} of
+   * the largest indexing delay: an event stamped earlier than its chunk's start minus that delay
+   * would be behind the watermark and goes to the read's bad-record path instead.
    */
   public SplunkSearchQuery withIndexTime() {
     return toBuilder().setIndexTime(true).build();
@@ -323,7 +324,7 @@ public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasD
 
   /** Epoch seconds with six decimals: the microsecond exactly. */
   static String seconds(long micros) {
-    return Math.floorDiv(micros, 1_000_000L) + "." + String.format("%06d", Math.floorMod(micros, 1_000_000L));
+    return java.math.BigDecimal.valueOf(micros, 6).toPlainString();
   }
 
   private byte[] post(Map<String, String> form, String what) throws Exception {

@@ -107,7 +107,9 @@ public class SplunkSearchQueryTest {
                   .withQuery(service.query("index=security").withIndexTime())
                   .withStartTime(Instant.ofEpochSecond(from))
                   .withEndTime(Instant.ofEpochSecond(to))
-                  .withPartitionDuration(Duration.ofMillis(7_300)));
+                  .withPartitionDuration(Duration.ofMillis(7_300))
+                  // Events are indexed up to 40 s after their time: never behind the watermark.
+                  .withWatermarkDelay(Duration.ofSeconds(41)));
       List<Long> expected = new ArrayList<>();
       for (int i = 0; i < times.size(); i++) {
         if (index.get(i) >= from && index.get(i) < to) {
@@ -164,6 +166,47 @@ public class SplunkSearchQueryTest {
       assertEquals("[\"a\",\"b1\"]", row.getString("tags"));
       assertEquals(String.valueOf(T0.getEpochSecond() + 7), row.getString("_indextime"));
     }
+  }
+
+  @Test
+  public void anIndexTimeReadRefusesAnEventThatWouldBeBehindTheWatermark() throws Exception {
+    List<Instant> times = times();
+    try (SplunkTestService service = new SplunkTestService(times, indexTimes(times))) {
+      long from = T0.getEpochSecond() + 20;
+      p.apply(
+          TimeRangeIO.<Row>read()
+              .withQuery(service.query("index=security").withIndexTime())
+              .withStartTime(Instant.ofEpochSecond(from))
+              .withEndTime(Instant.ofEpochSecond(from + 60))
+              .withPartitionDuration(Duration.ofSeconds(10))
+              .withWatermarkDelay(Duration.ofSeconds(5)));
+      Exception e = assertThrows(Exception.class, () -> p.run().waitUntilFinish());
+      assertThat(
+          String.valueOf(e.getMessage()),
+          containsString("behind the watermark"));
+    }
+  }
+
+  @Test
+  public void aResultWithoutItsQueryTimeIsReportedNeverKeptOrDropped() throws Exception {
+    Schema schema = Schema.builder().addNullableField("host", Schema.FieldType.STRING).build();
+    byte[] body =
+        ("{\"preview\":false,\"result\":{\"host\":\"a\",\"_indextime\":\"" + (T0.getEpochSecond() + 1) + "\"}}\n"
+                + "{\"preview\":false,\"lastrow\":true,\"result\":{\"host\":\"b\"}}\n")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    dev.timerangeio.TimeRangeQuery.Result<Row> result =
+        SplunkExport.parse(
+            body, schema, new SplunkExport.Filter("_indextime", TimeRange.of(T0, T0.plusSeconds(10))), "a test");
+    assertEquals(1, result.records().size());
+    assertEquals(1, result.unmapped().size());
+    assertThat(result.unmapped().get(0).error().getMessage(), containsString("no _indextime"));
+  }
+
+  @Test
+  public void boundsBefore1970AreWrittenAsTheirValue() {
+    assertEquals("-1.000001", SplunkSearchQuery.seconds(-1_000_001));
+    assertEquals("0.000000", SplunkSearchQuery.seconds(0));
+    assertEquals("1714521600.000001", SplunkSearchQuery.seconds(1_714_521_600_000_001L));
   }
 
   @Test
