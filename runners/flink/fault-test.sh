@@ -243,7 +243,8 @@ CAUGHT_UP_SAVEPOINT=$CAUGHT_UP
 start_writer
 sleep 5
 "$CLUSTER" kill-all >/dev/null
-COMMITTED=$(python3 -c "import json; print(json.load(open('$PROGRESS'))['timestamp'])")
+# Read after the kill, so nothing can change it any more: the offset stored before the kill.
+COMMITTED=$(python3 -c "import json; print(json.dumps(json.load(open('$PROGRESS')), sort_keys=True))")
 log "kill -9 of the whole cluster (JobManager and both TaskManagers); committed position $COMMITTED"
 # The new cluster's logs start empty, so what they say is the relaunched job's.
 mkdir -p "$LOGS/before-relaunch"
@@ -251,9 +252,17 @@ mv "$LOGS"/*.out "$LOGS/before-relaunch/"
 "$CLUSTER" start >/dev/null
 submit
 wait_for_checkpoint 1
-RESUMED=$(cat "$LOGS"/tm-*.out | grep -c "resuming at the committed offset" || true)
-[ "$RESUMED" -ge 1 ] || fail "the relaunched job did not resume at the committed offset $COMMITTED"
-log "the relaunched job resumed at the committed offset (log of the read)"
+# The read logs 'resuming at the committed offset {"timestamp": ...} from <location>; ...': each
+# such line must name exactly the offset stored before the kill, not merely say it resumed.
+RESUMED=$(cat "$LOGS"/tm-*.out | { grep "resuming at the committed offset" || true; } |
+  sed -n 's/.*resuming at the committed offset \({[^}]*}\) from .*/\1/p' |
+  python3 -c "import json, sys; [print(json.dumps(json.loads(l), sort_keys=True)) for l in sys.stdin]")
+[ -n "$RESUMED" ] || fail "the relaunched job did not log resuming at a committed offset (expected $COMMITTED)"
+while IFS= read -r resumed; do
+  [ "$resumed" = "$COMMITTED" ] ||
+    fail "the relaunched job resumed at $resumed, not at the offset committed before the kill, $COMMITTED"
+done <<< "$RESUMED"
+log "the relaunched job resumed at the committed offset $COMMITTED (log of the read)"
 sleep 10
 stop_writer
 catch_up_and_compare "after a cluster-wide kill and a relaunch from the progress location"

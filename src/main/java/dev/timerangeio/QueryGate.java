@@ -16,11 +16,38 @@ import java.util.concurrent.TimeUnit;
 final class QueryGate {
   private static final Map<String, QueryGate> GATES = new ConcurrentHashMap<>();
 
+  /** The gate's clock and its way of waiting; tests replace them to check pacing exactly. */
+  interface Timing {
+    long nanoTime();
+
+    void sleepNanos(long nanos) throws InterruptedException;
+  }
+
+  /** {@link System#nanoTime()} and a real sleep. */
+  static final Timing SYSTEM_TIMING =
+      new Timing() {
+        @Override
+        public long nanoTime() {
+          return System.nanoTime();
+        }
+
+        @Override
+        public void sleepNanos(long nanos) throws InterruptedException {
+          TimeUnit.NANOSECONDS.sleep(nanos);
+        }
+      };
+
+  /** The timing of gates {@link #of} creates from now on; a test hook, always the system's. */
+  static volatile Timing timingOfNewGates = SYSTEM_TIMING;
+
   private final long intervalNanos;
   private final Semaphore slots;
+  private final Timing timing;
   private long nextStartNanos = Long.MIN_VALUE;
 
-  private QueryGate(double maxQueriesPerSecond, int maxConcurrentQueries) {
+  /** A gate of its own (not registered), with the given timing; for tests. */
+  QueryGate(double maxQueriesPerSecond, int maxConcurrentQueries, Timing timing) {
+    this.timing = timing;
     this.intervalNanos =
         maxQueriesPerSecond <= 0 ? 0 : (long) Math.ceil(1_000_000_000d / maxQueriesPerSecond);
     this.slots =
@@ -29,7 +56,8 @@ final class QueryGate {
 
   /** The gate of the read {@code id} in this JVM. */
   static QueryGate of(String id, double maxQueriesPerSecond, int maxConcurrentQueries) {
-    return GATES.computeIfAbsent(id, k -> new QueryGate(maxQueriesPerSecond, maxConcurrentQueries));
+    return GATES.computeIfAbsent(
+        id, k -> new QueryGate(maxQueriesPerSecond, maxConcurrentQueries, timingOfNewGates));
   }
 
   /** Waits for a free slot and for this query's turn at the rate; {@link #exit()} afterwards. */
@@ -38,7 +66,7 @@ final class QueryGate {
     try {
       long waitNanos = reserve();
       if (waitNanos > 0) {
-        TimeUnit.NANOSECONDS.sleep(waitNanos);
+        timing.sleepNanos(waitNanos);
       }
     } catch (InterruptedException e) {
       slots.release();
@@ -52,7 +80,7 @@ final class QueryGate {
 
   /** Reserves the next start time at the rate; returns how long to wait for it. */
   private synchronized long reserve() {
-    long now = System.nanoTime();
+    long now = timing.nanoTime();
     long start = nextStartNanos == Long.MIN_VALUE ? now : Math.max(now, nextStartNanos);
     nextStartNanos = start + intervalNanos;
     return start - now;

@@ -5,8 +5,8 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -317,9 +317,18 @@ public class ProgressCommitTest {
             () -> pipeline.apply("ReadAgain", read(everyTenSeconds(), location)));
     assertThat(secondRead.getMessage(), containsString("another TimeRangeIO.read()"));
 
-    assertTrue(
-        "the same location in another pipeline is another pipeline's business",
-        Pipeline.create().apply(read(everyTenSeconds(), location)) != null);
+    // The same location in another pipeline is that pipeline's business: its read registers
+    // there, and its write is handed that read's chunk signals, not the first pipeline's.
+    Pipeline other = Pipeline.create();
+    other.apply("Read", read(everyTenSeconds(), location));
+    PCollection<KV<Integer, TimeRange>> signals = ProgressLocations.claimForWrite(other, location);
+    assertSame(other, signals.getPipeline());
+    assertThat(
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ProgressLocations.claimForWrite(other, location))
+            .getMessage(),
+        containsString("another TimeRangeIO.write()"));
   }
 
   @Test

@@ -62,27 +62,31 @@ public class ProgressStoreTest {
     String location = tmp.getRoot() + "/progress.json";
     ProgressStore.write(location, ProgressOffset.ofTimestamp(1_000_001));
     java.util.List<String> events = new java.util.ArrayList<>();
-    ProgressStore.Durability original = ProgressStore.durability;
+    ProgressStore.Durability production = ProgressStore.durability;
+    // Wraps the production sync, not replaces it: it gets a channel that records its force()
+    // calls, and what is stored at each sync shows whether it came before or after the rename.
     ProgressStore.durability =
         (channel, path) -> {
-          channel.force(true);
+          RecordingFileChannel recording = new RecordingFileChannel(channel);
+          production.sync(recording, path);
           String stored = ProgressStore.read(location).get().toJson();
           events.add(
               (Files.isDirectory(path) ? "directory" : "temporary file " + channel.size() + " bytes")
+                  + (recording.forces.isEmpty() ? " not forced" : " forced")
                   + ", stored then: "
                   + stored);
         };
     try {
       ProgressStore.write(location, ProgressOffset.ofTimestamp(2_000_002));
     } finally {
-      ProgressStore.durability = original;
+      ProgressStore.durability = production;
     }
     String before = ProgressOffset.ofTimestamp(1_000_001).toJson();
     String after = ProgressOffset.ofTimestamp(2_000_002).toJson();
     assertEquals(
         java.util.List.of(
-            "temporary file " + after.length() + " bytes, stored then: " + before,
-            "directory, stored then: " + after),
+            "temporary file " + after.length() + " bytes forced, stored then: " + before,
+            "directory forced, stored then: " + after),
         events);
   }
 

@@ -1,5 +1,7 @@
 package dev.timerangeio;
 
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -35,9 +37,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Invariant 9: a bounded backfill, then a streaming copy that continues it with no end, killed
- * with {@code kill -9} at random points while records keep arriving and relaunched as a new
- * pipeline each time with the same progress location, ends with the sink holding exactly the
- * source's records. The backfill commits exactly its end, to the microsecond, and the
+ * with {@code kill -9} at random points (each run once it has read, written and committed
+ * something of its own) while records keep arriving and relaunched as a new pipeline each time
+ * with the same progress location, ends with the sink holding exactly the source's records. The backfill commits exactly its end, to the microsecond, and the
  * continuation starts there.
  *
  * <p>Source and sink tables live in an H2 server on 127.0.0.1 that both JVMs reach; the copy runs
@@ -141,20 +143,36 @@ public class RelaunchIT {
             "run 1, backfill to %s: source %d, sink %d, committed %s",
             backfillEnd, nextId.get(), count("copied_events"), committed(progress)));
 
-    // Runs 2 to KILLS + 1 continue it with no end, each killed.
+    // Runs 2 to KILLS + 1 continue it with no end. Each is killed once it has read, written and
+    // committed something of its own (else a run that did nothing before its kill would pass),
+    // then after a seeded random extra while, so kills land mid-chunk, mid-write, mid-commit.
     for (int run = 2; run <= KILLS + 1; run++) {
       offsetAtLaunch.add(new File(progress).exists());
+      long sinkAtLaunch = count("copied_events");
+      ProgressOffset committedAtLaunch = ProgressStore.read(progress).get();
       Process child = launch(progress, start, "follow", run);
-      long lifeMillis = 3_000 + random.nextInt(6_000);
+      awaitOwnProgress(child, run, progress, sinkAtLaunch, committedAtLaunch.timestampMicros());
+      long extraMillis = random.nextInt(3_000);
       // Waits for the process to end, which it must not do by itself before the kill.
-      boolean ended = child.waitFor(lifeMillis, TimeUnit.MILLISECONDS);
+      boolean ended = child.waitFor(extraMillis, TimeUnit.MILLISECONDS);
       assertTrue("run " + run + " ended on its own: " + log(run), !ended);
       new ProcessBuilder("kill", "-9", Long.toString(child.pid())).start().waitFor();
       assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+      assertThat(
+          "run " + run + " resumed at the offset committed before it: " + log(run),
+          log(run),
+          containsString("resuming at the committed offset " + committedAtLaunch.toJson()));
       figures.add(
           String.format(
-              "run %d killed after %d ms: source %d, sink %d, committed %s",
-              run, lifeMillis, nextId.get(), count("copied_events"), committed(progress)));
+              "run %d killed %d ms after its first commit: source %d, sink %d (%d at launch),"
+                  + " committed %s (%s at launch)",
+              run,
+              extraMillis,
+              nextId.get(),
+              count("copied_events"),
+              sinkAtLaunch,
+              committed(progress),
+              committedAtLaunch.toJson()));
     }
     writer.shutdown();
     assertTrue(writer.awaitTermination(10, TimeUnit.SECONDS));
@@ -183,17 +201,35 @@ public class RelaunchIT {
             "(SELECT id, event_time, payload FROM source_events EXCEPT"
                 + " SELECT id, event_time, payload FROM copied_events)"));
     assertEquals(sourceCount, count("(SELECT DISTINCT id FROM copied_events)"));
-    // A run launched with a committed offset resumed from it rather than starting over; one
-    // launched without says so (a child killed while its JVM starts logs neither).
+    // Every run read: one launched with a committed offset resumed from it rather than starting
+    // over, one launched without says so.
     for (int run = 1; run <= finalRun; run++) {
       String log = log(run);
       String expected =
           offsetAtLaunch.get(run) ? "resuming at the committed offset" : "no committed offset";
-      assertTrue(
-          "run " + run + " should log \"" + expected + "\": " + log,
-          !log.contains("TimeRangeIO: reading") || log.contains(expected));
+      assertThat("run " + run, log, containsString("TimeRangeIO: reading"));
+      assertThat("run " + run, log, containsString(expected));
     }
-    assertTrue(log(finalRun), log(finalRun).contains("TimeRangeIO: reading"));
+  }
+
+  /**
+   * Waits until the child of {@code run} has written rows to the sink and committed a position
+   * past the one it was launched with; fails if it ends first or takes more than 2 minutes.
+   */
+  private void awaitOwnProgress(
+      Process child, int run, String progress, long sinkAtLaunch, long committedAtLaunch)
+      throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    while (count("copied_events") <= sinkAtLaunch
+        || ProgressStore.read(progress).get().timestampMicros() <= committedAtLaunch) {
+      assertTrue(
+          "run " + run + " wrote or committed nothing within 2 minutes: " + log(run),
+          System.nanoTime() < deadline);
+      // The pause between looks, and a check that the child has not ended by itself.
+      assertTrue(
+          "run " + run + " ended on its own: " + log(run),
+          !child.waitFor(100, TimeUnit.MILLISECONDS));
+    }
   }
 
   private static void insert(Connection c, AtomicLong nextId, int n) {

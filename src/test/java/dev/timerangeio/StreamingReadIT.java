@@ -10,9 +10,15 @@ import static org.junit.Assert.assertTrue;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -24,13 +30,14 @@ import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
-import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.transforms.windowing.SlidingWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.junit.Rule;
 import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
 
@@ -105,34 +112,94 @@ public class StreamingReadIT {
   public void idleSourceWatermarkFollowsTheClockAndClosesWindows() throws Exception {
     // All records in the first 10 s; nothing ever arrives after that.
     TestSource source = TestSource.of(T0 + SECOND, T0 + 2 * SECOND, T0 + 9 * SECOND);
-    TestClock clock = new TestClock(T0 + 40 * SECOND);
+    // The safe horizon is T0 + 50 s: 40 s of empty chunks after the last record.
+    TestClock clock = new TestClock(T0 + 80 * SECOND);
     Pipeline p = streamingPipeline();
-    String seen = PipelineSupport.newCollection();
-    String windows = PipelineSupport.newCollection();
-    PCollection<KV<Long, Long>> records =
-        p.apply(read(source, clock).withPartitionDuration(Duration.ofSeconds(5)));
-    records.apply("Seen", ParDo.of(new PipelineSupport.Collect<>(seen)));
-    records
-        .apply(Window.into(FixedWindows.of(org.joda.time.Duration.standardMinutes(1))))
+    String windows = newBundleCollection();
+    p.apply(read(source, clock).withPartitionDuration(Duration.ofSeconds(5)))
+        .apply(
+            Window.into(
+                SlidingWindows.of(org.joda.time.Duration.standardMinutes(1))
+                    .every(org.joda.time.Duration.standardSeconds(10))))
         .apply(Combine.globally(Count.<KV<Long, Long>>combineFn()).withoutDefaults())
         .apply(ParDo.of(new DescribeWindow()))
-        .apply("Windows", ParDo.of(new PipelineSupport.Collect<>(windows)));
+        .apply(ParDo.of(new CollectBundles(windows)));
     PipelineResult result = p.run();
     try {
+      // One-minute windows every 10 s each hold the three records. Empty chunks alone carry the
+      // watermark to the horizon, closing the windows that end at T0 + 10 s ... T0 + 50 s; the
+      // one ending at T0 + 1m must stay open. A watermark ahead of the chunks read would close
+      // it in the same firing as the one ending at T0 + 50 s, and a bundle's outputs are
+      // collected at once: the check can't come before it would show.
+      Set<String> upToTheHorizon = new HashSet<>();
+      for (long end = T0 + 10 * SECOND; end <= T0 + 50 * SECOND; end += 10 * SECOND) {
+        upToTheHorizon.add(window(end - MINUTE, end, 3));
+      }
       PipelineSupport.awaitCondition(
-          result, () -> PipelineSupport.collected(seen).size() == 3, WAIT, "the three records");
-      // The horizon (T0 + 10 s) is before the window's end: it can't have closed.
-      assertEquals(List.of(), PipelineSupport.collected(windows));
+          result,
+          () -> bundlesCollected(windows).containsAll(upToTheHorizon),
+          WAIT,
+          "the windows ending at or before the horizon");
+      assertEquals(upToTheHorizon, bundlesCollected(windows));
 
-      // Time passes with no data at all; empty chunks alone carry the watermark past T0 + 1m.
+      // Time passes with no data at all; the watermark follows it past T0 + 1m.
       clock.set(T0 + 2 * MINUTE);
+      String minute = window(T0, T0 + MINUTE, 3);
       PipelineSupport.awaitCondition(
-          result, () -> !PipelineSupport.collected(windows).isEmpty(), WAIT, "the window to close");
-      assertEquals(
-          List.of(Times.toInstant(T0) + "/" + Times.toInstant(T0 + MINUTE) + "=3"),
-          PipelineSupport.collected(windows));
+          result, () -> bundlesCollected(windows).contains(minute), WAIT, "the window to close");
+      Set<String> all = new HashSet<>(upToTheHorizon);
+      all.add(minute);
+      assertEquals(all, bundlesCollected(windows));
     } finally {
       cancel(result);
+    }
+  }
+
+  private static String window(long from, long to, long count) {
+    return Times.toInstant(from) + "/" + Times.toInstant(to) + "=" + count;
+  }
+
+  private static final Map<String, Queue<List<Object>>> BUNDLES = new ConcurrentHashMap<>();
+
+  private static String newBundleCollection() {
+    String id = java.util.UUID.randomUUID().toString();
+    BUNDLES.put(id, new ConcurrentLinkedQueue<>());
+    return id;
+  }
+
+  /** Every element collected so far, as a set; a bundle's elements appear all at once. */
+  private static Set<String> bundlesCollected(String id) {
+    Set<String> all = new HashSet<>();
+    for (List<Object> bundle : BUNDLES.get(id)) {
+      for (Object element : bundle) {
+        all.add((String) element);
+      }
+    }
+    return all;
+  }
+
+  /** Collects each bundle's elements as one list, added when the bundle finishes. */
+  static final class CollectBundles extends DoFn<String, Void> {
+    private final String id;
+    private transient List<Object> bundle;
+
+    CollectBundles(String id) {
+      this.id = id;
+    }
+
+    @StartBundle
+    public void start() {
+      bundle = new ArrayList<>();
+    }
+
+    @ProcessElement
+    public void process(@Element String element) {
+      bundle.add(element);
+    }
+
+    @FinishBundle
+    public void finish() {
+      BUNDLES.get(id).add(bundle);
     }
   }
 
@@ -165,27 +232,40 @@ public class StreamingReadIT {
   }
 
   @Test
-  public void withoutEnoughLagRecordsStillBeingIngestedAreLost() {
+  public void withoutEnoughLagRecordsStillBeingIngestedAreLost() throws Exception {
     // The control for the test above: a lag shorter than the visibility delay loses records,
-    // which is the PySpark reader's "latestOffset = now()" mistake.
-    // The range runs 6 s into the future, so even a slow pipeline start leaves chunks that are
-    // read as soon as their end passes, while their last second is still invisible.
-    Instant start = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-    Instant end = start.plusSeconds(6);
-    long[] times = everyMillisecond(start, end);
-    TestSource source = TestSource.of(times).visibleAfter(MicrosClock.SYSTEM, 1_000_000);
+    // which is the PySpark reader's "latestOffset = now()" mistake. A record becomes visible 1 s
+    // after its time; with no lag and the clock at T0 + 3 s, the chunks up to T0 + 3 s are read
+    // at once, while the records after T0 + 2 s in them are still invisible: lost for good.
+    long end = T0 + 6 * SECOND;
+    long[] times = everyMillisecond(T0, end);
+    TestClock clock = new TestClock(T0 + 3 * SECOND);
+    TestSource source = TestSource.of(times).visibleAfter(clock, SECOND);
+    Pipeline p = streamingPipeline();
+    String out = PipelineSupport.newCollection();
+    p.apply(liveRead(source, Times.toInstant(T0), Times.toInstant(end), Duration.ZERO).withClock(clock))
+        .apply(ParDo.of(new PipelineSupport.Collect<>(out)));
+    PipelineResult result = p.run();
+    try {
+      // The 12 chunks of 250 ms up to T0 + 3 s, answered while the clock still says T0 + 3 s.
+      PipelineSupport.awaitCondition(
+          result, () -> source.answeredQueries() >= 12, WAIT, "the chunks up to T0 + 3 s");
+      clock.set(end + 10 * SECOND);
+      assertEquals(PipelineResult.State.DONE, result.waitUntilFinish(WAIT));
 
-    PCollection<Long> count =
-        pipeline
-            .apply(liveRead(source, start, end, Duration.ZERO))
-            .apply(Count.globally());
-    PAssert.thatSingleton(count)
-        .satisfies(
-            n -> {
-              assertThat(n, lessThan((long) times.length));
-              return null;
-            });
-    pipeline.run().waitUntilFinish(org.joda.time.Duration.standardMinutes(1));
+      Set<KV<Long, Long>> expected = new HashSet<>();
+      for (KV<Long, Long> r : source.records()) {
+        if (r.getKey() <= T0 + 2 * SECOND || r.getKey() >= T0 + 3 * SECOND) {
+          expected.add(r);
+        }
+      }
+      List<KV<Long, Long>> got = PipelineSupport.collected(out);
+      assertThat("some records are lost", expected.size(), lessThan(times.length));
+      assertEquals(expected.size(), got.size());
+      assertEquals(expected, new HashSet<>(got));
+    } finally {
+      cancel(result);
+    }
   }
 
   /** A bounded read over real time, in 250 ms chunks. */
@@ -202,8 +282,10 @@ public class StreamingReadIT {
   }
 
   private static long[] everyMillisecond(Instant start, Instant end) {
-    long from = Times.toMicros("start", start);
-    long to = Times.toMicros("end", end);
+    return everyMillisecond(Times.toMicros("start", start), Times.toMicros("end", end));
+  }
+
+  private static long[] everyMillisecond(long from, long to) {
     long[] times = new long[(int) ((to - from) / 1_000)];
     for (int i = 0; i < times.length; i++) {
       times[i] = from + i * 1_000L + (i % 1_000);
@@ -211,16 +293,49 @@ public class StreamingReadIT {
     return times;
   }
 
+  @Rule public final TemporaryFolder tmp = new TemporaryFolder();
+
   @Test
-  public void earliestOnAnEmptySourceReadsNothing() {
+  public void earliestOnAnEmptySourceStartsAtTheSafeHorizonAndReadsWhatArrivesAboveIt()
+      throws Exception {
+    // At launch the clock says T0 + 1m, so the safe horizon is T0 + 30 s, and the source shows
+    // no record yet. Two arrive later (visible 5 minutes after their time): one below the
+    // horizon, before the start, which is not read, and one above it, which is.
+    long below = T0 + 10 * SECOND;
+    long above = T0 + 50 * SECOND;
     TestClock clock = new TestClock(T0 + MINUTE);
-    PCollection<KV<Long, Long>> output =
-        pipeline.apply(
-            read(TestSource.of(), clock)
+    TestSource source = TestSource.of(below, above).visibleAfter(clock, 5 * MINUTE);
+    String location = tmp.getRoot() + "/progress.json";
+    Pipeline p = streamingPipeline();
+    String out = PipelineSupport.newCollection();
+    p.apply(
+            read(source, clock)
                 .withStartTime("earliest")
-                .withEndTime(Times.toInstant(T0)));
-    PAssert.that(output).empty();
-    pipeline.run();
+                .withEndTime(Times.toInstant(T0 + 2 * MINUTE))
+                .withPartitionDuration(Duration.ofSeconds(10))
+                .withProgressLocation(location))
+        .apply(ParDo.of(new PipelineSupport.Collect<>(out)));
+    PipelineResult result = p.run();
+    try {
+      // The read stores its start before it reads: the horizon when it started.
+      PipelineSupport.awaitCondition(
+          result, () -> stored(location).isPresent(), WAIT, "the stored start");
+      assertEquals(Optional.of(ProgressOffset.ofTimestamp(T0 + 30 * SECOND)), stored(location));
+
+      clock.set(T0 + 10 * MINUTE);
+      assertEquals(PipelineResult.State.DONE, result.waitUntilFinish(WAIT));
+      assertEquals(List.of(KV.of(above, 1L)), PipelineSupport.<KV<Long, Long>>collected(out));
+    } finally {
+      cancel(result);
+    }
+  }
+
+  private static Optional<ProgressOffset> stored(String location) {
+    try {
+      return ProgressStore.read(location);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @Test
@@ -283,6 +398,9 @@ public class StreamingReadIT {
   }
 
   private static void cancel(PipelineResult result) {
+    if (result.getState().isTerminal()) {
+      return;
+    }
     try {
       result.cancel();
     } catch (java.io.IOException e) {

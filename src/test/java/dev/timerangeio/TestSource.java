@@ -25,6 +25,7 @@ public final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
   private static final long serialVersionUID = 1L;
   private static final Map<String, long[]> TIMES = new ConcurrentHashMap<>();
   private static final Map<String, AtomicLong> QUERIES = new ConcurrentHashMap<>();
+  private static final Map<String, AtomicLong> ANSWERS = new ConcurrentHashMap<>();
 
   public static final Coder<KV<Long, Long>> CODER = KvCoder.of(VarLongCoder.of(), VarLongCoder.of());
 
@@ -67,6 +68,7 @@ public final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
     String id = UUID.randomUUID().toString();
     TIMES.put(id, sorted);
     QUERIES.put(id, new AtomicLong());
+    ANSWERS.put(id, new AtomicLong());
     TRANSIENT_FAILURES.put(id, new AtomicLong());
     QUERY_NANOS.put(id, new java.util.concurrent.CopyOnWriteArrayList<>());
     return new TestSource(id, null, 0, null, 0, 0, 0);
@@ -157,6 +159,11 @@ public final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
     return QUERIES.get(id).get();
   }
 
+  /** Queries that have returned records: their visibility was decided by then. */
+  long answeredQueries() {
+    return ANSWERS.get(id).get();
+  }
+
   @Override
   public Iterable<KV<Long, Long>> query(TimeRange range)
       throws TransientSourceException, ResultTooLargeException {
@@ -206,6 +213,7 @@ public final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
         out.add(KV.of(times[i], (long) i));
       }
     }
+    ANSWERS.get(id).incrementAndGet();
     return out;
   }
 
@@ -224,10 +232,17 @@ public final class TestSource implements TimeRangeQuery<KV<Long, Long>> {
     return Page.of(page, page.isEmpty() ? null : page.get(page.size() - 1).getValue());
   }
 
+  /** The oldest record visible now: a store still ingesting doesn't report the others. */
   @Override
   public Optional<Instant> earliest() {
     long[] times = TIMES.get(id);
-    return times.length == 0 ? Optional.empty() : Optional.of(Times.toInstant(times[0]));
+    long visibleBefore =
+        visibilityClock == null
+            ? Long.MAX_VALUE
+            : visibilityClock.nowMicros() - visibilityDelayMicros + 1;
+    return times.length == 0 || times[0] >= visibleBefore
+        ? Optional.empty()
+        : Optional.of(Times.toInstant(times[0]));
   }
 
   /** Index of the first element {@code >= key}. */
