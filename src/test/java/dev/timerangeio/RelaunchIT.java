@@ -53,6 +53,8 @@ public class RelaunchIT {
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
   private Process h2;
+  /** Every child launched, so a failed test leaves none running ("follow" never ends). */
+  private final List<Process> children = new ArrayList<>();
   private String url;
   private ScheduledExecutorService writer;
 
@@ -104,6 +106,9 @@ public class RelaunchIT {
 
   @After
   public void stop() {
+    for (Process child : children) {
+      child.destroyForcibly();
+    }
     if (writer != null) {
       writer.shutdownNow();
     }
@@ -269,7 +274,9 @@ public class RelaunchIT {
             mode);
     builder.redirectErrorStream(true);
     builder.redirectOutput(logFile(run));
-    return builder.start();
+    Process child = builder.start();
+    children.add(child);
+    return child;
   }
 
   private static String classpath() {
