@@ -243,7 +243,9 @@ public class StreamingReadIT {
     TestSource source = TestSource.of(times).visibleAfter(clock, SECOND);
     Pipeline p = streamingPipeline();
     String out = PipelineSupport.newCollection();
-    p.apply(liveRead(source, Times.toInstant(T0), Times.toInstant(end), Duration.ZERO).withClock(clock))
+    p.apply(
+            liveRead(source, Times.toInstant(T0), Times.toInstant(end), Duration.ZERO)
+                .withClock(clock))
         .apply(ParDo.of(new PipelineSupport.Collect<>(out)));
     PipelineResult result = p.run();
     try {
