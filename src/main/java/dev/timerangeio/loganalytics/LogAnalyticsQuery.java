@@ -65,6 +65,19 @@ public abstract class LogAnalyticsQuery extends ResultQuery<Row> implements HasD
   private static final long serialVersionUID = 1L;
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * The client secret as text, resolved once per copy (a Secret Manager secret is a network call),
+   * for scrubbing it from messages.
+   */
+  private transient @Nullable String clientSecretText;
+
+  private String clientSecretText(OAuth2ClientCredentials credentials) {
+    if (clientSecretText == null) {
+      clientSecretText = credentials.resolveClientSecret();
+    }
+    return clientSecretText;
+  }
+
   /** The schema learnt once per copy (when the read is applied, then once per worker copy). */
   private transient @Nullable Schema learnedSchema;
   private static final DateTimeFormatter MICROS =
@@ -404,7 +417,7 @@ public abstract class LogAnalyticsQuery extends ResultQuery<Row> implements HasD
               .header("Accept", "application/json")
               .POST(HttpRequest.BodyPublishers.ofByteArray(json))
               .build();
-      String secret = credentials.resolveClientSecret();
+      String secret = clientSecretText(credentials);
       ApiHttp.Response response =
           ApiHttp.send(
               request,

@@ -69,6 +69,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasDisplayData {
   private static final long serialVersionUID = 1L;
 
+  private transient @Nullable String tokenText;
+
   /** The fields every Row has, besides {@link #withFields}; {@code _time} first. */
   public static final List<String> DEFAULT_FIELDS =
       List.of("_time", "host", "source", "sourcetype", "index", "_raw", "_cd", "_indextime");
@@ -338,7 +340,10 @@ public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasD
           .append('=')
           .append(URLEncoder.encode(field.getValue(), StandardCharsets.UTF_8));
     }
-    String token = Secrets.resolve(getToken());
+    if (tokenText == null) {
+      tokenText = Secrets.resolve(getToken()); // once per copy: a Secret may be a network call
+    }
+    String token = tokenText;
     HttpRequest request =
         HttpRequest.newBuilder(URI.create(getUrl() + "/services/search/v2/jobs/export"))
             .timeout(getRequestTimeout())

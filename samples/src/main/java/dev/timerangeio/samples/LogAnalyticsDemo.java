@@ -67,7 +67,7 @@ final class LogAnalyticsDemo implements AutoCloseable {
   final AtomicLong cut = new AtomicLong();
   final AtomicLong tokens = new AtomicLong();
   final AtomicLong expired = new AtomicLong();
-  private final Map<String, long[]> issued = new ConcurrentHashMap<>(); // token -> {millis, uses}
+  private final Map<String, Long> issued = new ConcurrentHashMap<>(); // token -> issued at, ms
 
   private LogAnalyticsDemo(HttpServer server, Instant day, int count) {
     this.server = server;
@@ -116,15 +116,15 @@ final class LogAnalyticsDemo implements AutoCloseable {
       return;
     }
     String token = "demo-token-" + tokens.incrementAndGet();
-    issued.put(token, new long[] {System.currentTimeMillis(), 0});
+    issued.put(token, System.currentTimeMillis());
     respond(exchange, 200, "{\"token_type\":\"Bearer\",\"expires_in\":5,\"access_token\":\"" + token + "\"}");
   }
 
   private void query(HttpExchange exchange) throws IOException {
     long n = queries.incrementAndGet();
     String auth = String.valueOf(exchange.getRequestHeaders().getFirst("Authorization"));
-    long[] token = issued.get(auth.startsWith("Bearer ") ? auth.substring(7) : "");
-    if (token == null || System.currentTimeMillis() - token[0] > 5_000) {
+    Long token = issued.get(auth.startsWith("Bearer ") ? auth.substring(7) : "");
+    if (token == null || System.currentTimeMillis() - token > 5_000) {
       expired.incrementAndGet();
       respond(exchange, 401, "{\"error\":{\"code\":\"InvalidAuthenticationToken\",\"message\":\"The access token has expired\"}}");
       return;
