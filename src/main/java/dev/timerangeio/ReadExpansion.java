@@ -12,16 +12,24 @@ import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.schemas.NoSuchSchemaException;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.SchemaCoder;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.Impulse;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.transforms.Values;
+import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecordRouter;
 import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.TypeDescriptor;
+import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,28 +89,79 @@ final class ReadExpansion {
     if (location != null) {
       sideTags = sideTags.and(fn.progressTag);
     }
+    boolean liveEdge = read.getLiveEdgeReaders() >= 2;
     PCollectionTuple outputs =
         input
             .apply("Impulse", Impulse.create())
-            .apply("ReadTimeRanges", ParDo.of(fn).withOutputTags(fn.recordsTag, sideTags));
-    PCollection<BadRecord> badRecords =
-        outputs
-            .get(BadRecordRouter.BAD_RECORD_TAG)
-            .setCoder(BadRecord.getCoder(input.getPipeline()));
-    if (read.getBadRecordErrorHandler() != null) {
-      read.getBadRecordErrorHandler().addErrorCollection(badRecords);
+            .apply(
+                "ReadTimeRanges",
+                ParDo.of(fn)
+                    .withOutputTags(
+                        fn.recordsTag, liveEdge ? sideTags.and(fn.liveEdgeTag) : sideTags));
+    PCollectionList<T> records = PCollectionList.of(outputs.get(fn.recordsTag).setCoder(coder));
+    PCollectionList<BadRecord> badRecords =
+        PCollectionList.of(badRecordsOf(outputs, input.getPipeline()));
+    PCollectionList<KV<Integer, TimeRange>> signals =
+        location == null ? PCollectionList.empty(input.getPipeline()) : PCollectionList.of(signalsOf(outputs, fn));
+    if (liveEdge) {
+      // Parts of live-edge chunks go through a redistribute to readers on every worker.
+      PCollectionTuple edge =
+          outputs
+              .get(fn.liveEdgeTag)
+              .setCoder(TimeRangeCoder.of())
+              .apply(
+                  "SpreadLiveEdge",
+                  WithKeys.of((TimeRange part) -> spreadKey(part))
+                      .withKeyType(TypeDescriptors.integers()))
+              .apply("RedistributeLiveEdge", Reshuffle.of())
+              .apply("LiveEdgeParts", Values.create())
+              .apply(
+                  "ReadLiveEdge",
+                  ParDo.of(new LiveEdgeReadFn<>(fn, read, coder))
+                      .withOutputTags(fn.recordsTag, sideTags));
+      records = records.and(edge.get(fn.recordsTag).setCoder(coder));
+      badRecords = badRecords.and(badRecordsOf(edge, input.getPipeline()));
+      if (location != null) {
+        signals = signals.and(signalsOf(edge, fn));
+      }
     }
-    PCollection<T> records = outputs.get(fn.recordsTag).setCoder(coder);
+    PCollection<BadRecord> allBadRecords = flatten(badRecords, "BadRecords");
+    if (read.getBadRecordErrorHandler() != null) {
+      read.getBadRecordErrorHandler().addErrorCollection(allBadRecords);
+    }
+    PCollection<T> allRecords = flatten(records, "Records");
     if (location != null) {
       ProgressLocations.registerRead(
-          input.getPipeline(),
-          location,
-          outputs
-              .get(fn.progressTag)
-              .setCoder(KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of())),
-          records);
+          input.getPipeline(), location, flatten(signals, "ProgressSignals"), allRecords);
     }
-    return records;
+    return allRecords;
+  }
+
+  private static PCollection<BadRecord> badRecordsOf(PCollectionTuple outputs, Pipeline pipeline) {
+    return outputs.get(BadRecordRouter.BAD_RECORD_TAG).setCoder(BadRecord.getCoder(pipeline));
+  }
+
+  private static PCollection<KV<Integer, TimeRange>> signalsOf(
+      PCollectionTuple outputs, ReadFn<?> fn) {
+    return outputs
+        .get(fn.progressTag)
+        .setCoder(KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of()));
+  }
+
+  /** One collection as it is (the graph stays as it was without live-edge readers), more flattened. */
+  private static <X> PCollection<X> flatten(PCollectionList<X> list, String name) {
+    return list.size() == 1 ? list.get(0) : list.apply(name, Flatten.pCollections());
+  }
+
+  /**
+   * The redistribute key of a part: a mix of its start, so consecutive parts spread over the
+   * workers' key ranges; deterministic, so where a part goes doesn't depend on chance.
+   */
+  static int spreadKey(TimeRange part) {
+    long z = part.fromMicros() + 0x9E3779B97F4A7C15L;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return (int) (z ^ (z >>> 31));
   }
 
   /**
@@ -244,6 +303,9 @@ final class ReadExpansion {
         .add(
             DisplayData.item("maxInitialSplits", read.getMaxInitialSplits())
                 .withLabel("Max initial splits"))
+        .add(
+            DisplayData.item("liveEdgeReaders", read.getLiveEdgeReaders())
+                .withLabel("Readers per live-edge chunk"))
         .addIfNotNull(
             DisplayData.item("progressLocation", read.getProgressLocation())
                 .withLabel("Progress location"))

@@ -109,7 +109,15 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    */
   final TupleTag<KV<Integer, TimeRange>> progressTag = new TupleTag<KV<Integer, TimeRange>>() {};
 
+  /**
+   * With {@code withLiveEdgeReaders(n >= 2)}: the parts of each chunk claimed at the live edge,
+   * handed out to {@link LiveEdgeReadFn} instead of being read here; timestamped at each part's
+   * start minus the watermark delay, so a part in flight holds the watermark below its records.
+   */
+  final TupleTag<TimeRange> liveEdgeTag = new TupleTag<TimeRange>() {};
+
   private final Coder<T> coder;
+  private final LiveEdge liveEdge;
 
   /**
    * Identifies this applied read's {@link QueryGate} in a worker JVM: drawn when the read is
@@ -118,9 +126,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    */
   private final String queryGateId = java.util.UUID.randomUUID().toString();
 
-  private transient @Nullable SourceCalls<T> source;
-  private transient @Nullable DeadLetters deadLetters;
-  private transient @Nullable ChunkReader<T> reader;
+  private transient @Nullable ChunkReading<T> reading;
 
   ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder) {
     this.spec = spec;
@@ -129,6 +135,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     this.lagMicros = Times.durationMicros(spec.getIngestionLag());
     this.watermarkDelayMicros = Times.durationMicros(spec.getWatermarkDelay());
     this.pollInterval = Duration.millis(spec.getPollInterval().toMillis());
+    this.liveEdge = LiveEdge.of(spec);
   }
 
   static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec, Coder<T> coder) {
@@ -161,47 +168,31 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return Times.saturatedSubtract(spec.getClock().nowMicros(), lagMicros);
   }
 
-  /** The source, opened on first use (tests call the DoFn's methods without {@code @Setup}). */
-  private SourceCalls<T> source() throws Exception {
-    if (source == null) {
-      source = SourceCalls.open(spec, queryGate(), sourceRetries);
+  /** The source and chunk reader, opened on first use (tests call methods without {@code @Setup}). */
+  private ChunkReading<T> reading() {
+    if (reading == null) {
+      reading =
+          new ChunkReading<>(spec, coder, queryGate(), sourceRetries, recordsTag, progressTag);
     }
-    return source;
+    return reading;
   }
 
-  private ChunkReader<T> reader() throws Exception {
-    if (reader == null) {
-      if (spec.getDeadLetterSink() != null) {
-        // Stored like the write's batches: the source's time budget and requested waits don't
-        // apply to a sink.
-        deadLetters =
-            new DeadLetters(
-                spec.getDeadLetterSink(),
-                Retries.forSink(spec.getMaxRetries(), spec.getInitialBackoff(), sourceRetries));
-        deadLetters.open();
-      }
-      reader = new ChunkReader<>(spec, source(), coder, deadLetters, recordsTag, progressTag);
-    }
-    return reader;
+  private SourceCalls<T> source() throws Exception {
+    return reading().source();
   }
 
   @Setup
   public void setup() throws Exception {
-    reader();
+    reading().reader();
   }
 
   @Teardown
   public void teardown() throws Exception {
-    reader = null;
-    try {
-      if (source != null) {
-        source.close();
-      }
-    } finally {
-      source = null;
-      if (deadLetters != null) {
-        deadLetters.close();
-        deadLetters = null;
+    if (reading != null) {
+      try {
+        reading.close();
+      } finally {
+        reading = null;
       }
     }
   }
@@ -209,6 +200,11 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   QueryGate queryGate() {
     return QueryGate.of(
         queryGateId, spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries());
+  }
+
+  /** The id of this applied read's per-worker gate, shared with its {@link LiveEdgeReadFn}. */
+  String queryGateId() {
+    return queryGateId;
   }
 
   @GetInitialRestriction
@@ -304,7 +300,18 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       if (!tracker.tryClaim(position)) {
         return ProcessContinuation.stop();
       }
-      reader().read(TimeRange.of(position, chunkEnd), out);
+      TimeRange chunk = TimeRange.of(position, chunkEnd);
+      if (liveEdge.handsOut(chunk, horizon)) {
+        for (TimeRange part : liveEdge.parts(chunk)) {
+          out.get(liveEdgeTag)
+              .outputWithTimestamp(
+                  part,
+                  Times.toBeamTimestamp(
+                      Times.saturatedSubtract(part.fromMicros(), watermarkDelayMicros)));
+        }
+      } else {
+        reading().reader().read(chunk, out);
+      }
       watermark.setWatermark(
           Times.toBeamTimestamp(Times.saturatedSubtract(chunkEnd, watermarkDelayMicros)));
       watermarkLagMillis.set(

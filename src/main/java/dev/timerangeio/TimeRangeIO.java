@@ -118,6 +118,7 @@ public final class TimeRangeIO {
         .setPollInterval(DEFAULT_POLL_INTERVAL)
         .setWatermarkDelay(Duration.ZERO)
         .setMaxInitialSplits(DEFAULT_MAX_INITIAL_SPLITS)
+        .setLiveEdgeReaders(1)
         .setMaxRetries(DEFAULT_READ_MAX_RETRIES)
         .setInitialBackoff(DEFAULT_READ_INITIAL_BACKOFF)
         .setMaxRetryDuration(DEFAULT_READ_MAX_RETRY_DURATION)
@@ -173,6 +174,8 @@ public final class TimeRangeIO {
     abstract @Nullable SerializableFunction<T, Instant> getTimestampFn();
 
     abstract int getMaxInitialSplits();
+
+    abstract int getLiveEdgeReaders();
 
     abstract MicrosClock getClock();
 
@@ -239,6 +242,8 @@ public final class TimeRangeIO {
       abstract Builder<T> setTimestampFn(SerializableFunction<T, Instant> fn);
 
       abstract Builder<T> setMaxInitialSplits(int n);
+
+      abstract Builder<T> setLiveEdgeReaders(int n);
 
       abstract Builder<T> setClock(MicrosClock clock);
 
@@ -389,6 +394,28 @@ public final class TimeRangeIO {
           "withMaxInitialSplits: must be at least 1, was %s",
           maxInitialSplits);
       return toBuilder().setMaxInitialSplits(maxInitialSplits).build();
+    }
+
+    /**
+     * How many readers share each chunk at the live edge. Once a read has caught up, its chunks
+     * come one at a time as the clock passes them, so by default (1) the one worker holding the
+     * read's last restriction reads every one of them, however many workers the job has. With
+     * {@code n >= 2}, each chunk claimed within one chunk of the safe horizon is cut into {@code
+     * n} adjacent parts (on the source's {@link TimeRangeQuery#boundGranularityMicros() grid};
+     * fewer when the chunk is too short) that are handed out as elements through a
+     * redistribute, so readers on every worker query the live edge in parallel. Each part is read
+     * whole by one reader, exactly as a chunk is; the watermark is the minimum over the parts in
+     * flight, and the committed position advances only through parts read without a gap. The
+     * backlog is read as before, by the restrictions it is split into. Use about the number of
+     * worker threads for a busy source; each part is one more query per chunk. Default 1;
+     * allowed: 1 to 1,000.
+     */
+    public Read<T> withLiveEdgeReaders(int liveEdgeReaders) {
+      checkArgument(
+          liveEdgeReaders >= 1 && liveEdgeReaders <= 1_000,
+          "withLiveEdgeReaders: must be from 1 to 1000, was %s",
+          liveEdgeReaders);
+      return toBuilder().setLiveEdgeReaders(liveEdgeReaders).build();
     }
 
     /**

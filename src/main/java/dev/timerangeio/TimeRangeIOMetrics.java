@@ -34,6 +34,12 @@ public final class TimeRangeIOMetrics {
   /** Counter: transient source failures the read retried. */
   public static final String SOURCE_RETRIES = "sourceRetries";
 
+  /**
+   * Counter: parts of live-edge chunks read by the readers {@code withLiveEdgeReaders} spreads
+   * over the workers (each part also counts in {@link #CHUNKS_READ}).
+   */
+  public static final String LIVE_EDGE_PARTS = "liveEdgeParts";
+
   /** Counter: ranges split in two because their answer was too large. */
   public static final String RANGE_BISECTIONS = "rangeBisections";
 

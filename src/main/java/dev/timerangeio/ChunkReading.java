@@ -1,0 +1,82 @@
+package dev.timerangeio;
+
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.TupleTag;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * What a DoFn needs to read chunks on one worker — the gated, retried source, the dead-letter
+ * sink and the {@link ChunkReader} — opened on first use and closed at teardown; shared by {@link
+ * ReadFn} and {@link LiveEdgeReadFn}, so both read a chunk the same way. Internal; not
+ * serializable: a DoFn holds it in a transient field.
+ */
+final class ChunkReading<T> implements AutoCloseable {
+  private final TimeRangeIO.Read<T> spec;
+  private final Coder<T> coder;
+  private final QueryGate gate;
+  private final Counter sourceRetries;
+  private final TupleTag<T> recordsTag;
+  private final TupleTag<KV<Integer, TimeRange>> progressTag;
+
+  private @Nullable SourceCalls<T> source;
+  private @Nullable DeadLetters deadLetters;
+  private @Nullable ChunkReader<T> reader;
+
+  ChunkReading(
+      TimeRangeIO.Read<T> spec,
+      Coder<T> coder,
+      QueryGate gate,
+      Counter sourceRetries,
+      TupleTag<T> recordsTag,
+      TupleTag<KV<Integer, TimeRange>> progressTag) {
+    this.spec = spec;
+    this.coder = coder;
+    this.gate = gate;
+    this.sourceRetries = sourceRetries;
+    this.recordsTag = recordsTag;
+    this.progressTag = progressTag;
+  }
+
+  /** The source, opened on first use. */
+  SourceCalls<T> source() throws Exception {
+    if (source == null) {
+      source = SourceCalls.open(spec, gate, sourceRetries);
+    }
+    return source;
+  }
+
+  /** The chunk reader (and the dead-letter sink, if configured), opened on first use. */
+  ChunkReader<T> reader() throws Exception {
+    if (reader == null) {
+      if (spec.getDeadLetterSink() != null) {
+        // Stored like the write's batches: the source's time budget and requested waits don't
+        // apply to a sink.
+        deadLetters =
+            new DeadLetters(
+                spec.getDeadLetterSink(),
+                Retries.forSink(spec.getMaxRetries(), spec.getInitialBackoff(), sourceRetries));
+        deadLetters.open();
+      }
+      reader = new ChunkReader<>(spec, source(), coder, deadLetters, recordsTag, progressTag);
+    }
+    return reader;
+  }
+
+  @Override
+  public void close() throws Exception {
+    reader = null;
+    try {
+      if (source != null) {
+        source.close();
+      }
+    } finally {
+      source = null;
+      if (deadLetters != null) {
+        deadLetters.close();
+        deadLetters = null;
+      }
+    }
+  }
+}
