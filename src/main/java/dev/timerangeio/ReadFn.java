@@ -47,6 +47,16 @@ import org.slf4j.LoggerFactory;
  * {@code resume()} with a delay of the time left until the chunk is ready, but never less than the
  * poll interval: no busy loop and no sleeping on a worker thread.
  *
+ * <h3>The live edge on every worker</h3>
+ *
+ * With {@code withLiveEdgeReaders(n >= 2)}, a chunk claimed at the live edge ({@link LiveEdge}:
+ * ending within one chunk, or one poll interval, of the safe horizon) is not read here: it is cut
+ * into {@code n} parts output on {@link #liveEdgeTag}, each timestamped at its start minus the
+ * watermark delay, redistributed, and read whole by {@link LiveEdgeReadFn} on whichever worker
+ * each lands. The claim, the checkpoint after it and the watermark are as for a chunk read here;
+ * a part in flight holds the downstream watermark below every record it can emit, and each part
+ * signals its own progress, so the committed position passes only parts read without a gap.
+ *
  * <h3>Reading a chunk</h3>
  *
  * A claimed chunk is read whole by the call that claimed it ({@link ChunkReader}): an answer that

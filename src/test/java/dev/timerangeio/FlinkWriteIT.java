@@ -38,7 +38,7 @@ public class FlinkWriteIT {
 
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
-  private static final Map<String, AtomicLong> SEEN = new ConcurrentHashMap<>();
+  static final Map<String, AtomicLong> SEEN = new ConcurrentHashMap<>();
 
   /** Throws once, on the {@code failAt}-th record it sees; after the restart it passes all. */
   static final class FailOnce extends DoFn<KV<Long, Long>, KV<Long, Long>> {

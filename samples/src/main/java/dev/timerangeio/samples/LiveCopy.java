@@ -63,6 +63,14 @@ public final class LiveCopy {
     long getIngestionLagMillis();
 
     void setIngestionLagMillis(long value);
+
+    @Description(
+        "Readers per live-edge chunk (withLiveEdgeReaders): 2 spreads the live edge over both"
+            + " workers of a parallelism-2 job; 1 reads it where the chunk was claimed")
+    @Default.Integer(2)
+    int getLiveEdgeReaders();
+
+    void setLiveEdgeReaders(int value);
   }
 
   /** The copy, ready to run; the source table exists afterwards. */
@@ -88,6 +96,7 @@ public final class LiveCopy {
                 .withIngestionLag(Duration.ofMillis(options.getIngestionLagMillis()))
                 .withPollInterval(Duration.ofMillis(200))
                 .withTimestampFn(row -> row.getLogicalTypeValue("event_time", Instant.class))
+                .withLiveEdgeReaders(options.getLiveEdgeReaders())
                 .withProgressLocation(options.getProgressLocation()))
         .apply(
             "CopyExactlyOnce",
