@@ -7,8 +7,8 @@ import org.apache.beam.sdk.values.TupleTag;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * What a DoFn needs to read chunks on one worker — the gated, retried source, the dead-letter
- * sink and the {@link ChunkReader} — opened on first use and closed at teardown; shared by {@link
+ * What a DoFn needs to read chunks on one worker — the gated, retried source, the dead-letter sink
+ * and the {@link ChunkReader} — opened on first use and closed at teardown; shared by {@link
  * ReadFn} and {@link LiveEdgeReadFn}, so both read a chunk the same way. Internal; not
  * serializable: a DoFn holds it in a transient field.
  */

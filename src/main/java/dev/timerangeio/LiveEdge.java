@@ -8,11 +8,11 @@ import java.util.List;
  * Which chunks {@link ReadFn} hands out to {@link LiveEdgeReadFn} readers, and the parts it cuts
  * them into ({@code withLiveEdgeReaders}); internal.
  *
- * <p>A chunk is at the live edge when the read could not have claimed the next one with it: it
- * ends within one chunk, or one poll interval if that is longer, of the safe horizon. Chunks
- * further below the horizon are backlog, read by the restrictions the backlog is split into.
- * Which chunks count only decides who reads them, never what is read: every claimed chunk is read
- * whole, by the claiming call or by its parts' readers.
+ * <p>A chunk is at the live edge when the read could not have claimed the next one with it: it ends
+ * within one chunk, or one poll interval if that is longer, of the safe horizon. Chunks further
+ * below the horizon are backlog, read by the restrictions the backlog is split into. Which chunks
+ * count only decides who reads them, never what is read: every claimed chunk is read whole, by the
+ * claiming call or by its parts' readers.
  */
 final class LiveEdge implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -35,15 +35,17 @@ final class LiveEdge implements Serializable {
         Times.durationMicros(spec.getPollInterval()));
   }
 
-  /** Whether {@code chunk}, just claimed with the safe horizon at {@code horizon}, is handed out. */
+  /**
+   * Whether {@code chunk}, just claimed with the safe horizon at {@code horizon}, is handed out.
+   */
   boolean handsOut(TimeRange chunk, long horizon) {
     return readers >= 2 && chunk.toMicros() > Times.saturatedSubtract(horizon, edgeMicros);
   }
 
   /**
    * {@code chunk} cut into at most {@code readers} adjacent parts of whole units of the source's
-   * bound granularity (the last part takes any remainder): together they are the chunk, and no
-   * two overlap.
+   * bound granularity (the last part takes any remainder): together they are the chunk, and no two
+   * overlap.
    */
   List<TimeRange> parts(TimeRange chunk) {
     long from = chunk.fromMicros();

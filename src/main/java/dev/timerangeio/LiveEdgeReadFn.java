@@ -12,12 +12,12 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * Reads the parts of live-edge chunks that {@link ReadFn} hands out with {@code
  * withLiveEdgeReaders(n >= 2)}, on whichever worker the redistribute placed them; internal.
  *
- * <p>Each part is read whole by one call, exactly as {@link ReadFn} reads a claimed chunk (the
- * same {@link ChunkReader}: bisection, paging, record checks, dead letters, then the part's
- * progress signal). A part arrives as an element timestamped at its start minus the watermark
- * delay, which holds the watermark below every record it can emit until it has been read. If the
- * bundle fails, Beam discards its outputs and retries the element: a part is emitted exactly once
- * per successful read.
+ * <p>Each part is read whole by one call, exactly as {@link ReadFn} reads a claimed chunk (the same
+ * {@link ChunkReader}: bisection, paging, record checks, dead letters, then the part's progress
+ * signal). A part arrives as an element timestamped at its start minus the watermark delay, which
+ * holds the watermark below every record it can emit until it has been read. If the bundle fails,
+ * Beam discards its outputs and retries the element: a part is emitted exactly once per successful
+ * read.
  */
 final class LiveEdgeReadFn<T> extends DoFn<TimeRange, T> {
   private final TimeRangeIO.Read<T> spec;

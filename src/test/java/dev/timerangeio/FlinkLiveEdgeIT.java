@@ -29,8 +29,8 @@ import org.junit.runners.JUnit4;
 
 /**
  * {@code withLiveEdgeReaders} on the embedded Flink runner ({@code [local]}, parallelism 2,
- * checkpoints every 500 ms, one injected failure and restore): both subtasks read parts of the
- * live edge, and the exactly-once write holds every record once.
+ * checkpoints every 500 ms, one injected failure and restore): both subtasks read parts of the live
+ * edge, and the exactly-once write holds every record once.
  */
 @RunWith(JUnit4.class)
 public class FlinkLiveEdgeIT {
@@ -124,7 +124,7 @@ public class FlinkLiveEdgeIT {
       clock.set(T0 + 13 * SECOND);
       PipelineSupport.awaitCondition(
           result,
-          () -> committedMicros(progress) == T0 + 13 * SECOND,
+          () -> PipelineSupport.committedMicros(progress) == T0 + 13 * SECOND,
           WAIT,
           "a commit through the end");
 
@@ -139,14 +139,6 @@ public class FlinkLiveEdgeIT {
       assertThat(PART_READERS.get(id), hasItems("1/2", "2/2"));
     } finally {
       result.cancel();
-    }
-  }
-
-  private static long committedMicros(String location) {
-    try {
-      return ProgressStore.read(location).map(ProgressOffset::timestampMicros).orElse(Long.MIN_VALUE);
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

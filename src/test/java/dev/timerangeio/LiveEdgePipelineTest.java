@@ -17,21 +17,23 @@ import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
 
 /**
- * A streaming read with {@code withLiveEdgeReaders} into an exactly-once write on the
- * DirectRunner, the clock moved one chunk at a time so that every chunk after the backlog is read
- * at the live edge, in parts, by the redistributed readers.
+ * A streaming read with {@code withLiveEdgeReaders} into an exactly-once write on the DirectRunner,
+ * the clock moved one chunk at a time so that every chunk after the backlog is read at the live
+ * edge, in parts, by the redistributed readers.
  */
 @RunWith(JUnit4.class)
 public class LiveEdgePipelineTest {
   private static final long SECOND = 1_000_000L;
-  private static final long T0 = Times.toMicros("t0", java.time.Instant.parse("2026-01-01T00:00:00Z"));
+  private static final long T0 =
+      Times.toMicros("t0", java.time.Instant.parse("2026-01-01T00:00:00Z"));
   private static final org.joda.time.Duration WAIT = org.joda.time.Duration.standardMinutes(2);
   private static final int READERS = 4;
 
   @Rule public final transient TestPipeline p = TestPipeline.create();
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
-  private TimeRangeIO.Read<KV<Long, Long>> read(TestSource source, TestClock clock, String location) {
+  private TimeRangeIO.Read<KV<Long, Long>> read(
+      TestSource source, TestClock clock, String location) {
     return TimeRangeIO.<KV<Long, Long>>read()
         .withQuery(source)
         .withCoder(TestSource.CODER)
@@ -45,19 +47,12 @@ public class LiveEdgePipelineTest {
         .withProgressLocation(location);
   }
 
-  private static TimeRangeIO.Write<KV<Long, Long>> write(TestSink<KV<Long, Long>> sink, String location) {
+  private static TimeRangeIO.Write<KV<Long, Long>> write(
+      TestSink<KV<Long, Long>> sink, String location) {
     return TimeRangeIO.<KV<Long, Long>>write()
         .to(sink)
         .withKeyFn(KV::getValue)
         .withProgressLocation(location);
-  }
-
-  private static long committedMicros(String location) {
-    try {
-      return ProgressStore.read(location).map(ProgressOffset::timestampMicros).orElse(Long.MIN_VALUE);
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   @Test
@@ -65,7 +60,8 @@ public class LiveEdgePipelineTest {
     String location = tmp.getRoot() + "/progress.json";
     // Records on every part boundary (250 ms) and the microsecond before it, plus random ones.
     TestSource source =
-        TestSource.of(PipelineSupport.nastyTimes(T0, T0 + 20 * SECOND, SECOND / READERS, 2_000, 11));
+        TestSource.of(
+            PipelineSupport.nastyTimes(T0, T0 + 20 * SECOND, SECOND / READERS, 2_000, 11));
     TestSink<KV<Long, Long>> sink = TestSink.create();
     TestClock clock = new TestClock(T0 + 3 * SECOND); // three chunks of backlog
     p.getOptions().as(DirectOptions.class).setBlockOnRun(false);
@@ -84,14 +80,18 @@ public class LiveEdgePipelineTest {
       // the watermark to pass a record on a chunk's last microsecond): all is committed.
       clock.set(T0 + 21 * SECOND);
       PipelineSupport.awaitCondition(
-          result, () -> committedMicros(location) == T0 + 21 * SECOND, WAIT, "a commit through the end");
+          result,
+          () -> PipelineSupport.committedMicros(location) == T0 + 21 * SECOND,
+          WAIT,
+          "a commit through the end");
       Map<String, KV<Long, Long>> expected = new HashMap<>();
       for (KV<Long, Long> r : source.records()) {
         expected.put(IdempotencyKeys.of(r.getValue()), r);
       }
       assertEquals(expected, sink.stored());
       // [T0 + 2 s, T0 + 3 s) was already at the live edge at the start; then 18 more chunks.
-      assertEquals(19 * READERS, PipelineSupport.counter(result, TimeRangeIOMetrics.LIVE_EDGE_PARTS));
+      assertEquals(
+          19 * READERS, PipelineSupport.counter(result, TimeRangeIOMetrics.LIVE_EDGE_PARTS));
       assertEquals(
           source.records().size(), PipelineSupport.counter(result, TimeRangeIOMetrics.ROWS_READ));
     } finally {
@@ -125,7 +125,10 @@ public class LiveEdgePipelineTest {
     PipelineResult result = p.run();
     try {
       PipelineSupport.awaitCondition(
-          result, () -> committedMicros(location) == T0 + 4 * SECOND, WAIT, "the backlog committed");
+          result,
+          () -> PipelineSupport.committedMicros(location) == T0 + 4 * SECOND,
+          WAIT,
+          "the backlog committed");
       for (int s = 5; s <= 10; s++) {
         // One chunk at a time, each read at the live edge: wait for its records (every chunk
         // has 20) before the next one is ready.
@@ -138,11 +141,20 @@ public class LiveEdgePipelineTest {
       PipelineSupport.awaitCondition(
           result, () -> sink.stored().size() == times.length - 1, WAIT, "all but the held record");
       PipelineSupport.awaitCondition(
-          result, () -> committedMicros(location) >= held, WAIT, "a commit up to the held part");
-      assertEquals("the position stops at the held record's part", held, committedMicros(location));
+          result,
+          () -> PipelineSupport.committedMicros(location) >= held,
+          WAIT,
+          "a commit up to the held part");
+      assertEquals(
+          "the position stops at the held record's part",
+          held,
+          PipelineSupport.committedMicros(location));
       sink.release();
       PipelineSupport.awaitCondition(
-          result, () -> committedMicros(location) == T0 + 10 * SECOND, WAIT, "a commit through the end");
+          result,
+          () -> PipelineSupport.committedMicros(location) == T0 + 10 * SECOND,
+          WAIT,
+          "a commit through the end");
       assertEquals(times.length, sink.stored().size());
       assertTrue(PipelineSupport.counter(result, TimeRangeIOMetrics.LIVE_EDGE_PARTS) > 0);
     } finally {

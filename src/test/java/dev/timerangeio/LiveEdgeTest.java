@@ -30,6 +30,7 @@ import org.junit.runners.JUnit4;
 public class LiveEdgeTest {
   private static final long SECOND = 1_000_000L;
   private static final long MINUTE = 60 * SECOND;
+
   /** 2024-05-01T00:00:00Z. */
   private static final long T0 = 1_714_521_600L * SECOND;
 
@@ -72,10 +73,13 @@ public class LiveEdgeTest {
     assertFalse(edge.handsOut(TimeRange.of(horizon - 2 * MINUTE, horizon - MINUTE), horizon));
     // A poll interval longer than a chunk: every chunk that became ready during it.
     LiveEdge slowPoll = new LiveEdge(2, 1, SECOND, 5 * SECOND);
-    assertTrue(slowPoll.handsOut(TimeRange.of(horizon - 4 * SECOND, horizon - 3 * SECOND), horizon));
-    assertFalse(slowPoll.handsOut(TimeRange.of(horizon - 6 * SECOND, horizon - 5 * SECOND), horizon));
+    assertTrue(
+        slowPoll.handsOut(TimeRange.of(horizon - 4 * SECOND, horizon - 3 * SECOND), horizon));
+    assertFalse(
+        slowPoll.handsOut(TimeRange.of(horizon - 6 * SECOND, horizon - 5 * SECOND), horizon));
     // One reader: nothing is handed out.
-    assertFalse(new LiveEdge(1, 1, MINUTE, SECOND).handsOut(TimeRange.of(horizon - 1, horizon), horizon));
+    assertFalse(
+        new LiveEdge(1, 1, MINUTE, SECOND).handsOut(TimeRange.of(horizon - 1, horizon), horizon));
   }
 
   @Test
@@ -103,7 +107,8 @@ public class LiveEdgeTest {
       edgeStart + MINUTE - 1
     };
     TestSource source = TestSource.of(times);
-    TestClock clock = new TestClock(edgeStart + MINUTE + 30 * SECOND + 5); // horizon: edge end + 5 µs
+    TestClock clock =
+        new TestClock(edgeStart + MINUTE + 30 * SECOND + 5); // horizon: edge end + 5 µs
     ReadFn<KV<Long, Long>> fn =
         ReadFn.of(
             TimeRangeIO.<KV<Long, Long>>read()
@@ -161,7 +166,10 @@ public class LiveEdgeTest {
                 .withClock(clock));
     TimeRange restriction = TimeRange.of(edgeStart, Long.MAX_VALUE);
     TaggedOutput out = new TaggedOutput();
-    fn.process(fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    fn.process(
+        fn.newTracker(restriction),
+        fn.newWatermarkEstimator(fn.initialWatermark(restriction)),
+        out);
 
     assertEquals(2, out.values(fn.recordsTag).size());
     assertTrue(out.values(fn.liveEdgeTag).isEmpty());
@@ -192,7 +200,9 @@ public class LiveEdgeTest {
               .setPaneInfo(PaneInfo.NO_FIRING)
               .setReceiver(
                   windowed -> {
-                    values.computeIfAbsent(tag.getId(), k -> new ArrayList<>()).add(windowed.getValue());
+                    values
+                        .computeIfAbsent(tag.getId(), k -> new ArrayList<>())
+                        .add(windowed.getValue());
                     timestamps
                         .computeIfAbsent(tag.getId(), k -> new ArrayList<>())
                         .add(windowed.getTimestamp());

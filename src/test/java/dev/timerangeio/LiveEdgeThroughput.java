@@ -21,19 +21,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Throughput of a streaming read at the live edge with 1, 2 and 4 workers on the embedded Flink
- * runner ({@code [local]}), with {@code withLiveEdgeReaders} equal to the number of workers (and
- * 1 for one worker, today's default), against a busy remote-like source: {@code RATE} records a
- * second of real time, and an answer that takes 20 ms plus {@code ROW_MICROS} per record (a
- * remote API or database: the time goes into waiting, not into this machine's two cores). Each
- * run follows the real clock from "latest" for a warm-up, then counts the records delivered in a
- * measured window and reports records a second (100% of offered: it keeps up).
+ * runner ({@code [local]}), with {@code withLiveEdgeReaders} equal to the number of workers (and 1
+ * for one worker, today's default), against a busy remote-like source: {@code RATE} records a
+ * second of real time, and an answer that takes 20 ms plus {@code ROW_MICROS} per record (a remote
+ * API or database: the time goes into waiting, not into this machine's two cores). Each run follows
+ * the real clock from "latest" for a warm-up, then counts the records delivered in a measured
+ * window and reports records a second (100% of offered: it keeps up).
  *
  * <pre>mvn -q test-compile org.codehaus.mojo:exec-maven-plugin:3.5.0:exec -Dexec.executable=java \
  *   -Dexec.classpathScope=test \
  *   -Dexec.args="-Xmx1g -cp %classpath dev.timerangeio.LiveEdgeThroughput"</pre>
  *
- * Options (system properties): {@code rate} (records/s, default 20000; as {@code -Drate=...} before {@code -cp} in {@code exec.args}), {@code rowMicros}
- * (default 150), {@code warmupSeconds} (10), {@code seconds} (30), {@code workers} (1,2,4).
+ * Options (system properties): {@code rate} (records/s, default 20000; as {@code -Drate=...} before
+ * {@code -cp} in {@code exec.args}), {@code rowMicros} (default 150), {@code warmupSeconds} (10),
+ * {@code seconds} (30), {@code workers} (1,2,4).
  */
 public final class LiveEdgeThroughput {
   private static final Logger LOG = LoggerFactory.getLogger(LiveEdgeThroughput.class);

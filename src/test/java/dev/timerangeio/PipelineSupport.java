@@ -97,6 +97,15 @@ public final class PipelineSupport {
     }
   }
 
+  /** The committed position at {@code location}, in microseconds; Long.MIN_VALUE before any. */
+  public static long committedMicros(String location) {
+    try {
+      return ProgressStore.read(location).map(ProgressOffset::timestampMicros).orElse(Long.MIN_VALUE);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The attempted value of the counter {@code name} in the TimeRangeIO namespace, summed. */
   /**
    * A counter's committed value, or its attempted value on a runner without committed metrics

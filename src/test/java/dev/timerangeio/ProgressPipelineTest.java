@@ -159,16 +159,16 @@ public class ProgressPipelineTest {
       // watermark after the sink at its timestamp.
       PipelineSupport.awaitCondition(
           result,
-          () -> committedMicros(location) >= held,
+          () -> PipelineSupport.committedMicros(location) >= held,
           wait,
           "a commit up to the held record's chunk");
       // Everything after the held record is in the sink, yet the position stops at it.
-      assertEquals(held, committedMicros(location));
+      assertEquals(held, PipelineSupport.committedMicros(location));
 
       sink.release();
       PipelineSupport.awaitCondition(
           result,
-          () -> committedMicros(location) > times[times.length - 1],
+          () -> PipelineSupport.committedMicros(location) > times[times.length - 1],
           wait,
           "a commit past the last record once the held one is acknowledged");
       assertEquals(100, sink.stored().size());
@@ -178,11 +178,4 @@ public class ProgressPipelineTest {
     }
   }
 
-  private static long committedMicros(String location) {
-    try {
-      return ProgressStore.read(location).map(ProgressOffset::timestampMicros).orElse(Long.MIN_VALUE);
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 }
