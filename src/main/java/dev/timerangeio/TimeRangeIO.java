@@ -1,10 +1,11 @@
 package dev.timerangeio;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static dev.timerangeio.Checks.checkArgument;
 
 import com.google.auto.value.AutoValue;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
@@ -22,7 +23,6 @@ import org.apache.beam.sdk.values.POutput;
 import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TypeDescriptor;
-import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -844,7 +844,10 @@ public final class TimeRangeIO {
 
       @Override
       public Map<TupleTag<?>, PValue> expand() {
-        return ImmutableMap.of(writtenTag, writtenKeys, failedTag, failedRecords);
+        Map<TupleTag<?>, PValue> outputs = new LinkedHashMap<>();
+        outputs.put(writtenTag, writtenKeys);
+        outputs.put(failedTag, failedRecords);
+        return outputs;
       }
 
       @Override

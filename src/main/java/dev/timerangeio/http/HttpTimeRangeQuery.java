@@ -1,6 +1,6 @@
 package dev.timerangeio.http;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static dev.timerangeio.Checks.checkArgument;
 
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,11 +16,11 @@ import java.io.Serializable;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.util.Secret;
-import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -136,11 +136,11 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
   abstract @Nullable String recordTimePointer();
 
-  abstract ImmutableMap<String, String> headers();
+  abstract Map<String, String> headers();
 
-  abstract ImmutableMap<String, Secret> secretHeaders();
+  abstract Map<String, Secret> secretHeaders();
 
-  abstract ImmutableMap<String, Secret> secretQueryParameters();
+  abstract Map<String, Secret> secretQueryParameters();
 
   abstract @Nullable OAuth2ClientCredentials oauth2();
 
@@ -182,11 +182,11 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
     abstract Builder<T> setRecordTimePointer(@Nullable String pointer);
 
-    abstract Builder<T> setHeaders(ImmutableMap<String, String> headers);
+    abstract Builder<T> setHeaders(Map<String, String> headers);
 
-    abstract Builder<T> setSecretHeaders(ImmutableMap<String, Secret> headers);
+    abstract Builder<T> setSecretHeaders(Map<String, Secret> headers);
 
-    abstract Builder<T> setSecretQueryParameters(ImmutableMap<String, Secret> parameters);
+    abstract Builder<T> setSecretQueryParameters(Map<String, Secret> parameters);
 
     abstract Builder<T> setOauth2(@Nullable OAuth2ClientCredentials oauth2);
 
@@ -214,9 +214,9 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
         .setMapper(mapper)
         .setRecordsPointer("")
         .setTimeFormat(TimeFormat.ISO_8601)
-        .setHeaders(ImmutableMap.of())
-        .setSecretHeaders(ImmutableMap.of())
-        .setSecretQueryParameters(ImmutableMap.of())
+        .setHeaders(Map.of())
+        .setSecretHeaders(Map.of())
+        .setSecretQueryParameters(Map.of())
         .setJsonLines(false)
         .setTimeout(DEFAULT_TIMEOUT)
         .setMaxPagesPerQuery(DEFAULT_MAX_PAGES_PER_QUERY)
@@ -519,9 +519,14 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     checkArgument(value != null, "%s(%s): value must not be null", option, name);
   }
 
-  /** {@code map} with {@code name} set to {@code value}, in insertion order. */
-  private static <V> ImmutableMap<String, V> put(ImmutableMap<String, V> map, String name, V value) {
-    return ImmutableMap.<String, V>builder().putAll(map).put(name, value).buildKeepingLast();
+  /**
+   * {@code map} with {@code name} set to {@code value}, in insertion order (a name set again keeps
+   * its place); a new map, so the configuration stays immutable.
+   */
+  private static <V> Map<String, V> put(Map<String, V> map, String name, V value) {
+    Map<String, V> copy = new LinkedHashMap<>(map);
+    copy.put(name, value);
+    return Collections.unmodifiableMap(copy);
   }
 
   /** The secrets, resolved here on the worker. */
@@ -535,7 +540,7 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     return secrets;
   }
 
-  private static Map<String, String> resolve(ImmutableMap<String, Secret> secrets) {
+  private static Map<String, String> resolve(Map<String, Secret> secrets) {
     Map<String, String> values = new LinkedHashMap<>();
     secrets.forEach((name, secret) -> values.put(name, Secrets.resolve(secret)));
     return values;

@@ -1,7 +1,7 @@
 package dev.timerangeio.jdbc;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+import static dev.timerangeio.Checks.checkArgument;
+import static dev.timerangeio.Checks.checkState;
 
 import com.google.auto.value.AutoValue;
 import dev.timerangeio.ResultQuery;
