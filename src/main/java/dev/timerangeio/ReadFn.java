@@ -5,6 +5,7 @@ import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.InstantCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Gauge;
+import org.apache.beam.sdk.metrics.Lineage;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecordRouter;
@@ -91,6 +92,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final long lagMicros;
   private final long watermarkDelayMicros;
   private final Duration pollInterval;
+  /** The query's name for Beam's Lineage, taken when the read is applied; null: not reported. */
+  private final @Nullable LineageName lineage;
 
   private final Gauge watermarkLagMillis =
       Metrics.gauge(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.WATERMARK_LAG_MILLIS);
@@ -129,6 +132,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     this.lagMicros = Times.durationMicros(spec.getIngestionLag());
     this.watermarkDelayMicros = Times.durationMicros(spec.getWatermarkDelay());
     this.pollInterval = Duration.millis(spec.getPollInterval().toMillis());
+    this.lineage = spec.getQuery().lineage();
   }
 
   static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec, Coder<T> coder) {
@@ -290,6 +294,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       ManualWatermarkEstimator<org.joda.time.Instant> watermark,
       MultiOutputReceiver out)
       throws Exception {
+    if (lineage != null) {
+      // Per call, not per DoFn copy: a call's metrics are dropped with its bundle if it fails.
+      lineage.reportTo(Lineage.getSources());
+    }
     long position = tracker.currentRestriction().fromMicros();
     while (position < tracker.currentRestriction().toMicros()) {
       long chunkEnd = grid.chunkEnd(position, tracker.currentRestriction().toMicros());

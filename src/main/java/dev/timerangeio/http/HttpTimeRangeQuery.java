@@ -5,6 +5,7 @@ import static dev.timerangeio.Checks.checkArgument;
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.auto.value.AutoValue;
+import dev.timerangeio.LineageName;
 import dev.timerangeio.ResultQuery;
 import dev.timerangeio.ResultTooLargeException;
 import dev.timerangeio.Secrets;
@@ -20,6 +21,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.display.HasDisplayData;
 import org.apache.beam.sdk.util.Secret;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -66,7 +69,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * @param <T> the record type
  */
 @AutoValue
-public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
+public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> implements HasDisplayData {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withTimeout}: 30 seconds. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
@@ -624,6 +627,38 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
   static String fill(String template, String from, String to) {
     return template.replace("{from}", from).replace("{to}", to);
+  }
+
+  /** The URL template's scheme, host and path ({@link LineageName#ofUrl}); no query string. */
+  @Override
+  public @Nullable LineageName lineage() {
+    return LineageName.ofUrl(urlTemplate());
+  }
+
+  /**
+   * The method and URL template (secret query parameters are added on the worker, so never in
+   * it), the body template and the names, never the values, of secret headers and parameters.
+   */
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    builder
+        .add(DisplayData.item("method", method()).withLabel("HTTP method"))
+        .add(DisplayData.item("urlTemplate", urlTemplate()).withLabel("URL template"))
+        .addIfNotNull(DisplayData.item("bodyTemplate", bodyTemplate()).withLabel("Body template"))
+        .add(DisplayData.item("recordsPointer", recordsPointer()).withLabel("Records at"))
+        .add(DisplayData.item("timeFormat", timeFormat().toString()).withLabel("Time format"))
+        .addIfNotNull(
+            DisplayData.item(
+                    "secretHeaders",
+                    secretHeaders().isEmpty() ? null : String.join(",", secretHeaders().keySet()))
+                .withLabel("Secret headers (names)"))
+        .addIfNotNull(
+            DisplayData.item(
+                    "secretQueryParameters",
+                    secretQueryParameters().isEmpty()
+                        ? null
+                        : String.join(",", secretQueryParameters().keySet()))
+                .withLabel("Secret query parameters (names)"));
   }
 
   @Override

@@ -200,4 +200,12 @@ final class JdbcSupport {
       this.trailingSemicolon = trailingSemicolon;
     }
   }
+
+  /**
+   * {@code sql} with each string literal ({@code 'text'}, {@code ''} escaping a quote) shown as
+   * {@code '***'}: SQL shown in display data may have a password or token written into it.
+   */
+  static String maskLiterals(String sql) {
+    return sql.replaceAll("'(?:[^']|'')*'", "'***'");
+  }
 }
