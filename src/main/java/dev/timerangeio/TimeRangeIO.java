@@ -37,7 +37,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *     pipeline.apply(
  *         TimeRangeIO.<Event>read()
  *             .withQuery(JdbcTimeRangeQuery.forTable(url, "events", "event_time", Event::fromRow))
- *             .withCoder(SerializableCoder.of(Event.class))
+ *             .withRecordType(TypeDescriptor.of(Event.class)) // @DefaultSchema: a schema coder
  *             .withStartTime("earliest")                      // or "latest", or ISO-8601
  *             .withPartitionDuration(Duration.ofMinutes(5))
  *             .withIngestionLag(Duration.ofMinutes(2))

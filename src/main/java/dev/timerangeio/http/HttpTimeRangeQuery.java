@@ -51,7 +51,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * link until there is none.
  *
  * <p>Answers: 200 is a page of records, 204 a page without any. Failures: 202 (an asynchronous
- * API still working), 408, 429, 500–504 and 520–527, timeouts, refused, reset or truncated
+ * API still working), 408, 429, 500, 502–504 and 520–527 (not 501, Not Implemented, which no
+ * retry mends), timeouts, refused, reset or truncated
  * responses are {@link TransientSourceException}s, retried by the read (honouring {@code
  * Retry-After}); 413, a query reading more than {@link #withMaxBytesPerQuery} or paging longer
  * than {@link #withMaxQueryDuration} are a {@link ResultTooLargeException}, so the read bisects the
