@@ -59,8 +59,12 @@ import org.slf4j.LoggerFactory;
  * <h3>Progress and size</h3>
  *
  * Work is measured in microseconds of time range: done is what was claimed, remaining is up to
- * the end of the range or, for an unbounded range, up to the safe horizon. {@code @GetSize} is the
- * part of the range that is ready to read now.
+ * the end of the range or, for an unbounded range, up to the safe horizon. {@code @GetSize} is in
+ * bytes, as runners expect (Dataflow's autoscaler weighs backlog by it): the microseconds of the
+ * restriction that are ready to read now, times the bytes per microsecond this worker's copy has
+ * emitted so far (records' encoded size with the read's coder over the chunks' durations, empty
+ * chunks included); before it has emitted anything, one byte per microsecond ({@link ByteRate}).
+ * The backlog in time stays a metric, {@code backlogMicros}.
  *
  * <h3>Watermark</h3>
  *
@@ -124,6 +128,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private transient @Nullable SourceCalls<T> source;
   private transient @Nullable DeadLetters deadLetters;
   private transient @Nullable ChunkReader<T> reader;
+  private transient @Nullable ByteRate byteRate;
 
   ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder) {
     this.spec = spec;
@@ -184,7 +189,9 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
                 Retries.forSink(spec.getMaxRetries(), spec.getInitialBackoff(), sourceRetries));
         deadLetters.open();
       }
-      reader = new ChunkReader<>(spec, source(), coder, deadLetters, recordsTag, progressTag);
+      reader =
+          new ChunkReader<>(
+              spec, source(), coder, deadLetters, recordsTag, progressTag, byteRate());
     }
     return reader;
   }
@@ -253,10 +260,23 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return TimeRangeCoder.of();
   }
 
+  /** What this copy has observed of bytes per microsecond; created on first use. */
+  ByteRate byteRate() {
+    if (byteRate == null) {
+      byteRate = new ByteRate();
+    }
+    return byteRate;
+  }
+
+  /**
+   * The estimated bytes of the part of the restriction that is ready to read now: its ready
+   * microseconds times the bytes per microsecond this copy has emitted so far ({@link ByteRate};
+   * one byte per microsecond before it has emitted any).
+   */
   @GetSize
   public double size(@Restriction TimeRange restriction) {
     long readyEnd = Math.min(restriction.toMicros(), horizon());
-    return Math.max(0d, (double) readyEnd - (double) restriction.fromMicros());
+    return byteRate().bytesOf(Times.saturatedSubtract(readyEnd, restriction.fromMicros()));
   }
 
   /**
