@@ -134,9 +134,9 @@ final class ChunkReader<T> {
   /**
    * Reads the claimed {@code chunk} whole, stores its dead letters, then (with a progress location)
    * signals the chunk as read: the signal follows the dead letters, so a committed position never
-   * passes a bad record before the dead-letter sink holds it.
+   * passes a bad record before the dead-letter sink holds it. Returns the records emitted.
    */
-  void read(TimeRange chunk, MultiOutputReceiver out) throws Exception {
+  long read(TimeRange chunk, MultiOutputReceiver out) throws Exception {
     long startNanos = System.nanoTime();
     ChunkOutput output = new ChunkOutput(chunk, out);
     readRange(chunk, output);
@@ -153,6 +153,7 @@ final class ChunkReader<T> {
       emptyChunks.inc();
     }
     chunkReadMillis.update((System.nanoTime() - startNanos) / 1_000_000);
+    return output.rows;
   }
 
   /**

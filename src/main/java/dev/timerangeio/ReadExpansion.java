@@ -269,6 +269,13 @@ final class ReadExpansion {
                 .withLabel("Max concurrent queries per worker"))
         .add(
             DisplayData.item(
+                    "progressLogInterval",
+                    read.getProgressLogInterval().isZero()
+                        ? "off"
+                        : read.getProgressLogInterval().toString())
+                .withLabel("Progress log interval per worker"))
+        .add(
+            DisplayData.item(
                     "maxRowsPerQuery",
                     read.getMaxRowsPerQuery() == 0 ? "no cap" : String.valueOf(read.getMaxRowsPerQuery()))
                 .withLabel("Max rows per query"));

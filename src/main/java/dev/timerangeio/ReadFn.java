@@ -64,7 +64,9 @@ import org.slf4j.LoggerFactory;
  * restriction that are ready to read now, times the bytes per microsecond this worker's copy has
  * emitted so far (records' encoded size with the read's coder over the chunks' durations, empty
  * chunks included); before it has emitted anything, one byte per microsecond ({@link ByteRate}).
- * The backlog in time stays a metric, {@code backlogMicros}.
+ * The backlog in time stays a metric, {@code backlogMicros}. People get a log line per worker
+ * every {@code withProgressLogInterval} ({@link ProgressLog}): chunks done, rows per second and
+ * time left while there is a backlog, the lag behind the safe horizon once caught up.
  *
  * <h3>Watermark</h3>
  *
@@ -119,9 +121,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final Coder<T> coder;
 
   /**
-   * Identifies this applied read's {@link QueryGate} in a worker JVM: drawn when the read is
-   * applied (this DoFn is built once per application, then copied to workers), so every copy of
-   * it shares one gate, and reads derived from one configuration each have their own.
+   * Identifies this applied read's {@link QueryGate} and {@link ProgressLog} in a worker JVM:
+   * drawn when the read is applied (this DoFn is built once per application, then copied to
+   * workers), so every copy of it shares one gate and one log, and reads derived from one
+   * configuration each have their own.
    */
   private final String queryGateId = java.util.UUID.randomUUID().toString();
 
@@ -129,6 +132,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private transient @Nullable DeadLetters deadLetters;
   private transient @Nullable ChunkReader<T> reader;
   private transient @Nullable ByteRate byteRate;
+  private transient @Nullable ProgressLog progressLog;
+  private transient boolean progressLogOpened;
 
   ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder) {
     this.spec = spec;
@@ -215,6 +220,20 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         deadLetters = null;
       }
     }
+  }
+
+  /** This worker's progress log for this read; null when the interval is zero. */
+  private @Nullable ProgressLog progressLog() {
+    if (!progressLogOpened) {
+      progressLog =
+          ProgressLog.of(
+              queryGateId,
+              Times.durationMicros(spec.getProgressLogInterval()),
+              grid.durationMicros(),
+              spec.getClock());
+      progressLogOpened = true;
+    }
+    return progressLog;
   }
 
   QueryGate queryGate() {
@@ -318,12 +337,31 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       // Per call, not per DoFn copy: a call's metrics are dropped with its bundle if it fails.
       lineage.reportTo(Lineage.getSources());
     }
+    ProgressLog log = progressLog();
+    try {
+      return readChunks(tracker, watermark, out, log);
+    } finally {
+      if (log != null) {
+        log.done(tracker);
+      }
+    }
+  }
+
+  private ProcessContinuation readChunks(
+      RestrictionTracker<TimeRange, Long> tracker,
+      ManualWatermarkEstimator<org.joda.time.Instant> watermark,
+      MultiOutputReceiver out,
+      @Nullable ProgressLog log)
+      throws Exception {
     long position = tracker.currentRestriction().fromMicros();
     while (position < tracker.currentRestriction().toMicros()) {
       long chunkEnd = grid.chunkEnd(position, tracker.currentRestriction().toMicros());
       long horizon = horizon();
       backlogMicros.set(Math.max(0, Times.saturatedSubtract(horizon, position)));
       if (chunkEnd > horizon) {
+        if (log != null) {
+          log.caughtUp(tracker, position, horizon);
+        }
         // Caught up: come back when the chunk is fully ingested, at most once per poll interval.
         long waitMillis = Math.floorDiv(chunkEnd - horizon + Times.MICROS_PER_MILLI - 1, 1_000);
         return ProcessContinuation.resume()
@@ -332,7 +370,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       if (!tracker.tryClaim(position)) {
         return ProcessContinuation.stop();
       }
-      reader().read(TimeRange.of(position, chunkEnd), out);
+      long rows = reader().read(TimeRange.of(position, chunkEnd), out);
+      if (log != null) {
+        log.chunkRead(tracker, rows, chunkEnd, tracker.currentRestriction().toMicros(), horizon);
+      }
       watermark.setWatermark(
           Times.toBeamTimestamp(Times.saturatedSubtract(chunkEnd, watermarkDelayMicros)));
       watermarkLagMillis.set(

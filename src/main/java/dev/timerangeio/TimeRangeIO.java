@@ -61,6 +61,8 @@ public final class TimeRangeIO {
   public static final Duration DEFAULT_INGESTION_LAG = Duration.ofSeconds(30);
   /** Default {@link Read#withPollInterval}: one second. */
   public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+  /** Default {@link Read#withProgressLogInterval}: a progress line every 30 seconds per worker. */
+  public static final Duration DEFAULT_PROGRESS_LOG_INTERVAL = Duration.ofSeconds(30);
   /** Default {@link Read#withMaxInitialSplits}: 100 restrictions for the backlog. */
   public static final int DEFAULT_MAX_INITIAL_SPLITS = 100;
 
@@ -124,6 +126,7 @@ public final class TimeRangeIO {
         .setMaxRowsPerQuery(0)
         .setMaxQueriesPerSecond(0)
         .setMaxConcurrentQueries(0)
+        .setProgressLogInterval(DEFAULT_PROGRESS_LOG_INTERVAL)
         .setClock(MicrosClock.SYSTEM)
         .build();
   }
@@ -194,6 +197,7 @@ public final class TimeRangeIO {
 
     abstract int getMaxConcurrentQueries();
 
+    abstract Duration getProgressLogInterval();
 
     abstract Builder<T> toBuilder();
 
@@ -214,6 +218,8 @@ public final class TimeRangeIO {
       abstract Builder<T> setMaxQueriesPerSecond(double rate);
 
       abstract Builder<T> setMaxConcurrentQueries(int max);
+
+      abstract Builder<T> setProgressLogInterval(Duration interval);
 
 
       abstract Builder<T> setQuery(TimeRangeQuery<T> query);
@@ -518,6 +524,21 @@ public final class TimeRangeIO {
           "withMaxConcurrentQueries: must be at least 1, was %s",
           maxConcurrentQueries);
       return toBuilder().setMaxConcurrentQueries(maxConcurrentQueries).build();
+    }
+
+    /**
+     * How often each worker logs (SLF4J, INFO, logger {@code dev.timerangeio.ProgressLog}) how far
+     * it has come: while it has a backlog, the chunks it has read of those it has in hand, rows
+     * per second and an estimated time left; once it follows the clock, how far its position
+     * trails the safe horizon. Default {@link #DEFAULT_PROGRESS_LOG_INTERVAL}; allowed: {@link
+     * Duration#ZERO} (no progress lines) or at least 1 ms.
+     */
+    public Read<T> withProgressLogInterval(Duration interval) {
+      checkArgument(
+          interval != null && (interval.isZero() || interval.toMillis() >= 1),
+          "withProgressLogInterval: must be Duration.ZERO (off) or at least 1 ms, was %s",
+          interval);
+      return toBuilder().setProgressLogInterval(interval).build();
     }
 
     /** Replaces the clock; for tests. */

@@ -55,7 +55,7 @@ public class ReadFnTest {
   }
 
   /** Runs one process() call over {@code restriction} with a fresh tracker and estimator. */
-  private static Collector<KV<Long, Long>> process(
+  static Collector<KV<Long, Long>> process(
       ReadFn<KV<Long, Long>> fn, TimeRange restriction) throws Exception {
     Collector<KV<Long, Long>> out = new Collector<>();
     fn.process(
@@ -64,7 +64,7 @@ public class ReadFnTest {
   }
 
   /** Collects output with timestamps. */
-  private static final class Collector<T> implements OutputReceiver<T>, MultiOutputReceiver {
+  static final class Collector<T> implements OutputReceiver<T>, MultiOutputReceiver {
     final List<T> values = new ArrayList<>();
     final List<Instant> timestamps = new ArrayList<>();
 
