@@ -12,10 +12,10 @@ import org.slf4j.LoggerFactory;
  * internal. Shared by every copy of the read's DoFn in the JVM (keyed like its {@link QueryGate}),
  * so the log is per worker, not per thread.
  *
- * <p>While there is a backlog: chunks read of the chunks this worker has in hand (read plus those
- * left in the restrictions it is reading, up to their end or the safe horizon), rows per second
- * since the last line, and the time left at the average time per chunk so far. A read that
- * follows the clock logs how far its position trails the safe horizon instead.
+ * <p>While there is a backlog: chunks read of the read's whole range when it is known up front,
+ * else of the chunks this worker has in hand (read plus those ready in the restrictions it is
+ * reading); rows per second since the last line; the time left at the average time per chunk so
+ * far. A read that follows the clock logs how far its position trails the safe horizon instead.
  */
 final class ProgressLog {
   private static final Logger LOG = LoggerFactory.getLogger(ProgressLog.class);
@@ -23,6 +23,8 @@ final class ProgressLog {
 
   private final long intervalMicros;
   private final long chunkMicros;
+  /** The chunks of the read's whole range when known up front (start instant, end); else 0. */
+  private final long rangeChunks;
   private final MicrosClock clock;
   /** Chunks left in each restriction being read here, by its tracker. */
   private final Map<Object, Long> left = new ConcurrentHashMap<>();
@@ -34,20 +36,26 @@ final class ProgressLog {
   private long rows;
   private long rowsAtLastLog;
 
-  private ProgressLog(long intervalMicros, long chunkMicros, MicrosClock clock) {
+  private ProgressLog(long intervalMicros, long chunkMicros, long rangeChunks, MicrosClock clock) {
     this.intervalMicros = intervalMicros;
     this.chunkMicros = chunkMicros;
+    this.rangeChunks = rangeChunks;
     this.clock = clock;
     this.startMicros = clock.nowMicros();
     this.lastLogMicros = startMicros;
   }
 
-  /** This JVM's log for the applied read {@code id}; null when the interval is zero (off). */
-  static @Nullable ProgressLog of(String id, long intervalMicros, long chunkMicros, MicrosClock clock) {
+  /**
+   * This JVM's log for the applied read {@code id}; null when the interval is zero (off). {@code
+   * rangeChunks}: the chunks of the read's whole range, or 0 when it is not known up front.
+   */
+  static @Nullable ProgressLog of(
+      String id, long intervalMicros, long chunkMicros, long rangeChunks, MicrosClock clock) {
     if (intervalMicros <= 0) {
       return null;
     }
-    return LOGS.computeIfAbsent(id, k -> new ProgressLog(intervalMicros, chunkMicros, clock));
+    return LOGS.computeIfAbsent(
+        id, k -> new ProgressLog(intervalMicros, chunkMicros, rangeChunks, clock));
   }
 
   /**
@@ -101,8 +109,16 @@ final class ProgressLog {
     left.remove(tracker);
   }
 
+  /**
+   * With the whole range known, the chunks of it this worker has not read: what is left if it
+   * reads the rest alone (workers don't see each other's progress), so at most the time left.
+   * Otherwise the chunks ready in the restrictions it is reading: a runner's queued restrictions
+   * are not in hand and don't count.
+   */
   private void logBacklog(long now) {
-    long remaining = totalLeft();
+    long inHand = totalLeft();
+    long total = rangeChunks > 0 ? Math.max(rangeChunks, chunks + inHand) : chunks + inHand;
+    long remaining = total - chunks;
     long elapsed = now - startMicros;
     long sinceLast = now - lastLogMicros;
     double rowsPerSecond =
@@ -110,11 +126,13 @@ final class ProgressLog {
     String eta =
         remaining == 0
             ? "none left"
-            : "about " + describeMicros((long) ((double) elapsed / chunks * remaining)) + " left";
+            : "about "
+                + describeMicros((long) ((double) elapsed / chunks * remaining))
+                + (rangeChunks > 0 ? " left if it reads the rest alone" : " left");
     LOG.info(
-        "TimeRangeIO: read {} of {} chunks on this worker, {} rows ({} rows/s), {}",
+        "TimeRangeIO: read {} of {} on this worker, {} rows ({} rows/s), {}",
         chunks,
-        chunks + remaining,
+        rangeChunks > 0 ? "the range's " + total + " chunks" : total + " chunks in hand",
         rows,
         String.format(java.util.Locale.ROOT, "%.1f", rowsPerSecond),
         eta);

@@ -230,10 +230,21 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
               queryGateId,
               Times.durationMicros(spec.getProgressLogInterval()),
               grid.durationMicros(),
+              rangeChunks(),
               spec.getClock());
       progressLogOpened = true;
     }
     return progressLog;
+  }
+
+  /** The chunks of the whole range when its start and end are instants; else 0 (unknown). */
+  private long rangeChunks() {
+    if (spec.getStartMode() != TimeRangeIO.StartMode.INSTANT || spec.getEndMicros() == null) {
+      return 0;
+    }
+    long from = grid.floorBoundary(spec.getStartMicros());
+    long to = grid.ceilBoundary(spec.getEndMicros());
+    return Math.max(0, (to - from) / grid.durationMicros());
   }
 
   QueryGate queryGate() {
@@ -279,8 +290,11 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return TimeRangeCoder.of();
   }
 
-  /** What this copy has observed of bytes per microsecond; created on first use. */
-  ByteRate byteRate() {
+  /**
+   * What this copy has observed of bytes per microsecond; created on first use, by the processing
+   * thread or by a runner's thread asking for the size.
+   */
+  synchronized ByteRate byteRate() {
     if (byteRate == null) {
       byteRate = new ByteRate();
     }

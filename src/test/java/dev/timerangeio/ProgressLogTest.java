@@ -94,9 +94,30 @@ public class ProgressLogTest {
     // 10 s a chunk, a line every 30 s: after chunks 3, 6 and 9, one row each.
     assertEquals(
         List.of(
-            "TimeRangeIO: read 3 of 9 chunks on this worker, 3 rows (0.1 rows/s), about 1m left",
-            "TimeRangeIO: read 6 of 9 chunks on this worker, 6 rows (0.1 rows/s), about 30s left",
-            "TimeRangeIO: read 9 of 9 chunks on this worker, 9 rows (0.1 rows/s), none left"),
+            "TimeRangeIO: read 3 of 9 chunks in hand on this worker, 3 rows (0.1 rows/s),"
+                + " about 1m left",
+            "TimeRangeIO: read 6 of 9 chunks in hand on this worker, 6 rows (0.1 rows/s),"
+                + " about 30s left",
+            "TimeRangeIO: read 9 of 9 chunks in hand on this worker, 9 rows (0.1 rows/s),"
+                + " none left"),
+        progressLines());
+  }
+
+  @Test
+  public void aRangeKnownUpFrontCountsItsChunksLeftThoughNotYetInHand() throws Exception {
+    ReadFn<KV<Long, Long>> fn =
+        ReadFn.of(
+            read(new SlowSource(clock))
+                .withStartTime(Times.toInstant(T0))
+                .withEndTime(Times.toInstant(T0 + 9 * MINUTE)));
+
+    // The runner hands this worker a third of the range; the rest waits in its queue.
+    ReadFnTest.process(fn, TimeRange.of(T0, T0 + 3 * MINUTE));
+
+    assertEquals(
+        List.of(
+            "TimeRangeIO: read 3 of the range's 9 chunks on this worker, 3 rows (0.1 rows/s),"
+                + " about 1m left if it reads the rest alone"),
         progressLines());
   }
 
@@ -113,7 +134,7 @@ public class ProgressLogTest {
 
     assertEquals(
         List.of(
-            "TimeRangeIO: read 10 of 10 chunks on this worker, 2 rows (0.0 rows/s), none left"),
+            "TimeRangeIO: read 10 of 10 chunks in hand on this worker, 2 rows (0.0 rows/s), none left"),
         progressLines());
     clock.advance(30 * SECOND); // horizon T0 + 10m45s, still inside [10m, 11m)
     ReadFnTest.process(fn, TimeRange.of(T0 + 10 * MINUTE, Long.MAX_VALUE));
