@@ -2,6 +2,7 @@ package dev.timerangeio;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.hasItem;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 
@@ -63,15 +64,19 @@ public class ChecksTest {
   @Test
   public void noMainSourceImportsBeamsVendoredGuava() throws IOException {
     Path main = Paths.get("src", "main", "java");
-    List<String> offenders;
+    List<Path> sources;
     try (Stream<Path> files = Files.walk(main)) {
-      offenders =
-          files
-              .filter(p -> p.toString().endsWith(".java"))
-              .filter(ChecksTest::importsVendored)
-              .map(Path::toString)
-              .collect(Collectors.toList());
+      sources = files.filter(p -> p.toString().endsWith(".java")).collect(Collectors.toList());
     }
+    assertThat(
+        "the scan must see the library's sources",
+        sources,
+        hasItem(main.resolve(Paths.get("dev", "timerangeio", "TimeRangeIO.java"))));
+    List<String> offenders =
+        sources.stream()
+            .filter(ChecksTest::importsVendored)
+            .map(Path::toString)
+            .collect(Collectors.toList());
     assertThat(
         "files under src/main importing org.apache.beam.vendor (use plain Java or Checks)",
         offenders,
