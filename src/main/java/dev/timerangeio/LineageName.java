@@ -36,7 +36,9 @@ public final class LineageName implements Serializable {
    */
   public static LineageName of(String system, String... segments) {
     checkArgument(
-        system != null && !system.isEmpty(), "LineageName: system must not be empty, was %s", system);
+        system != null && !system.isEmpty(),
+        "LineageName: system must not be empty, was %s",
+        system);
     checkArgument(
         segments != null && segments.length > 0,
         "LineageName(%s): give at least one segment",
@@ -95,7 +97,7 @@ public final class LineageName implements Serializable {
     return segments;
   }
 
-  /** Adds this name to {@code lineage} ({@link Lineage#getSources()} or {@link Lineage#getSinks()}). */
+  /** Adds this name to {@link Lineage#getSources()} or {@link Lineage#getSinks()}. */
   void reportTo(Lineage lineage) {
     lineage.add(system, segments);
   }

@@ -134,7 +134,8 @@ public class ProgressLogTest {
 
     assertEquals(
         List.of(
-            "TimeRangeIO: read 10 of 10 chunks in hand on this worker, 2 rows (0.0 rows/s), none left"),
+            "TimeRangeIO: read 10 of 10 chunks in hand on this worker, 2 rows (0.0 rows/s),"
+                + " none left"),
         progressLines());
     clock.advance(30 * SECOND); // horizon T0 + 10m45s, still inside [10m, 11m)
     ReadFnTest.process(fn, TimeRange.of(T0 + 10 * MINUTE, Long.MAX_VALUE));

@@ -35,7 +35,9 @@ public class SourceNamesTest {
     return data.items().stream()
         .collect(
             Collectors.toMap(
-                DisplayData.Item::getKey, i -> String.valueOf(i.getValue()), (a, b) -> a + "|" + b));
+                DisplayData.Item::getKey,
+                item -> String.valueOf(item.getValue()),
+                (a, b) -> a + "|" + b));
   }
 
   @Test

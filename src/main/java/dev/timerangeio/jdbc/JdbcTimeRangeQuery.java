@@ -565,7 +565,8 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
         .addIfNotNull(DisplayData.item("table", table()).withLabel("Table"))
         .addIfNotNull(DisplayData.item("timeColumn", timeColumn()).withLabel("Time column"))
         .addIfNotNull(
-            DisplayData.item("tieBreakerColumn", tieBreakerColumn()).withLabel("Tie-breaker column"))
+            DisplayData.item("tieBreakerColumn", tieBreakerColumn())
+                .withLabel("Tie-breaker column"))
         .addIfNotNull(
             DisplayData.item("sql", table() == null ? JdbcSupport.maskLiterals(sql()) : null)
                 .withLabel("SQL"))

@@ -81,6 +81,11 @@ public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasD
   public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofMinutes(10);
   /** Default of {@link #withMaxResponseBytes}. */
   public static final long DEFAULT_MAX_RESPONSE_BYTES = 256L << 20;
+
+  /** The first {@code index=name} (or {@code index="name"}) of a search. */
+  private static final Pattern INDEX =
+      Pattern.compile("\\bindex\\s*=\\s*\"?([A-Za-z0-9_*.-]+)\"?");
+
   /** Microseconds and the offset: Splunk's default answer has only milliseconds. */
   static final String TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%6N%:z";
 
@@ -398,10 +403,6 @@ public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasD
         ? LineageName.of("splunk", server, index.group(1))
         : LineageName.of("splunk", server);
   }
-
-  /** The first {@code index=name} (or {@code index="name"}) of a search. */
-  private static final Pattern INDEX =
-      Pattern.compile("\\bindex\\s*=\\s*\"?([A-Za-z0-9_*.-]+)\"?");
 
   @Override
   public final String toString() {
