@@ -38,6 +38,8 @@ final class ChunkReader<T> {
   private final TupleTag<T> recordsTag;
   private final TupleTag<KV<Integer, TimeRange>> progressTag;
   private final long watermarkDelayMicros;
+  private final ByteRate byteRate;
+  private final ByteRate.Sizer<T> sizer;
   /** Why the last range {@link #queryRange} dropped was too large; for the failure's message. */
   private String lastTooLarge = "";
 
@@ -57,8 +59,11 @@ final class ChunkReader<T> {
       Coder<T> coder,
       @Nullable DeadLetters deadLetters,
       TupleTag<T> recordsTag,
-      TupleTag<KV<Integer, TimeRange>> progressTag) {
+      TupleTag<KV<Integer, TimeRange>> progressTag,
+      ByteRate byteRate) {
     this.spec = spec;
+    this.byteRate = byteRate;
+    this.sizer = new ByteRate.Sizer<>(coder);
     this.source = source;
     this.coder = coder;
     this.deadLetters = deadLetters;
@@ -90,6 +95,8 @@ final class ChunkReader<T> {
     final MultiOutputReceiver out;
     final List<BadRecord> deadLetters = new ArrayList<>();
     long rows;
+    /** The emitted records' encoded bytes, for {@link ByteRate}. */
+    long bytes;
     org.joda.time.Instant latest;
 
     ChunkOutput(TimeRange chunk, MultiOutputReceiver out) {
@@ -99,7 +106,9 @@ final class ChunkReader<T> {
           Times.toBeamTimestamp(Times.saturatedSubtract(chunk.fromMicros(), watermarkDelayMicros));
     }
 
-    void emit(T record, org.joda.time.Instant timestamp) {
+    void emit(T record, org.joda.time.Instant timestamp) throws Exception {
+      // Encoded here a second time (the runner encodes what it ships): the cost of sizes in bytes.
+      bytes += sizer.sizeOf(record);
       out.get(recordsTag).outputWithTimestamp(record, timestamp);
       if (timestamp.isAfter(latest)) {
         latest = timestamp;
@@ -125,9 +134,9 @@ final class ChunkReader<T> {
   /**
    * Reads the claimed {@code chunk} whole, stores its dead letters, then (with a progress location)
    * signals the chunk as read: the signal follows the dead letters, so a committed position never
-   * passes a bad record before the dead-letter sink holds it.
+   * passes a bad record before the dead-letter sink holds it. Returns the records emitted.
    */
-  void read(TimeRange chunk, MultiOutputReceiver out) throws Exception {
+  long read(TimeRange chunk, MultiOutputReceiver out) throws Exception {
     long startNanos = System.nanoTime();
     ChunkOutput output = new ChunkOutput(chunk, out);
     readRange(chunk, output);
@@ -138,11 +147,13 @@ final class ChunkReader<T> {
       out.get(progressTag).outputWithTimestamp(KV.of(0, chunk), output.latest);
     }
     rowsRead.inc(output.rows);
+    byteRate.add(chunk.durationMicros(), output.bytes);
     chunksRead.inc();
     if (output.rows == 0) {
       emptyChunks.inc();
     }
     chunkReadMillis.update((System.nanoTime() - startNanos) / 1_000_000);
+    return output.rows;
   }
 
   /**

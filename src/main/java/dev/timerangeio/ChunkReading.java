@@ -19,6 +19,7 @@ final class ChunkReading<T> implements AutoCloseable {
   private final Counter sourceRetries;
   private final TupleTag<T> recordsTag;
   private final TupleTag<KV<Integer, TimeRange>> progressTag;
+  private final ByteRate byteRate;
 
   private @Nullable SourceCalls<T> source;
   private @Nullable DeadLetters deadLetters;
@@ -30,13 +31,15 @@ final class ChunkReading<T> implements AutoCloseable {
       QueryGate gate,
       Counter sourceRetries,
       TupleTag<T> recordsTag,
-      TupleTag<KV<Integer, TimeRange>> progressTag) {
+      TupleTag<KV<Integer, TimeRange>> progressTag,
+      ByteRate byteRate) {
     this.spec = spec;
     this.coder = coder;
     this.gate = gate;
     this.sourceRetries = sourceRetries;
     this.recordsTag = recordsTag;
     this.progressTag = progressTag;
+    this.byteRate = byteRate;
   }
 
   /** The source, opened on first use. */
@@ -59,7 +62,9 @@ final class ChunkReading<T> implements AutoCloseable {
                 Retries.forSink(spec.getMaxRetries(), spec.getInitialBackoff(), sourceRetries));
         deadLetters.open();
       }
-      reader = new ChunkReader<>(spec, source(), coder, deadLetters, recordsTag, progressTag);
+      reader =
+          new ChunkReader<>(
+              spec, source(), coder, deadLetters, recordsTag, progressTag, byteRate);
     }
     return reader;
   }

@@ -3,6 +3,7 @@ package dev.timerangeio;
 import java.io.Serializable;
 import java.util.List;
 import org.apache.beam.sdk.values.KV;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Where {@link TimeRangeIO#write()} puts records: a store that skips keys it already holds.
@@ -41,4 +42,12 @@ public interface IdempotentSink<T> extends Serializable {
    * {@link IllegalArgumentException} naming the problem. The default accepts any schema.
    */
   default void validate(org.apache.beam.sdk.schemas.Schema inputSchema) {}
+
+  /**
+   * Where the records go, for Beam's {@link org.apache.beam.sdk.metrics.Lineage}: the write
+   * reports it as a sink. Never a secret. The default: none, nothing is reported.
+   */
+  default @Nullable LineageName lineage() {
+    return null;
+  }
 }

@@ -52,7 +52,9 @@ final class LiveEdgeReadFn<T> extends DoFn<TimeRange, T> {
                   queryGateId, spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries()),
               sourceRetries,
               recordsTag,
-              progressTag);
+              progressTag,
+              // This reader's sizes are not asked for; the rate only feeds the chunk reader.
+              new ByteRate());
     }
     return reading;
   }

@@ -1,7 +1,7 @@
 package dev.timerangeio;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+import static dev.timerangeio.Checks.checkArgument;
+import static dev.timerangeio.Checks.checkState;
 
 import dev.timerangeio.TimeRangeIO.Read;
 import org.apache.beam.sdk.coders.CannotProvideCoderException;
@@ -329,6 +329,13 @@ final class ReadExpansion {
                     "maxConcurrentQueries",
                     read.getMaxConcurrentQueries() == 0 ? "no cap" : String.valueOf(read.getMaxConcurrentQueries()))
                 .withLabel("Max concurrent queries per worker"))
+        .add(
+            DisplayData.item(
+                    "progressLogInterval",
+                    read.getProgressLogInterval().isZero()
+                        ? "off"
+                        : read.getProgressLogInterval().toString())
+                .withLabel("Progress log interval per worker"))
         .add(
             DisplayData.item(
                     "maxRowsPerQuery",

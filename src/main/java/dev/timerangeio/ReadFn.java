@@ -5,6 +5,7 @@ import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.InstantCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Gauge;
+import org.apache.beam.sdk.metrics.Lineage;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecordRouter;
@@ -68,8 +69,14 @@ import org.slf4j.LoggerFactory;
  * <h3>Progress and size</h3>
  *
  * Work is measured in microseconds of time range: done is what was claimed, remaining is up to
- * the end of the range or, for an unbounded range, up to the safe horizon. {@code @GetSize} is the
- * part of the range that is ready to read now.
+ * the end of the range or, for an unbounded range, up to the safe horizon. {@code @GetSize} is in
+ * bytes, as runners expect (Dataflow's autoscaler weighs backlog by it): the microseconds of the
+ * restriction that are ready to read now, times the bytes per microsecond this worker's copy has
+ * emitted so far (records' encoded size with the read's coder over the chunks' durations, empty
+ * chunks included); before it has emitted anything, one byte per microsecond ({@link ByteRate}).
+ * The backlog in time stays a metric, {@code backlogMicros}. People get a log line per worker
+ * every {@code withProgressLogInterval} ({@link ProgressLog}): chunks done, rows per second and
+ * time left while there is a backlog, the lag behind the safe horizon once caught up.
  *
  * <h3>Watermark</h3>
  *
@@ -101,6 +108,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final long lagMicros;
   private final long watermarkDelayMicros;
   private final Duration pollInterval;
+  /** The query's name for Beam's Lineage, taken when the read is applied; null: not reported. */
+  private final @Nullable LineageName lineage;
 
   private final Gauge watermarkLagMillis =
       Metrics.gauge(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.WATERMARK_LAG_MILLIS);
@@ -130,13 +139,17 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final LiveEdge liveEdge;
 
   /**
-   * Identifies this applied read's {@link QueryGate} in a worker JVM: drawn when the read is
-   * applied (this DoFn is built once per application, then copied to workers), so every copy of
-   * it shares one gate, and reads derived from one configuration each have their own.
+   * Identifies this applied read's {@link QueryGate} and {@link ProgressLog} in a worker JVM:
+   * drawn when the read is applied (this DoFn is built once per application, then copied to
+   * workers), so every copy of it shares one gate and one log, and reads derived from one
+   * configuration each have their own.
    */
   private final String queryGateId = java.util.UUID.randomUUID().toString();
 
   private transient @Nullable ChunkReading<T> reading;
+  private transient @Nullable ByteRate byteRate;
+  private transient @Nullable ProgressLog progressLog;
+  private transient boolean progressLogOpened;
 
   ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder) {
     this.spec = spec;
@@ -146,6 +159,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     this.watermarkDelayMicros = Times.durationMicros(spec.getWatermarkDelay());
     this.pollInterval = Duration.millis(spec.getPollInterval().toMillis());
     this.liveEdge = LiveEdge.of(spec);
+    this.lineage = spec.getQuery().lineage();
   }
 
   static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec, Coder<T> coder) {
@@ -182,7 +196,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private ChunkReading<T> reading() {
     if (reading == null) {
       reading =
-          new ChunkReading<>(spec, coder, queryGate(), sourceRetries, recordsTag, progressTag);
+          new ChunkReading<>(
+              spec, coder, queryGate(), sourceRetries, recordsTag, progressTag, byteRate());
     }
     return reading;
   }
@@ -205,6 +220,31 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         reading = null;
       }
     }
+  }
+
+  /** This worker's progress log for this read; null when the interval is zero. */
+  private @Nullable ProgressLog progressLog() {
+    if (!progressLogOpened) {
+      progressLog =
+          ProgressLog.of(
+              queryGateId,
+              Times.durationMicros(spec.getProgressLogInterval()),
+              grid.durationMicros(),
+              rangeChunks(),
+              spec.getClock());
+      progressLogOpened = true;
+    }
+    return progressLog;
+  }
+
+  /** The chunks of the whole range when its start and end are instants; else 0 (unknown). */
+  private long rangeChunks() {
+    if (spec.getStartMode() != TimeRangeIO.StartMode.INSTANT || spec.getEndMicros() == null) {
+      return 0;
+    }
+    long from = grid.floorBoundary(spec.getStartMicros());
+    long to = grid.ceilBoundary(spec.getEndMicros());
+    return Math.max(0, (to - from) / grid.durationMicros());
   }
 
   QueryGate queryGate() {
@@ -255,10 +295,26 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return TimeRangeCoder.of();
   }
 
+  /**
+   * What this copy has observed of bytes per microsecond; created on first use, by the processing
+   * thread or by a runner's thread asking for the size.
+   */
+  synchronized ByteRate byteRate() {
+    if (byteRate == null) {
+      byteRate = new ByteRate();
+    }
+    return byteRate;
+  }
+
+  /**
+   * The estimated bytes of the part of the restriction that is ready to read now: its ready
+   * microseconds times the bytes per microsecond this copy has emitted so far ({@link ByteRate};
+   * one byte per microsecond before it has emitted any).
+   */
   @GetSize
   public double size(@Restriction TimeRange restriction) {
     long readyEnd = Math.min(restriction.toMicros(), horizon());
-    return Math.max(0d, (double) readyEnd - (double) restriction.fromMicros());
+    return byteRate().bytesOf(Times.saturatedSubtract(readyEnd, restriction.fromMicros()));
   }
 
   /**
@@ -296,12 +352,35 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       ManualWatermarkEstimator<org.joda.time.Instant> watermark,
       MultiOutputReceiver out)
       throws Exception {
+    if (lineage != null) {
+      // Per call, not per DoFn copy: a call's metrics are dropped with its bundle if it fails.
+      lineage.reportTo(Lineage.getSources());
+    }
+    ProgressLog log = progressLog();
+    try {
+      return readChunks(tracker, watermark, out, log);
+    } finally {
+      if (log != null) {
+        log.done(tracker);
+      }
+    }
+  }
+
+  private ProcessContinuation readChunks(
+      RestrictionTracker<TimeRange, Long> tracker,
+      ManualWatermarkEstimator<org.joda.time.Instant> watermark,
+      MultiOutputReceiver out,
+      @Nullable ProgressLog log)
+      throws Exception {
     long position = tracker.currentRestriction().fromMicros();
     while (position < tracker.currentRestriction().toMicros()) {
       long chunkEnd = grid.chunkEnd(position, tracker.currentRestriction().toMicros());
       long horizon = horizon();
       backlogMicros.set(Math.max(0, Times.saturatedSubtract(horizon, position)));
       if (chunkEnd > horizon) {
+        if (log != null) {
+          log.caughtUp(tracker, position, horizon);
+        }
         // Caught up: come back when the chunk is fully ingested, at most once per poll interval.
         long waitMillis = Math.floorDiv(chunkEnd - horizon + Times.MICROS_PER_MILLI - 1, 1_000);
         return ProcessContinuation.resume()
@@ -320,7 +399,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
                       Times.saturatedSubtract(part.fromMicros(), watermarkDelayMicros)));
         }
       } else {
-        reading().reader().read(chunk, out);
+        long rows = reading().reader().read(chunk, out);
+        if (log != null) {
+          log.chunkRead(tracker, rows, chunkEnd, tracker.currentRestriction().toMicros(), horizon);
+        }
       }
       watermark.setWatermark(
           Times.toBeamTimestamp(Times.saturatedSubtract(chunkEnd, watermarkDelayMicros)));

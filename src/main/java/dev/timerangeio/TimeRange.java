@@ -1,6 +1,6 @@
 package dev.timerangeio;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static dev.timerangeio.Checks.checkArgument;
 
 import java.io.Serializable;
 import java.time.Instant;

@@ -1,10 +1,11 @@
 package dev.timerangeio;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static dev.timerangeio.Checks.checkArgument;
 
 import com.google.auto.value.AutoValue;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
@@ -22,7 +23,6 @@ import org.apache.beam.sdk.values.POutput;
 import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TypeDescriptor;
-import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -37,7 +37,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *     pipeline.apply(
  *         TimeRangeIO.<Event>read()
  *             .withQuery(JdbcTimeRangeQuery.forTable(url, "events", "event_time", Event::fromRow))
- *             .withCoder(SerializableCoder.of(Event.class))
+ *             .withRecordType(TypeDescriptor.of(Event.class)) // @DefaultSchema: a schema coder
  *             .withStartTime("earliest")                      // or "latest", or ISO-8601
  *             .withPartitionDuration(Duration.ofMinutes(5))
  *             .withIngestionLag(Duration.ofMinutes(2))
@@ -61,6 +61,8 @@ public final class TimeRangeIO {
   public static final Duration DEFAULT_INGESTION_LAG = Duration.ofSeconds(30);
   /** Default {@link Read#withPollInterval}: one second. */
   public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+  /** Default {@link Read#withProgressLogInterval}: a progress line every 30 seconds per worker. */
+  public static final Duration DEFAULT_PROGRESS_LOG_INTERVAL = Duration.ofSeconds(30);
   /** Default {@link Read#withMaxInitialSplits}: 100 restrictions for the backlog. */
   public static final int DEFAULT_MAX_INITIAL_SPLITS = 100;
 
@@ -125,6 +127,7 @@ public final class TimeRangeIO {
         .setMaxRowsPerQuery(0)
         .setMaxQueriesPerSecond(0)
         .setMaxConcurrentQueries(0)
+        .setProgressLogInterval(DEFAULT_PROGRESS_LOG_INTERVAL)
         .setClock(MicrosClock.SYSTEM)
         .build();
   }
@@ -197,6 +200,7 @@ public final class TimeRangeIO {
 
     abstract int getMaxConcurrentQueries();
 
+    abstract Duration getProgressLogInterval();
 
     abstract Builder<T> toBuilder();
 
@@ -217,6 +221,8 @@ public final class TimeRangeIO {
       abstract Builder<T> setMaxQueriesPerSecond(double rate);
 
       abstract Builder<T> setMaxConcurrentQueries(int max);
+
+      abstract Builder<T> setProgressLogInterval(Duration interval);
 
 
       abstract Builder<T> setQuery(TimeRangeQuery<T> query);
@@ -547,6 +553,21 @@ public final class TimeRangeIO {
       return toBuilder().setMaxConcurrentQueries(maxConcurrentQueries).build();
     }
 
+    /**
+     * How often each worker logs (SLF4J, INFO, logger {@code dev.timerangeio.ProgressLog}) how far
+     * it has come: while it has a backlog, the chunks it has read of those it has in hand, rows
+     * per second and an estimated time left; once it follows the clock, how far its position
+     * trails the safe horizon. Default {@link #DEFAULT_PROGRESS_LOG_INTERVAL}; allowed: {@link
+     * Duration#ZERO} (no progress lines) or at least 1 ms.
+     */
+    public Read<T> withProgressLogInterval(Duration interval) {
+      checkArgument(
+          interval != null && (interval.isZero() || interval.toMillis() >= 1),
+          "withProgressLogInterval: must be Duration.ZERO (off) or at least 1 ms, was %s",
+          interval);
+      return toBuilder().setProgressLogInterval(interval).build();
+    }
+
     /** Replaces the clock; for tests. */
     Read<T> withClock(MicrosClock clock) {
       checkArgument(clock != null, "withClock(clock): clock must not be null");
@@ -871,7 +892,10 @@ public final class TimeRangeIO {
 
       @Override
       public Map<TupleTag<?>, PValue> expand() {
-        return ImmutableMap.of(writtenTag, writtenKeys, failedTag, failedRecords);
+        Map<TupleTag<?>, PValue> outputs = new LinkedHashMap<>();
+        outputs.put(writtenTag, writtenKeys);
+        outputs.put(failedTag, failedRecords);
+        return outputs;
       }
 
       @Override

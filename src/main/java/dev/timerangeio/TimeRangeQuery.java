@@ -358,6 +358,17 @@ public interface TimeRangeQuery<T> extends Serializable {
     return true;
   }
 
+  /**
+   * Where the records come from, for Beam's {@link org.apache.beam.sdk.metrics.Lineage}: the read
+   * reports it as a source, so runners and data catalogs see which table or service a pipeline
+   * reads. Never a secret: no password, token or query string. The default: none, nothing is
+   * reported. The built-in connectors name their database and table, URL, workspace or Splunk
+   * host.
+   */
+  default @Nullable LineageName lineage() {
+    return null;
+  }
+
   /** Called once per worker copy before the first query. */
   default void open() throws Exception {}
 

@@ -1,6 +1,6 @@
 package dev.timerangeio;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+import static dev.timerangeio.Checks.checkState;
 
 import dev.timerangeio.TimeRangeIO.Write;
 import org.apache.beam.sdk.coders.Coder;

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Lineage;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
@@ -74,6 +75,10 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
   private transient List<Pending<T>> acknowledged;
   private transient List<KV<Pending<T>, Exception>> rejected;
   private transient @Nullable DeadLetters deadLetters;
+  /** The sink's name for Beam's Lineage, taken when the write is applied; null: not reported. */
+  private final @Nullable LineageName lineage;
+  /** Whether this bundle has reported the lineage (metrics count per bundle, once is enough). */
+  private transient boolean lineageReported;
 
   WriteFn(
       IdempotentSink<T> sink,
@@ -87,6 +92,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
       @Nullable TupleTag<KV<Integer, TimeRange>> progressTag,
       MicrosClock clock) {
     this.sink = sink;
+    this.lineage = sink.lineage();
     this.recordCoder = recordCoder;
     this.batchSize = batchSize;
     this.maxBatchDelayMicros = Times.durationMicros(maxBatchDelay);
@@ -108,6 +114,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
 
   @StartBundle
   public void startBundle() {
+    lineageReported = false;
     batch = new ArrayList<>();
     acknowledged = new ArrayList<>();
     rejected = new ArrayList<>();
@@ -117,6 +124,10 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
   public void process(
       @Element KV<String, T> element, @Timestamp Instant timestamp, BoundedWindow window)
       throws Exception {
+    if (lineage != null && !lineageReported) {
+      lineage.reportTo(Lineage.getSinks());
+      lineageReported = true;
+    }
     Pending<T> pending = new Pending<>(element, timestamp, window);
     long now = clock.nowMicros();
     if (batch.isEmpty()) {

@@ -20,6 +20,7 @@ import org.apache.beam.sdk.transforms.DoFn.OutputReceiver;
 import org.apache.beam.sdk.transforms.DoFn.ProcessContinuation;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
 import org.apache.beam.sdk.transforms.splittabledofn.SplitResult;
+import org.apache.beam.sdk.util.CoderUtils;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.values.KV;
@@ -54,7 +55,7 @@ public class ReadFnTest {
   }
 
   /** Runs one process() call over {@code restriction} with a fresh tracker and estimator. */
-  private static Collector<KV<Long, Long>> process(
+  static Collector<KV<Long, Long>> process(
       ReadFn<KV<Long, Long>> fn, TimeRange restriction) throws Exception {
     Collector<KV<Long, Long>> out = new Collector<>();
     fn.process(
@@ -63,7 +64,7 @@ public class ReadFnTest {
   }
 
   /** Collects output with timestamps. */
-  private static final class Collector<T> implements OutputReceiver<T>, MultiOutputReceiver {
+  static final class Collector<T> implements OutputReceiver<T>, MultiOutputReceiver {
     final List<T> values = new ArrayList<>();
     final List<Instant> timestamps = new ArrayList<>();
 
@@ -252,7 +253,26 @@ public class ReadFnTest {
   }
 
   @Test
-  public void sizeIsTheReadyPartOfTheRange() {
+  public void sizeIsTheReadyPartOfTheRangeInBytesObservedPerMicrosecond() throws Exception {
+    // Two records in the first two minutes, none in the third: 3 minutes read.
+    TestSource source = TestSource.of(T0 + 5 * SECOND, T0 + MINUTE + 7);
+    ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source));
+    Collector<KV<Long, Long>> out = process(fn, TimeRange.of(T0, T0 + 3 * MINUTE));
+    long bytes = 0;
+    for (KV<Long, Long> record : out.values) {
+      bytes += CoderUtils.encodeToByteArray(TestSource.CODER, record).length;
+    }
+    assertEquals(2, out.values.size());
+    double perMicro = (double) bytes / (3 * MINUTE);
+    long horizon = T0 + 10 * MINUTE - 30 * SECOND;
+    assertEquals(
+        (horizon - T0) * perMicro, fn.size(TimeRange.of(T0, Long.MAX_VALUE)), 1e-6);
+    assertEquals(MINUTE * perMicro, fn.size(TimeRange.of(T0, T0 + MINUTE)), 1e-6);
+    assertEquals(0d, fn.size(TimeRange.of(horizon + 1, Long.MAX_VALUE)), 0);
+  }
+
+  @Test
+  public void beforeAnyRecordIsEmittedSizeIsOneBytePerReadyMicrosecond() {
     ReadFn<KV<Long, Long>> fn = ReadFn.of(read(TestSource.of()));
     long horizon = T0 + 10 * MINUTE - 30 * SECOND;
     assertEquals(

@@ -1,10 +1,11 @@
 package dev.timerangeio.http;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static dev.timerangeio.Checks.checkArgument;
 
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.auto.value.AutoValue;
+import dev.timerangeio.LineageName;
 import dev.timerangeio.ResultQuery;
 import dev.timerangeio.ResultTooLargeException;
 import dev.timerangeio.Secrets;
@@ -16,11 +17,13 @@ import java.io.Serializable;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.display.HasDisplayData;
 import org.apache.beam.sdk.util.Secret;
-import org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.ImmutableMap;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -48,7 +51,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * link until there is none.
  *
  * <p>Answers: 200 is a page of records, 204 a page without any. Failures: 202 (an asynchronous
- * API still working), 408, 429, 500–504 and 520–527, timeouts, refused, reset or truncated
+ * API still working), 408, 429, 500, 502–504 and 520–527 (not 501, Not Implemented, which no
+ * retry mends), timeouts, refused, reset or truncated
  * responses are {@link TransientSourceException}s, retried by the read (honouring {@code
  * Retry-After}); 413, a query reading more than {@link #withMaxBytesPerQuery} or paging longer
  * than {@link #withMaxQueryDuration} are a {@link ResultTooLargeException}, so the read bisects the
@@ -66,7 +70,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * @param <T> the record type
  */
 @AutoValue
-public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
+public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> implements HasDisplayData {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withTimeout}: 30 seconds. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
@@ -136,11 +140,11 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
   abstract @Nullable String recordTimePointer();
 
-  abstract ImmutableMap<String, String> headers();
+  abstract Map<String, String> headers();
 
-  abstract ImmutableMap<String, Secret> secretHeaders();
+  abstract Map<String, Secret> secretHeaders();
 
-  abstract ImmutableMap<String, Secret> secretQueryParameters();
+  abstract Map<String, Secret> secretQueryParameters();
 
   abstract @Nullable OAuth2ClientCredentials oauth2();
 
@@ -182,11 +186,11 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
     abstract Builder<T> setRecordTimePointer(@Nullable String pointer);
 
-    abstract Builder<T> setHeaders(ImmutableMap<String, String> headers);
+    abstract Builder<T> setHeaders(Map<String, String> headers);
 
-    abstract Builder<T> setSecretHeaders(ImmutableMap<String, Secret> headers);
+    abstract Builder<T> setSecretHeaders(Map<String, Secret> headers);
 
-    abstract Builder<T> setSecretQueryParameters(ImmutableMap<String, Secret> parameters);
+    abstract Builder<T> setSecretQueryParameters(Map<String, Secret> parameters);
 
     abstract Builder<T> setOauth2(@Nullable OAuth2ClientCredentials oauth2);
 
@@ -214,9 +218,9 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
         .setMapper(mapper)
         .setRecordsPointer("")
         .setTimeFormat(TimeFormat.ISO_8601)
-        .setHeaders(ImmutableMap.of())
-        .setSecretHeaders(ImmutableMap.of())
-        .setSecretQueryParameters(ImmutableMap.of())
+        .setHeaders(Map.of())
+        .setSecretHeaders(Map.of())
+        .setSecretQueryParameters(Map.of())
         .setJsonLines(false)
         .setTimeout(DEFAULT_TIMEOUT)
         .setMaxPagesPerQuery(DEFAULT_MAX_PAGES_PER_QUERY)
@@ -519,9 +523,14 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     checkArgument(value != null, "%s(%s): value must not be null", option, name);
   }
 
-  /** {@code map} with {@code name} set to {@code value}, in insertion order. */
-  private static <V> ImmutableMap<String, V> put(ImmutableMap<String, V> map, String name, V value) {
-    return ImmutableMap.<String, V>builder().putAll(map).put(name, value).buildKeepingLast();
+  /**
+   * {@code map} with {@code name} set to {@code value}, in insertion order (a name set again keeps
+   * its place); a new map, so the configuration stays immutable.
+   */
+  private static <V> Map<String, V> put(Map<String, V> map, String name, V value) {
+    Map<String, V> copy = new LinkedHashMap<>(map);
+    copy.put(name, value);
+    return Collections.unmodifiableMap(copy);
   }
 
   /** The secrets, resolved here on the worker. */
@@ -535,7 +544,7 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
     return secrets;
   }
 
-  private static Map<String, String> resolve(ImmutableMap<String, Secret> secrets) {
+  private static Map<String, String> resolve(Map<String, Secret> secrets) {
     Map<String, String> values = new LinkedHashMap<>();
     secrets.forEach((name, secret) -> values.put(name, Secrets.resolve(secret)));
     return values;
@@ -619,6 +628,38 @@ public abstract class HttpTimeRangeQuery<T> extends ResultQuery<T> {
 
   static String fill(String template, String from, String to) {
     return template.replace("{from}", from).replace("{to}", to);
+  }
+
+  /** The URL template's scheme, host and path ({@link LineageName#ofUrl}); no query string. */
+  @Override
+  public @Nullable LineageName lineage() {
+    return LineageName.ofUrl(urlTemplate());
+  }
+
+  /**
+   * The method and URL template (secret query parameters are added on the worker, so never in
+   * it), the body template and the names, never the values, of secret headers and parameters.
+   */
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    builder
+        .add(DisplayData.item("method", method()).withLabel("HTTP method"))
+        .add(DisplayData.item("urlTemplate", urlTemplate()).withLabel("URL template"))
+        .addIfNotNull(DisplayData.item("bodyTemplate", bodyTemplate()).withLabel("Body template"))
+        .add(DisplayData.item("recordsPointer", recordsPointer()).withLabel("Records at"))
+        .add(DisplayData.item("timeFormat", timeFormat().toString()).withLabel("Time format"))
+        .addIfNotNull(
+            DisplayData.item(
+                    "secretHeaders",
+                    secretHeaders().isEmpty() ? null : String.join(",", secretHeaders().keySet()))
+                .withLabel("Secret headers (names)"))
+        .addIfNotNull(
+            DisplayData.item(
+                    "secretQueryParameters",
+                    secretQueryParameters().isEmpty()
+                        ? null
+                        : String.join(",", secretQueryParameters().keySet()))
+                .withLabel("Secret query parameters (names)"));
   }
 
   @Override

@@ -1,9 +1,10 @@
 package dev.timerangeio.jdbc;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static dev.timerangeio.Checks.checkArgument;
 
 import com.google.auto.value.AutoValue;
 import dev.timerangeio.IdempotentSink;
+import dev.timerangeio.LineageName;
 import dev.timerangeio.RejectedRecordException;
 import dev.timerangeio.TimeRangeIOMetrics;
 import java.sql.Connection;
@@ -526,6 +527,12 @@ public abstract class JdbcIdempotentSink<T> implements IdempotentSink<T> {
     }
     // Anything else is retried; the pool evicts a connection the database broke (SQLSTATE 08).
     return e;
+  }
+
+  /** The database and table ({@link JdbcLineage}). */
+  @Override
+  public @Nullable LineageName lineage() {
+    return JdbcLineage.of(pool().jdbcConnection().jdbcUrl(), table());
   }
 
   @Override

@@ -1,6 +1,6 @@
 package dev.timerangeio.jdbc;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static dev.timerangeio.Checks.checkArgument;
 
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -199,5 +199,13 @@ final class JdbcSupport {
       this.placeholders = placeholders;
       this.trailingSemicolon = trailingSemicolon;
     }
+  }
+
+  /**
+   * {@code sql} with each string literal ({@code 'text'}, {@code ''} escaping a quote) shown as
+   * {@code '***'}: SQL shown in display data may have a password or token written into it.
+   */
+  static String maskLiterals(String sql) {
+    return sql.replaceAll("'(?:[^']|'')*'", "'***'");
   }
 }

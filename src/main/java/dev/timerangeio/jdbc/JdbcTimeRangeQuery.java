@@ -1,9 +1,10 @@
 package dev.timerangeio.jdbc;
 
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+import static dev.timerangeio.Checks.checkArgument;
+import static dev.timerangeio.Checks.checkState;
 
 import com.google.auto.value.AutoValue;
+import dev.timerangeio.LineageName;
 import dev.timerangeio.ResultQuery;
 import dev.timerangeio.TimeRange;
 import dev.timerangeio.TimeRangeQuery;
@@ -24,6 +25,8 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.display.HasDisplayData;
 import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -76,7 +79,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * @param <T> the record type the row mapper builds
  */
 @AutoValue
-public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
+public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements HasDisplayData {
   private static final long serialVersionUID = 1L;
   /** Default {@link #withFetchSize}. */
   public static final int DEFAULT_FETCH_SIZE = 10_000;
@@ -543,6 +546,32 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
         return earliest;
       }
     }
+  }
+
+  /** The database and table ({@link JdbcLineage}); for {@code forSql}, the database only. */
+  @Override
+  public @Nullable LineageName lineage() {
+    return JdbcLineage.of(connection().jdbcUrl(), table());
+  }
+
+  /**
+   * The database (URL without secrets), the table and time column, or for {@code forSql} the SQL
+   * with its string literals masked (a literal may hold a secret).
+   */
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    builder
+        .add(DisplayData.item("jdbcUrl", pool().redactedUrl()).withLabel("JDBC URL"))
+        .addIfNotNull(DisplayData.item("table", table()).withLabel("Table"))
+        .addIfNotNull(DisplayData.item("timeColumn", timeColumn()).withLabel("Time column"))
+        .addIfNotNull(
+            DisplayData.item("tieBreakerColumn", tieBreakerColumn())
+                .withLabel("Tie-breaker column"))
+        .addIfNotNull(
+            DisplayData.item("sql", table() == null ? JdbcSupport.maskLiterals(sql()) : null)
+                .withLabel("SQL"))
+        .add(DisplayData.item("zone", zone().getId()).withLabel("Zone of zoneless timestamps"))
+        .add(DisplayData.item("fetchSize", fetchSize()).withLabel("Fetch size"));
   }
 
   @Override

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.auto.value.AutoValue;
+import dev.timerangeio.LineageName;
 import dev.timerangeio.ResultQuery;
 import dev.timerangeio.Secrets;
 import dev.timerangeio.TimeRange;
@@ -460,6 +461,15 @@ public abstract class LogAnalyticsQuery extends ResultQuery<Row> implements HasD
         .add(DisplayData.item("endpoint", endpoint()).withLabel("API endpoint"))
         .addIfNotNull(DisplayData.item("clientId", getClientId()).withLabel("Entra ID client"))
         .addIfNotNull(DisplayData.item("tenantId", getTenantId()).withLabel("Entra ID tenant"));
+  }
+
+  /**
+   * {@code azureloganalytics:<workspace id or resource id>}: the workspace (or Azure resource) the
+   * KQL runs in.
+   */
+  @Override
+  public LineageName lineage() {
+    return LineageName.of("azureloganalytics", getTarget());
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.timerangeio.splunk;
 
 import com.google.auto.value.AutoValue;
+import dev.timerangeio.LineageName;
 import dev.timerangeio.ResultQuery;
 import dev.timerangeio.Secrets;
 import dev.timerangeio.TimeRange;
@@ -19,6 +20,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.logicaltypes.MicrosInstant;
 import org.apache.beam.sdk.transforms.SerializableFunction;
@@ -78,6 +81,11 @@ public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasD
   public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofMinutes(10);
   /** Default of {@link #withMaxResponseBytes}. */
   public static final long DEFAULT_MAX_RESPONSE_BYTES = 256L << 20;
+
+  /** The first {@code index=name} (or {@code index="name"}) of a search. */
+  private static final Pattern INDEX =
+      Pattern.compile("\\bindex\\s*=\\s*\"?([A-Za-z0-9_*.-]+)\"?");
+
   /** Microseconds and the offset: Splunk's default answer has only milliseconds. */
   static final String TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%6N%:z";
 
@@ -377,6 +385,23 @@ public abstract class SplunkSearchQuery extends ResultQuery<Row> implements HasD
         .add(DisplayData.item("search", getSearch()).withLabel("SPL"))
         .add(DisplayData.item("timeField", isIndexTime() ? "_indextime" : "_time").withLabel("Queried by"))
         .add(DisplayData.item("fields", String.join(",", getFields())).withLabel("Extra fields"));
+  }
+
+  /**
+   * {@code splunk:<host:port>} of the management URL and, when the SPL names one first, its index:
+   * {@code splunk:`splunk.example.com:8089`.web}.
+   */
+  @Override
+  public @Nullable LineageName lineage() {
+    LineageName host = LineageName.ofUrl(getUrl());
+    if (host == null) {
+      return null;
+    }
+    Matcher index = INDEX.matcher(getSearch());
+    String server = host.segments().get(0);
+    return index.find()
+        ? LineageName.of("splunk", server, index.group(1))
+        : LineageName.of("splunk", server);
   }
 
   @Override

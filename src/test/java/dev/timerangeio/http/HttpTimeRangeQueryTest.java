@@ -18,13 +18,16 @@ import dev.timerangeio.TimeRange;
 import dev.timerangeio.TimeRangeIO;
 import dev.timerangeio.TransientSourceException;
 import java.io.IOException;
+import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.apache.beam.sdk.Pipeline.PipelineExecutionException;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.Lineage;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.display.DisplayData;
@@ -89,7 +92,13 @@ public class HttpTimeRangeQueryTest {
               .withRecordsPointer("/data")
               .withNextLinkPointer("/next");
       PAssert.that(p.apply(read(query))).satisfies(ReadPipelineIT.sameRecords(expected(times)));
-      p.run().waitUntilFinish();
+      PipelineResult result = p.run();
+      result.waitUntilFinish();
+      // Lineage names the API by scheme, host and path, as catalogs see it.
+      int port = URI.create(server.url("/query")).getPort();
+      assertEquals(
+          Set.of("http:`127.0.0.1:" + port + "`.query"),
+          Lineage.query(result.metrics(), Lineage.Type.SOURCE));
     }
   }
 
