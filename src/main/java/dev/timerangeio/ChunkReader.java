@@ -19,11 +19,14 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * pages answers that are too large, checks and emits the records, stores the chunk's dead letters
  * and, with a progress location, signals the chunk as read; internal.
  *
- * <p>An answer over {@code withMaxRowsPerQuery}, or one the source refuses as too large, is dropped
- * unread and its range bisected, recursively, down to one microsecond; a microsecond still too
- * large is read in pages ordered by the source's tie-breaker, each starting after the last one's
- * cursor ({@code {"timestamp", "sequence_id"}}). Nothing from a dropped answer is emitted, and the
- * parts don't overlap, so no record is emitted twice.
+ * <p>An answer over {@code withMaxRowsPerQuery} (without it, over the memory bound {@link
+ * #DEFAULT_MEMORY_ROWS}), or one the source refuses as too large, is dropped unread. Its range is
+ * then read in pages ordered by time and tie-breaker if the source can ({@link
+ * TimeRangeQuery#queryRangePage}), each page emitted before the next is asked for, or else
+ * bisected, recursively, down to one microsecond; a microsecond still too large is read in pages
+ * ordered by the source's tie-breaker, each starting after the last one's cursor ({@code
+ * {"timestamp", "sequence_id"}}). Nothing from a dropped answer is emitted, and the parts don't
+ * overlap, so no record is emitted twice; at most one answer or page is held at a time.
  */
 final class ChunkReader<T> {
   /** Records per page of a crowded microsecond when {@code withMaxRowsPerQuery} is not set. */
@@ -47,7 +50,7 @@ final class ChunkReader<T> {
   private final long watermarkDelayMicros;
   /** {@code withMaxRowsPerQuery}, or 0 when not set. */
   private final long maxRows;
-  /** Rows held at once without {@code withMaxRowsPerQuery}; tests lower it. */
+  /** Rows held at once without {@code withMaxRowsPerQuery}: {@link #DEFAULT_MEMORY_ROWS}, or less in tests. */
   private final long memoryRows;
   /** Why the last range {@link #queryRange} dropped was too large; for the failure's message. */
   private String lastTooLarge = "";
@@ -62,16 +65,6 @@ final class ChunkReader<T> {
   private final Counter skippedChunks = counter(TimeRangeIOMetrics.SKIPPED_CHUNKS);
   private final Distribution chunkReadMillis =
       Metrics.distribution(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.CHUNK_READ_MILLIS);
-
-  ChunkReader(
-      TimeRangeIO.Read<T> spec,
-      SourceCalls<T> source,
-      Coder<T> coder,
-      @Nullable DeadLetters deadLetters,
-      TupleTag<T> recordsTag,
-      TupleTag<KV<Integer, TimeRange>> progressTag) {
-    this(spec, source, coder, deadLetters, recordsTag, progressTag, DEFAULT_MEMORY_ROWS);
-  }
 
   ChunkReader(
       TimeRangeIO.Read<T> spec,

@@ -191,7 +191,15 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
                 Retries.forSink(spec.getMaxRetries(), spec.getInitialBackoff(), sourceRetries));
         deadLetters.open();
       }
-      reader = new ChunkReader<>(spec, source(), coder, deadLetters, recordsTag, progressTag);
+      reader =
+          new ChunkReader<>(
+              spec,
+              source(),
+              coder,
+              deadLetters,
+              recordsTag,
+              progressTag,
+              ChunkReader.DEFAULT_MEMORY_ROWS);
     }
     return reader;
   }

@@ -289,7 +289,10 @@ public interface TimeRangeQuery<T> extends Serializable {
     }
   }
 
-  /** A page of {@link #queryPage}: its result and the tie-breaker of its last row. */
+  /**
+   * A page of {@link #queryPage}: its result and the tie-breaker of its last row; or of {@link
+   * #queryRangePage}: its result and the cursor of its last row, in the same field.
+   */
   final class Page<T> {
     private final Result<T> result;
     private final @Nullable Object lastTieBreaker;

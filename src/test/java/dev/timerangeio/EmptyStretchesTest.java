@@ -59,6 +59,15 @@ public class EmptyStretchesTest {
     return records;
   }
 
+  /** One process() call over {@code restriction} with a fresh tracker and estimator. */
+  private static ReadHarness.Outputs processWhole(ReadFn<Long> fn, TimeRange restriction)
+      throws Exception {
+    ReadHarness.Outputs out = new ReadHarness.Outputs(fn.progressTag);
+    fn.process(
+        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    return out;
+  }
+
   @Test
   public void aRunOfEmptyChunksCostsOneQuestion() throws Exception {
     SparseSource source = SparseSource.of(TIMES);
@@ -87,11 +96,8 @@ public class EmptyStretchesTest {
   public void aSourceThatCannotTellIsQueriedChunkByChunk() throws Exception {
     SparseSource source = SparseSource.of(TIMES).withoutNextRecordTime();
     ReadFn<Long> fn = fn(source);
-    TimeRange restriction = TimeRange.of(T0, T0 + 1_000 * MINUTE);
-    ReadHarness.Outputs out = new ReadHarness.Outputs(fn.progressTag);
 
-    fn.process(
-        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    ReadHarness.Outputs out = processWhole(fn, TimeRange.of(T0, T0 + 1_000 * MINUTE));
 
     assertEquals(all(TIMES.length), out.records);
     assertEquals(1_000, source.queries());
@@ -164,11 +170,8 @@ public class EmptyStretchesTest {
   public void aRestrictionStartingInsideAChunkSkipsFromItsNextBoundary() throws Exception {
     SparseSource source = SparseSource.of(T0 + 30 * SECOND, T0 + 40 * MINUTE);
     ReadFn<Long> fn = fn(source);
-    TimeRange restriction = TimeRange.of(T0 + 20 * SECOND, T0 + 50 * MINUTE + 7);
-    ReadHarness.Outputs out = new ReadHarness.Outputs(fn.progressTag);
 
-    fn.process(
-        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+    ReadHarness.Outputs out = processWhole(fn, TimeRange.of(T0 + 20 * SECOND, T0 + 50 * MINUTE + 7));
 
     assertEquals(all(2), out.records);
     out.assertSignalsTile(T0 + 20 * SECOND, T0 + 50 * MINUTE + 7);

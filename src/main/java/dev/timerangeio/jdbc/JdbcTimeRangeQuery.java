@@ -65,10 +65,17 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * <p><b>Connections.</b> The copies of the query in a worker JVM share a connection pool
  * (HikariCP, at most {@link #withMaxConnections} connections), joined in {@link #open()} and left
  * in {@link #close()}; each query borrows one read-only connection. A chunk's rows are fetched
- * {@link #withFetchSize} at a time and returned as a list, so size chunks to fit in memory.
+ * {@link #withFetchSize} at a time and returned as a list of at most the read's limit ({@code
+ * setMaxRows}): the read's {@code withMaxRowsPerQuery}, or its memory bound, plus one.
  *
- * <p><b>Crowded microseconds.</b> With {@link #withTieBreakerColumn}, a microsecond holding more
- * rows than the read's {@code withMaxRowsPerQuery} is read in pages ordered by that column.
+ * <p><b>Large chunks and crowded microseconds.</b> With {@link #withTieBreakerColumn} and a time
+ * column ({@link #forTable}, or {@link #withTimeColumn}), a chunk over the limit is read in keyset
+ * pages ordered by (time, tie-breaker) ({@link #queryRangePage}); with a tie-breaker only, a
+ * microsecond over it is read in pages ordered by that column.
+ *
+ * <p><b>Empty stretches.</b> With a time column, the read asks {@code SELECT MIN(time)} over the
+ * query after an empty chunk ({@link #nextRecordTime}) and skips the empty chunks before the
+ * answer; an index on the time column answers it without reading rows.
  *
  * <p><b>Rows that can't be mapped.</b> When the row mapper throws, the row (its columns as text)
  * and the exception go to the read's {@code withBadRecordErrorHandler}; without one the bundle
