@@ -220,12 +220,14 @@ final class ChunkReader<T> {
     }
     if (source.query().supportsPaging()) {
       readPages(range, true, output);
-    } else if (maxRows == 0) {
-      // No cap was asked for and the source can't be split further: whole, as before the bound.
-      emit(queryRange(range, Long.MAX_VALUE), range, output);
-    } else {
+      return;
+    }
+    // No cap was asked for and the source can't split further: whole, as before the bound.
+    TimeRangeQuery.Result<T> whole = maxRows == 0 ? queryRange(range, Long.MAX_VALUE) : null;
+    if (whole == null) {
       throw new IllegalStateException(tooLargeMessage(range, lastTooLarge));
     }
+    emit(whole, range, output);
   }
 
   /**

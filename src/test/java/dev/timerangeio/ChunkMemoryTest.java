@@ -1,13 +1,16 @@
 package dev.timerangeio;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.values.KV;
@@ -28,7 +31,6 @@ public class ChunkMemoryTest {
   private static final TimeRange CHUNK = TimeRange.of(T0, T0 + 60 * SECOND);
   private static final int BOUND = 100;
 
-  private final TupleTag<Long> recordsTag = new TupleTag<>();
   private final TupleTag<KV<Integer, TimeRange>> progressTag = new TupleTag<>();
 
   /** 1,000 records over the chunk, 50 of them in one crowded microsecond. */
@@ -41,26 +43,32 @@ public class ChunkMemoryTest {
   }
 
   private List<Object> read(SparseSource source, long maxRows) throws Exception {
-    TimeRangeIO.Read<Long> spec =
-        TimeRangeIO.<Long>read()
+    ReadHarness.Outputs out = new ReadHarness.Outputs(progressTag);
+    assertEquals(1_000, reader(source, VarLongCoder.of(), maxRows).read(CHUNK, out));
+    return out.records;
+  }
+
+  private <T> ChunkReader<T> reader(TimeRangeQuery<T> source, Coder<T> coder, long maxRows)
+      throws Exception {
+    TimeRangeIO.Read<T> spec =
+        TimeRangeIO.<T>read()
             .withQuery(source)
-            .withCoder(VarLongCoder.of())
+            .withCoder(coder)
             .withPartitionDuration(Duration.ofMinutes(1))
             .withInitialBackoff(Duration.ofMillis(1));
     if (maxRows > 0) {
       spec = spec.withMaxRowsPerQuery(maxRows);
     }
-    SourceCalls<Long> calls =
+    SourceCalls<T> calls =
         SourceCalls.open(
-            spec, QueryGate.of(
+            spec,
+            QueryGate.of(
                 UUID.randomUUID().toString(),
                 spec.getMaxQueriesPerSecond(),
-                spec.getMaxConcurrentQueries()), Metrics.counter("t", "t"));
-    ChunkReader<Long> reader =
-        new ChunkReader<>(spec, calls, VarLongCoder.of(), null, recordsTag, progressTag, BOUND);
-    ReadHarness.Outputs out = new ReadHarness.Outputs(progressTag);
-    assertEquals(1_000, reader.read(CHUNK, out));
-    return out.records;
+                spec.getMaxConcurrentQueries()),
+            Metrics.counter("t", "t"));
+    return new ChunkReader<>(
+        spec, calls, coder, null, new TupleTag<T>(), progressTag, BOUND);
   }
 
   private static List<Object> inOrder() {
@@ -112,6 +120,21 @@ public class ChunkMemoryTest {
     List<Object> records = read(source, 0);
 
     assertEquals(inOrder(), records);
+  }
+
+  @Test
+  public void aMicrosecondTheSourceRefusesFailsNamingIt() throws Exception {
+    long[] crowded = new long[1_000];
+    java.util.Arrays.fill(crowded, T0 + 7);
+    ChunkReader<KV<Long, Long>> reader =
+        reader(TestSource.of(crowded).refusingAbove(300), TestSource.CODER, 0);
+
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> reader.read(CHUNK, new ReadHarness.Outputs(progressTag)));
+
+    assertThat(e.getMessage(), containsString("is refused by the source as too large"));
   }
 
   @Test
