@@ -50,7 +50,10 @@ final class ChunkReader<T> {
   private final long watermarkDelayMicros;
   /** {@code withMaxRowsPerQuery}, or 0 when not set. */
   private final long maxRows;
-  /** Rows held at once without {@code withMaxRowsPerQuery}: {@link #DEFAULT_MEMORY_ROWS}, or less in tests. */
+  /**
+   * Rows held at once without {@code withMaxRowsPerQuery}: {@link #DEFAULT_MEMORY_ROWS}, or fewer
+   * in tests.
+   */
   private final long memoryRows;
   /** Why the last range {@link #queryRange} dropped was too large; for the failure's message. */
   private String lastTooLarge = "";
@@ -314,7 +317,9 @@ final class ChunkReader<T> {
         throw new IllegalStateException(
             "TimeRangeIO: paging "
                 + (byTieBreaker
-                    ? "the microsecond " + Times.describe(range.fromMicros()) + " by its tie-breaker"
+                    ? "the microsecond "
+                        + Times.describe(range.fromMicros())
+                        + " by its tie-breaker"
                     : "the range " + range + " by time and tie-breaker")
                 + ", the page after "
                 + describeCursor(byTieBreaker, range, cursor)

@@ -53,8 +53,8 @@ import org.slf4j.LoggerFactory;
  * is too large is bisected and, down to one microsecond, paged by the source's tie-breaker;
  * nothing from a dropped answer is emitted and the parts don't overlap, so no record is emitted
  * twice; a checkpoint can only come after the whole chunk. At most one answer or page of the
- * chunk is held in memory at a time (see {@link ChunkReader#read}). Source calls are gated and retried by
- * {@link SourceCalls}; record times are checked by {@link RecordTimestamps}.
+ * chunk is held in memory at a time (see {@link ChunkReader#read}). Source calls are gated and
+ * retried by {@link SourceCalls}; record times are checked by {@link RecordTimestamps}.
  *
  * <h3>Empty stretches</h3>
  *
@@ -362,8 +362,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   }
 
   /** After the chunks up to {@code end} were emitted: the watermark follows the clock. */
-  private void advanceWatermark(ManualWatermarkEstimator<org.joda.time.Instant> watermark, long end) {
-    watermark.setWatermark(Times.toBeamTimestamp(Times.saturatedSubtract(end, watermarkDelayMicros)));
+  private void advanceWatermark(
+      ManualWatermarkEstimator<org.joda.time.Instant> watermark, long end) {
+    watermark.setWatermark(
+        Times.toBeamTimestamp(Times.saturatedSubtract(end, watermarkDelayMicros)));
     watermarkLagMillis.set(
         spec.getClock().nowMicros() / Times.MICROS_PER_MILLI
             - watermark.currentWatermark().getMillis());

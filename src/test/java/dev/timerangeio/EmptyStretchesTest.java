@@ -64,7 +64,9 @@ public class EmptyStretchesTest {
       throws Exception {
     ReadHarness.Outputs out = new ReadHarness.Outputs(fn.progressTag);
     fn.process(
-        fn.newTracker(restriction), fn.newWatermarkEstimator(fn.initialWatermark(restriction)), out);
+        fn.newTracker(restriction),
+        fn.newWatermarkEstimator(fn.initialWatermark(restriction)),
+        out);
     return out;
   }
 
@@ -89,7 +91,8 @@ public class EmptyStretchesTest {
             TimeRange.of(T0 + 502 * MINUTE, T0 + 1_000 * MINUTE)),
         source.probed());
     out.assertSignalsTile(T0, T0 + 1_000 * MINUTE);
-    assertEquals(new Instant((T0 + 1_000 * MINUTE - 10 * SECOND) / 1000), watermark.currentWatermark());
+    assertEquals(
+        new Instant((T0 + 1_000 * MINUTE - 10 * SECOND) / 1000), watermark.currentWatermark());
   }
 
   @Test
@@ -132,7 +135,8 @@ public class EmptyStretchesTest {
     assertFalse(c.shouldResume());
     assertEquals(all(TIMES.length), out.records);
     out.assertSignalsTile(T0, T0 + 1_000 * MINUTE);
-    assertEquals(new Instant((T0 + 1_000 * MINUTE - 10 * SECOND) / 1000), watermark.currentWatermark());
+    assertEquals(
+        new Instant((T0 + 1_000 * MINUTE - 10 * SECOND) / 1000), watermark.currentWatermark());
   }
 
   @Test
@@ -171,7 +175,8 @@ public class EmptyStretchesTest {
     SparseSource source = SparseSource.of(T0 + 30 * SECOND, T0 + 40 * MINUTE);
     ReadFn<Long> fn = fn(source);
 
-    ReadHarness.Outputs out = processWhole(fn, TimeRange.of(T0 + 20 * SECOND, T0 + 50 * MINUTE + 7));
+    ReadHarness.Outputs out =
+        processWhole(fn, TimeRange.of(T0 + 20 * SECOND, T0 + 50 * MINUTE + 7));
 
     assertEquals(all(2), out.records);
     out.assertSignalsTile(T0 + 20 * SECOND, T0 + 50 * MINUTE + 7);
