@@ -10,9 +10,6 @@ import java.sql.PreparedStatement;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -63,13 +60,11 @@ public class EmptyStretchesIT {
 
   /** 10 bursts of 100 records, one a second, at seeded times of the year; ids 0 to 999. */
   private void seed() throws Exception {
-    boolean postgres = url.startsWith("jdbc:postgresql:");
-    boolean mariadb = url.startsWith("jdbc:mariadb:");
     try (Connection c = DriverManager.getConnection(url)) {
       try (Statement s = c.createStatement()) {
         s.execute(
             "CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, ts "
-                + (postgres ? "TIMESTAMPTZ" : mariadb ? "DATETIME(6)" : "TIMESTAMP(6)")
+                + TestDatabases.timeColumnType(url)
                 + " NOT NULL)");
         s.execute("CREATE INDEX " + table + "_ts ON " + table + " (ts)");
       }
@@ -84,11 +79,7 @@ public class EmptyStretchesIT {
           for (int i = 0; i < 100; i++) {
             Instant t = Instant.ofEpochSecond(startSecond + i, random.nextInt(1_000_000) * 1_000L);
             insert.setLong(1, burst * 100L + i);
-            insert.setObject(
-                2,
-                postgres
-                    ? OffsetDateTime.ofInstant(t, ZoneOffset.UTC)
-                    : LocalDateTime.ofInstant(t, ZoneOffset.UTC));
+            insert.setObject(2, TestDatabases.timeValue(url, t));
             insert.addBatch();
           }
         }

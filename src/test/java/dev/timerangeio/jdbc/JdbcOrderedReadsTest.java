@@ -10,9 +10,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.Statement;
-import java.time.LocalDateTime;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
@@ -48,13 +45,11 @@ public class JdbcOrderedReadsTest {
 
   @Before
   public void seed() throws Exception {
-    boolean postgres = url.startsWith("jdbc:postgresql:");
-    boolean mariadb = url.startsWith("jdbc:mariadb:");
     try (Connection c = DriverManager.getConnection(url)) {
       try (Statement s = c.createStatement()) {
         s.execute(
             "CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, ts "
-                + (postgres ? "TIMESTAMPTZ(6)" : mariadb ? "DATETIME(6)" : "TIMESTAMP(6)")
+                + TestDatabases.timeColumnType(url)
                 + " NOT NULL, kind VARCHAR(10) NOT NULL)");
       }
       try (PreparedStatement insert =
@@ -65,11 +60,7 @@ public class JdbcOrderedReadsTest {
           long micros = id < 10 ? T0 + 5 : id < 15 ? T0 + 6 : T0 + (id - 14) * SECOND;
           java.time.Instant t = java.time.Instant.ofEpochSecond(0, micros * 1_000);
           insert.setLong(1, id);
-          insert.setObject(
-              2,
-              postgres
-                  ? OffsetDateTime.ofInstant(t, ZoneOffset.UTC)
-                  : LocalDateTime.ofInstant(t, ZoneOffset.UTC));
+          insert.setObject(2, TestDatabases.timeValue(url, t));
           insert.setString(3, id == 15 ? "skip" : "keep");
           insert.addBatch();
         }
