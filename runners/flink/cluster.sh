@@ -109,7 +109,9 @@ launch() {
   jvm="$(echo "$params" | sed -n 1p)"
   dynamic="$(echo "$params" | sed -n 2p)"
   # shellcheck disable=SC2086 # Flink's argument lines are meant to be split.
-  nohup java $jvm "${JAVA17_FLAGS[@]}" -cp "$LIB/*" \
+  # -XX:+ExitOnOutOfMemoryError: a TaskManager out of memory exits (and its tasks fail over)
+  # instead of spinning in garbage collection.
+  nohup java $jvm -XX:+ExitOnOutOfMemoryError "${JAVA17_FLAGS[@]}" -cp "$LIB/*" \
     "$main" --configDir "$CONF" $dynamic "$@" >> "$WORK/logs/$name.out" 2>&1 &
   echo $! > "$WORK/pids/$name.pid"
 }

@@ -74,7 +74,7 @@ jobs_now() {
 }
 BEFORE="$(jobs_now)"
 
-java --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED \
+java -XX:+ExitOnOutOfMemoryError --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED \
   -cp "$LIB/*:$APP" "$MAIN" "${OPTIONS[@]}" "$@"
 
 for _ in $(seq 1 30); do

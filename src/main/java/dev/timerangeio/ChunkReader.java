@@ -19,15 +19,25 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * pages answers that are too large, checks and emits the records, stores the chunk's dead letters
  * and, with a progress location, signals the chunk as read; internal.
  *
- * <p>An answer over {@code withMaxRowsPerQuery}, or one the source refuses as too large, is dropped
- * unread and its range bisected, recursively, down to one microsecond; a microsecond still too
- * large is read in pages ordered by the source's tie-breaker, each starting after the last one's
- * cursor ({@code {"timestamp", "sequence_id"}}). Nothing from a dropped answer is emitted, and the
- * parts don't overlap, so no record is emitted twice.
+ * <p>An answer over {@code withMaxRowsPerQuery} (without it, over the memory bound {@link
+ * #DEFAULT_MEMORY_ROWS}), or one the source refuses as too large, is dropped unread. Its range is
+ * then read in pages ordered by time and tie-breaker if the source can ({@link
+ * TimeRangeQuery#queryRangePage}), each page emitted before the next is asked for, or else
+ * bisected, recursively, down to one microsecond; a microsecond still too large is read in pages
+ * ordered by the source's tie-breaker, each starting after the last one's cursor ({@code
+ * {"timestamp", "sequence_id"}}). Nothing from a dropped answer is emitted, and the parts don't
+ * overlap, so no record is emitted twice; at most one answer or page is held at a time.
  */
 final class ChunkReader<T> {
   /** Records per page of a crowded microsecond when {@code withMaxRowsPerQuery} is not set. */
   static final int DEFAULT_PAGE_SIZE = 1_000;
+
+  /**
+   * The most rows of a chunk held in memory at once when {@code withMaxRowsPerQuery} is not set:
+   * a larger answer is dropped and the range paged or bisected. About 10 MB of records of a few
+   * hundred bytes.
+   */
+  static final int DEFAULT_MEMORY_ROWS = 20_000;
 
   private final TimeRangeIO.Read<T> spec;
   private final SourceCalls<T> source;
@@ -40,6 +50,13 @@ final class ChunkReader<T> {
   private final long watermarkDelayMicros;
   private final ByteRate byteRate;
   private final ByteRate.Sizer<T> sizer;
+  /** {@code withMaxRowsPerQuery}, or 0 when not set. */
+  private final long maxRows;
+  /**
+   * Rows held at once without {@code withMaxRowsPerQuery}: {@link #DEFAULT_MEMORY_ROWS}, or fewer
+   * in tests.
+   */
+  private final long memoryRows;
   /** Why the last range {@link #queryRange} dropped was too large; for the failure's message. */
   private String lastTooLarge = "";
 
@@ -50,6 +67,7 @@ final class ChunkReader<T> {
   private final Counter outOfRangeRows = counter(TimeRangeIOMetrics.OUT_OF_RANGE_ROWS);
   private final Counter badRows = counter(TimeRangeIOMetrics.BAD_ROWS);
   private final Counter pagesRead = counter(TimeRangeIOMetrics.PAGES_READ);
+  private final Counter skippedChunks = counter(TimeRangeIOMetrics.SKIPPED_CHUNKS);
   private final Distribution chunkReadMillis =
       Metrics.distribution(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.CHUNK_READ_MILLIS);
 
@@ -60,10 +78,13 @@ final class ChunkReader<T> {
       @Nullable DeadLetters deadLetters,
       TupleTag<T> recordsTag,
       TupleTag<KV<Integer, TimeRange>> progressTag,
-      ByteRate byteRate) {
+      ByteRate byteRate,
+      long memoryRows) {
     this.spec = spec;
     this.byteRate = byteRate;
     this.sizer = new ByteRate.Sizer<>(coder);
+    this.maxRows = spec.getMaxRowsPerQuery();
+    this.memoryRows = memoryRows;
     this.source = source;
     this.coder = coder;
     this.deadLetters = deadLetters;
@@ -134,7 +155,15 @@ final class ChunkReader<T> {
   /**
    * Reads the claimed {@code chunk} whole, stores its dead letters, then (with a progress location)
    * signals the chunk as read: the signal follows the dead letters, so a committed position never
-   * passes a bad record before the dead-letter sink holds it. Returns the records emitted.
+   * passes a bad record before the dead-letter sink holds it. Returns the rows it emitted.
+   *
+   * <p>Memory: at most one answer or page is held at a time, of at most {@code
+   * withMaxRowsPerQuery} rows, or {@link #DEFAULT_MEMORY_ROWS} without it (plus the chunk's bad
+   * records, kept until they are stored). A larger answer is dropped; where the source can page a
+   * range by time and tie-breaker ({@link TimeRangeQuery#supportsRangePaging}) the range is read
+   * page by page, each page emitted before the next is asked for, otherwise it is bisected. A
+   * half-read chunk is harmless: its records reach the runner only if the bundle commits, and a
+   * checkpoint can't fall inside a claimed chunk, so a retried chunk is read again from its start.
    */
   long read(TimeRange chunk, MultiOutputReceiver out) throws Exception {
     long startNanos = System.nanoTime();
@@ -143,9 +172,7 @@ final class ChunkReader<T> {
     if (!output.deadLetters.isEmpty()) {
       deadLetters.store(DeadLetters.keyed(output.deadLetters));
     }
-    if (spec.getProgressLocation() != null) {
-      out.get(progressTag).outputWithTimestamp(KV.of(0, chunk), output.latest);
-    }
+    signal(chunk, output.latest, out);
     rowsRead.inc(output.rows);
     byteRate.add(chunk.durationMicros(), output.bytes);
     chunksRead.inc();
@@ -157,16 +184,42 @@ final class ChunkReader<T> {
   }
 
   /**
-   * Emits the records of {@code range}, a part of the chunk. A result over {@code
-   * withMaxRowsPerQuery}, or one the source refuses as too large, is dropped unread and the range
-   * bisected; the halves don't overlap, and a record outside the half that returned it is out of
-   * range, so no record is emitted twice. A microsecond still too large is paged by the source's
-   * tie-breaker, if it has one.
+   * Records {@code run}, {@code chunks} chunks the read claimed as empty without querying them
+   * ({@link EmptyStretches}): one progress signal for the whole run, stamped like an empty
+   * chunk's (the run's start minus the watermark delay), so the committed position moves through
+   * it without a gap.
+   */
+  void skipped(TimeRange run, long chunks, MultiOutputReceiver out) {
+    signal(
+        run,
+        Times.toBeamTimestamp(Times.saturatedSubtract(run.fromMicros(), watermarkDelayMicros)),
+        out);
+    chunksRead.inc(chunks);
+    emptyChunks.inc(chunks);
+    skippedChunks.inc(chunks);
+  }
+
+  private void signal(TimeRange range, org.joda.time.Instant timestamp, MultiOutputReceiver out) {
+    if (spec.getProgressLocation() != null) {
+      out.get(progressTag).outputWithTimestamp(KV.of(0, range), timestamp);
+    }
+  }
+
+  /**
+   * Emits the records of {@code range}, a part of the chunk. An answer over the cap is dropped
+   * unread; the range is then paged by time and tie-breaker if the source can, else bisected: the
+   * halves don't overlap, and a record outside the half that returned it is out of range, so no
+   * record is emitted twice. A microsecond still too large is paged by the source's tie-breaker,
+   * if it has one, or, when only the memory bound was exceeded, read whole as it must be.
    */
   private void readRange(TimeRange range, ChunkOutput output) throws Exception {
-    TimeRangeQuery.Result<T> result = queryRange(range);
+    TimeRangeQuery.Result<T> result = queryRange(range, maxRows > 0 ? maxRows : memoryRows);
     if (result != null) {
       emit(result, range, output);
+      return;
+    }
+    if (source.query().supportsRangePaging()) {
+      readPages(range, false, output);
       return;
     }
     long unit = source.query().boundGranularityMicros();
@@ -178,22 +231,33 @@ final class ChunkReader<T> {
       readRange(TimeRange.of(middle, range.toMicros()), output);
       return;
     }
-    if (!source.query().supportsPaging()) {
+    if (source.query().supportsPaging()) {
+      readPages(range, true, output);
+      return;
+    }
+    // No cap was asked for and the source can't split further: whole, as before the bound.
+    TimeRangeQuery.Result<T> whole = maxRows == 0 ? queryRange(range, Long.MAX_VALUE) : null;
+    if (whole == null) {
       throw new IllegalStateException(tooLargeMessage(range, lastTooLarge));
     }
-    readPages(range, output);
+    emit(whole, range, output);
   }
 
   /**
    * The answer for a range, retrying transient failures, or null when it holds more than {@code
-   * withMaxRowsPerQuery} rows or the source refuses the range as too large.
+   * cap} rows (a {@code withMaxRowsPerQuery} cap; for the memory bound, only when the source
+   * stopped at the limit: an answer it returned whole despite the limit is already in memory)
+   * or the source refuses the range as too large.
    */
-  private TimeRangeQuery.@Nullable Result<T> queryRange(TimeRange range) throws Exception {
-    long maxRows = spec.getMaxRowsPerQuery();
-    long limit = maxRows > 0 ? Times.saturatedAdd(maxRows, 1) : Long.MAX_VALUE;
+  private TimeRangeQuery.@Nullable Result<T> queryRange(TimeRange range, long cap)
+      throws Exception {
+    long limit = Times.saturatedAdd(cap, 1);
     TimeRangeQuery.Result<T> result;
     try {
-      result = source.call("the query for " + range, () -> source.query().queryResult(range, limit));
+      result =
+          source.call(
+              "the query for " + range,
+              () -> source.query().queryResult(range, cap == Long.MAX_VALUE ? cap : limit));
     } catch (Exception e) {
       if (SourceErrors.isTooLarge(e)) {
         lastTooLarge = "is refused by the source as too large (" + e.getMessage() + ")";
@@ -205,7 +269,7 @@ final class ChunkReader<T> {
       throw new IllegalStateException(
           source.query().getClass().getName() + ".queryResult(" + range + ") returned null");
     }
-    if (maxRows > 0 && result.rows() > maxRows) {
+    if (maxRows > 0 ? result.rows() > maxRows : result.rows() == limit) {
       // The count stops at the answer's rows (the cap + 1 for a source that honours the limit):
       // a crowded microsecond is never fetched whole just to say how crowded it is.
       lastTooLarge =
@@ -220,24 +284,32 @@ final class ChunkReader<T> {
   }
 
   /**
-   * Emits a crowded microsecond page by page. Each page starts after the previous page's last
-   * tie-breaker, so pages don't overlap; the cursor is an offset {@code {"timestamp",
-   * "sequence_id"}} and must advance, so a source that repeats a page fails instead of looping.
-   * A page the source refuses as too large is asked for again at half the size.
+   * Emits {@code range} page by page: ordered by its tie-breaker when {@code byTieBreaker} (a
+   * crowded microsecond, {@link TimeRangeQuery#queryPage}), else by time and tie-breaker ({@link
+   * TimeRangeQuery#queryRangePage}). Each page starts after the previous page's cursor, so pages
+   * don't overlap, and the cursor must move on, so a source that repeats a page fails instead of
+   * looping. A page the source refuses as too large is asked for again at half the size. Only one
+   * page is held at a time: each is emitted before the next is asked for.
    */
-  private void readPages(TimeRange microsecond, ChunkOutput output) throws Exception {
-    long maxRows = spec.getMaxRowsPerQuery();
-    int pageSize = maxRows > 0 ? (int) Math.min(maxRows, Integer.MAX_VALUE) : DEFAULT_PAGE_SIZE;
-    ProgressOffset cursor = null;
+  private void readPages(TimeRange range, boolean byTieBreaker, ChunkOutput output)
+      throws Exception {
+    int pageSize = (int) Math.min(maxRows > 0 ? maxRows : memoryRows, Integer.MAX_VALUE);
+    if (byTieBreaker && maxRows == 0) {
+      pageSize = DEFAULT_PAGE_SIZE;
+    }
+    Object cursor = null;
     while (true) {
-      Object after = cursor == null ? null : cursor.sequenceId();
+      Object after = cursor;
       int limit = pageSize;
       TimeRangeQuery.Page<T> page;
       try {
         page =
             source.call(
-                "the page after " + after + " of " + microsecond,
-                () -> source.query().queryPage(microsecond, after, limit));
+                "the page after " + after + " of " + range,
+                () ->
+                    byTieBreaker
+                        ? source.query().queryPage(range, after, limit)
+                        : source.query().queryRangePage(range, after, limit));
       } catch (Exception e) {
         if (!SourceErrors.isTooLarge(e) || pageSize == 1) {
           throw e;
@@ -246,20 +318,23 @@ final class ChunkReader<T> {
         continue;
       }
       pagesRead.inc();
-      emit(page.result(), microsecond, output);
+      emit(page.result(), range, output);
       if (page.result().rows() < limit) {
         return;
       }
-      ProgressOffset next =
-          ProgressOffset.ofSequence(microsecond.fromMicros(), page.lastTieBreaker());
-      if (cursor != null && !advances(cursor, next)) {
+      Object next = page.lastTieBreaker();
+      if (cursor != null && !advances(byTieBreaker, range, cursor, next)) {
         throw new IllegalStateException(
-            "TimeRangeIO: paging the microsecond "
-                + Times.describe(microsecond.fromMicros())
-                + " by its tie-breaker, the page after "
-                + cursor
+            "TimeRangeIO: paging "
+                + (byTieBreaker
+                    ? "the microsecond "
+                        + Times.describe(range.fromMicros())
+                        + " by its tie-breaker"
+                    : "the range " + range + " by time and tie-breaker")
+                + ", the page after "
+                + describeCursor(byTieBreaker, range, cursor)
                 + " ended at "
-                + next
+                + describeCursor(byTieBreaker, range, next)
                 + ", which is not after it; the tie-breaker must be unique within a microsecond"
                 + " and the source must return pages in its order");
       }
@@ -268,14 +343,29 @@ final class ChunkReader<T> {
   }
 
   /**
-   * Whether a page cursor moved on: numbers must grow (compared as numbers, never as text);
-   * strings must change, since their order is the source's collation, not Java's.
+   * Whether a page cursor moved on. A tie-breaker that is a number must grow (compared as numbers,
+   * never as text); a string, or a range page's opaque cursor, must change, since its order is the
+   * source's, not Java's.
    */
-  private static boolean advances(ProgressOffset previous, ProgressOffset next) {
-    if (previous.sequenceId() instanceof String || next.sequenceId() instanceof String) {
+  private static boolean advances(
+      boolean byTieBreaker, TimeRange range, Object previous, @Nullable Object next) {
+    if (!byTieBreaker
+        || previous instanceof String
+        || next instanceof String
+        || next == null) {
       return !previous.equals(next);
     }
-    return next.compareTo(previous) > 0;
+    return ProgressOffset.ofSequence(range.fromMicros(), next)
+            .compareTo(ProgressOffset.ofSequence(range.fromMicros(), previous))
+        > 0;
+  }
+
+  /** A tie-breaker as the offset it stands for; a range page's cursor as the source made it. */
+  private static String describeCursor(
+      boolean byTieBreaker, TimeRange range, @Nullable Object cursor) {
+    return byTieBreaker && cursor != null
+        ? ProgressOffset.ofSequence(range.fromMicros(), cursor).toString()
+        : String.valueOf(cursor);
   }
 
   /**

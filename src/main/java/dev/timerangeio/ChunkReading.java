@@ -64,7 +64,14 @@ final class ChunkReading<T> implements AutoCloseable {
       }
       reader =
           new ChunkReader<>(
-              spec, source(), coder, deadLetters, recordsTag, progressTag, byteRate);
+              spec,
+              source(),
+              coder,
+              deadLetters,
+              recordsTag,
+              progressTag,
+              byteRate,
+              ChunkReader.DEFAULT_MEMORY_ROWS);
     }
     return reader;
   }

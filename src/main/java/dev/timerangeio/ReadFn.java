@@ -63,8 +63,17 @@ import org.slf4j.LoggerFactory;
  * A claimed chunk is read whole by the call that claimed it ({@link ChunkReader}): an answer that
  * is too large is bisected and, down to one microsecond, paged by the source's tie-breaker;
  * nothing from a dropped answer is emitted and the parts don't overlap, so no record is emitted
- * twice; a checkpoint can only come after the whole chunk. Source calls are gated and retried by
- * {@link SourceCalls}; record times are checked by {@link RecordTimestamps}.
+ * twice; a checkpoint can only come after the whole chunk. At most one answer or page of the
+ * chunk is held in memory at a time (see {@link ChunkReader#read}). Source calls are gated and
+ * retried by {@link SourceCalls}; record times are checked by {@link RecordTimestamps}.
+ *
+ * <h3>Empty stretches</h3>
+ *
+ * After an empty chunk, a source that can tell the time of its next record ({@link
+ * TimeRangeQuery#supportsNextRecordTime}) is asked once for the first record up to the safe
+ * horizon, and the empty chunks before it are claimed, unread, with ordinary claims, signalled
+ * as one run, and the watermark set to the run's end minus the watermark delay ({@link
+ * EmptyStretches}).
  *
  * <h3>Progress and size</h3>
  *
@@ -150,6 +159,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private transient @Nullable ByteRate byteRate;
   private transient @Nullable ProgressLog progressLog;
   private transient boolean progressLogOpened;
+  private transient @Nullable EmptyStretches emptyStretches;
+  private transient boolean emptyStretchesKnown;
 
   ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder) {
     this.spec = spec;
@@ -206,6 +217,15 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
     return reading().source();
   }
 
+  /** Skipping of empty chunks, or null when the source can't tell its next record's time. */
+  private @Nullable EmptyStretches emptyStretches() throws Exception {
+    if (!emptyStretchesKnown) {
+      emptyStretches = EmptyStretches.of(source(), grid);
+      emptyStretchesKnown = true;
+    }
+    return emptyStretches;
+  }
+
   @Setup
   public void setup() throws Exception {
     reading().reader();
@@ -213,6 +233,8 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
 
   @Teardown
   public void teardown() throws Exception {
+    emptyStretches = null;
+    emptyStretchesKnown = false;
     if (reading != null) {
       try {
         reading.close();
@@ -373,6 +395,7 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       @Nullable ProgressLog log)
       throws Exception {
     long position = tracker.currentRestriction().fromMicros();
+    boolean lastChunkEmpty = false;
     while (position < tracker.currentRestriction().toMicros()) {
       long chunkEnd = grid.chunkEnd(position, tracker.currentRestriction().toMicros());
       long horizon = horizon();
@@ -386,6 +409,25 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         return ProcessContinuation.resume()
             .withResumeDelay(Duration.millis(Math.max(pollInterval.getMillis(), waitMillis)));
       }
+      if (lastChunkEmpty && emptyStretches() != null) {
+        // After an empty chunk, one question may stand for a run of them (EmptyStretches).
+        long limit = Math.min(tracker.currentRestriction().toMicros(), grid.floorBoundary(horizon));
+        long emptyEnd = emptyStretches.emptyUntil(position, limit);
+        if (emptyEnd > position) {
+          long claimed = emptyStretches.claim(tracker, position, emptyEnd);
+          if (claimed > position) {
+            TimeRange run = TimeRange.of(position, claimed);
+            reading().reader().skipped(run, emptyStretches.chunks(run), out);
+            advanceWatermark(watermark, claimed);
+          }
+          if (claimed < emptyEnd) {
+            return ProcessContinuation.stop();
+          }
+          position = claimed;
+          lastChunkEmpty = false;
+          continue;
+        }
+      }
       if (!tracker.tryClaim(position)) {
         return ProcessContinuation.stop();
       }
@@ -398,19 +440,27 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
                   Times.toBeamTimestamp(
                       Times.saturatedSubtract(part.fromMicros(), watermarkDelayMicros)));
         }
+        lastChunkEmpty = false; // not known here: no question for a run after it
       } else {
         long rows = reading().reader().read(chunk, out);
         if (log != null) {
           log.chunkRead(tracker, rows, chunkEnd, tracker.currentRestriction().toMicros(), horizon);
         }
+        lastChunkEmpty = rows == 0;
       }
-      watermark.setWatermark(
-          Times.toBeamTimestamp(Times.saturatedSubtract(chunkEnd, watermarkDelayMicros)));
-      watermarkLagMillis.set(
-          spec.getClock().nowMicros() / Times.MICROS_PER_MILLI
-              - watermark.currentWatermark().getMillis());
+      advanceWatermark(watermark, chunkEnd);
       position = chunkEnd;
     }
     return ProcessContinuation.stop();
+  }
+
+  /** After the chunks up to {@code end} were emitted: the watermark follows the clock. */
+  private void advanceWatermark(
+      ManualWatermarkEstimator<org.joda.time.Instant> watermark, long end) {
+    watermark.setWatermark(
+        Times.toBeamTimestamp(Times.saturatedSubtract(end, watermarkDelayMicros)));
+    watermarkLagMillis.set(
+        spec.getClock().nowMicros() / Times.MICROS_PER_MILLI
+            - watermark.currentWatermark().getMillis());
   }
 }

@@ -22,6 +22,15 @@ public final class TimeRangeIOMetrics {
   /** Counter: chunks that held no record. */
   public static final String EMPTY_CHUNKS = "emptyChunks";
 
+  /**
+   * Counter: of {@link #EMPTY_CHUNKS}, those claimed unqueried because the source said its next
+   * record comes later ({@code TimeRangeQuery#nextRecordTime}).
+   */
+  public static final String SKIPPED_CHUNKS = "skippedChunks";
+
+  /** Counter: questions for the time of the next record, each standing in for a run of chunks. */
+  public static final String NEXT_RECORD_PROBES = "nextRecordProbes";
+
   /** Distribution: milliseconds to read one chunk, retries and bisections included. */
   public static final String CHUNK_READ_MILLIS = "chunkReadMillis";
 

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -67,6 +68,55 @@ public interface TimeRangeQuery<T> extends Serializable {
       throws Exception {
     throw new UnsupportedOperationException(
         getClass().getName() + " does not page a microsecond by a tie-breaker");
+  }
+
+  /**
+   * Whether {@link #queryRangePage} can read any range in pages ordered by time and tie-breaker,
+   * so that a chunk holding more records than the read holds in memory at once is read and
+   * emitted page by page instead of being bisected. The default: no.
+   */
+  default boolean supportsRangePaging() {
+    return false;
+  }
+
+  /**
+   * One page of {@code range}: at most {@code limit} of its records, ordered by (time,
+   * tie-breaker), that come after {@code after} in that order (from the start of the range when
+   * {@code after} is null). {@link Page#lastTieBreaker()} is the cursor of the page's last row, an
+   * object the read hands back unchanged as the next page's {@code after} (the JDBC connector's is
+   * the row's time and tie-breaker; an API's may be its continuation token); it must differ from
+   * page to page. The read asks again until a page holds fewer than {@code limit} rows, so the
+   * pages of a range must together be its records, each once.
+   *
+   * <p>Only called when {@link #supportsRangePaging()} says so; the default throws.
+   */
+  default Page<T> queryRangePage(TimeRange range, @Nullable Object after, int limit)
+      throws Exception {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " does not page a range by time and tie-breaker");
+  }
+
+  /**
+   * Whether {@link #nextRecordTime} can answer, so that the read skips a run of empty chunks with
+   * one call instead of querying each. The default: no.
+   */
+  default boolean supportsNextRecordTime() {
+    return false;
+  }
+
+  /**
+   * The time, in epoch microseconds, of the first record in {@code range} (the least time of the
+   * records {@link #queryResult} would return for it, floored to the microsecond), or empty when
+   * it holds none. The read only asks about ranges it could query now (below its safe horizon)
+   * and then claims the chunks before that time as empty, unread: an answer later than the true
+   * first record loses records, an earlier one only costs a query. The JDBC connector answers
+   * with {@code SELECT MIN(time)} over the query; an HTTP API can't, in general.
+   *
+   * <p>Only called when {@link #supportsNextRecordTime()} says so; the default throws.
+   */
+  default OptionalLong nextRecordTime(TimeRange range) throws Exception {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " does not tell the time of the next record");
   }
 
   /**
@@ -239,7 +289,10 @@ public interface TimeRangeQuery<T> extends Serializable {
     }
   }
 
-  /** A page of {@link #queryPage}: its result and the tie-breaker of its last row. */
+  /**
+   * A page of {@link #queryPage}: its result and the tie-breaker of its last row; or of {@link
+   * #queryRangePage}: its result and the cursor of its last row, in the same field.
+   */
   final class Page<T> {
     private final Result<T> result;
     private final @Nullable Object lastTieBreaker;

@@ -18,7 +18,6 @@ import java.util.List;
 import org.apache.beam.sdk.transforms.DoFn.MultiOutputReceiver;
 import org.apache.beam.sdk.transforms.DoFn.OutputReceiver;
 import org.apache.beam.sdk.transforms.DoFn.ProcessContinuation;
-import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
 import org.apache.beam.sdk.transforms.splittabledofn.SplitResult;
 import org.apache.beam.sdk.util.CoderUtils;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
@@ -28,7 +27,6 @@ import org.apache.beam.sdk.values.OutputBuilder;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.WindowedValues;
-import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -92,45 +90,6 @@ public class ReadFnTest {
                 values.add(windowed.getValue());
                 timestamps.add(windowed.getTimestamp());
               });
-    }
-  }
-
-  /** A tracker that takes a checkpoint right after its first successful claim. */
-  private static final class CheckpointAfterFirstClaim extends RestrictionTracker<TimeRange, Long> {
-    final ChunkRangeTracker delegate;
-    SplitResult<TimeRange> checkpoint;
-
-    CheckpointAfterFirstClaim(ChunkRangeTracker delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public boolean tryClaim(Long position) {
-      boolean claimed = delegate.tryClaim(position);
-      if (claimed && checkpoint == null) {
-        checkpoint = delegate.trySplit(0);
-      }
-      return claimed;
-    }
-
-    @Override
-    public TimeRange currentRestriction() {
-      return delegate.currentRestriction();
-    }
-
-    @Override
-    public @Nullable SplitResult<TimeRange> trySplit(double fraction) {
-      return delegate.trySplit(fraction);
-    }
-
-    @Override
-    public void checkDone() {
-      delegate.checkDone();
-    }
-
-    @Override
-    public IsBounded isBounded() {
-      return delegate.isBounded();
     }
   }
 
@@ -358,7 +317,8 @@ public class ReadFnTest {
     TestSource source = TestSource.of(T0, T0 + 1, T0 + MINUTE, T0 + 2 * MINUTE);
     ReadFn<KV<Long, Long>> fn = ReadFn.of(read(source));
     TimeRange restriction = TimeRange.of(T0, T0 + 3 * MINUTE);
-    CheckpointAfterFirstClaim tracker = new CheckpointAfterFirstClaim(fn.newTracker(restriction));
+    ReadHarness.CheckpointAfterClaims tracker =
+        new ReadHarness.CheckpointAfterClaims(fn.newTracker(restriction), 1);
     Collector<KV<Long, Long>> first = new Collector<>();
     ProcessContinuation c =
         fn.process(

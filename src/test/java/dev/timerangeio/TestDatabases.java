@@ -53,6 +53,23 @@ public final class TestDatabases {
     }
   }
 
+  /**
+   * The column type of a time column on the database of {@code url}: {@code TIMESTAMPTZ(6)} on
+   * PostgreSQL (instants), {@code DATETIME(6)} on MariaDB and {@code TIMESTAMP(6)} on H2 (UTC).
+   */
+  public static String timeColumnType(String url) {
+    return url.startsWith("jdbc:postgresql:")
+        ? "TIMESTAMPTZ(6)"
+        : url.startsWith("jdbc:mariadb:") ? "DATETIME(6)" : "TIMESTAMP(6)";
+  }
+
+  /** {@code t} as a parameter for a {@link #timeColumnType} column on {@code url}'s database. */
+  public static Object timeValue(String url, java.time.Instant t) {
+    return url.startsWith("jdbc:postgresql:")
+        ? java.time.OffsetDateTime.ofInstant(t, java.time.ZoneOffset.UTC)
+        : java.time.LocalDateTime.ofInstant(t, java.time.ZoneOffset.UTC);
+  }
+
   /** A table name no other test uses. */
   public static String newTable(String prefix) {
     return prefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);

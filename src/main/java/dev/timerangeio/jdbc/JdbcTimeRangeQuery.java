@@ -24,6 +24,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.display.HasDisplayData;
@@ -67,10 +68,17 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * <p><b>Connections.</b> The copies of the query in a worker JVM share a connection pool
  * (HikariCP, at most {@link #withMaxConnections} connections), joined in {@link #open()} and left
  * in {@link #close()}; each query borrows one read-only connection. A chunk's rows are fetched
- * {@link #withFetchSize} at a time and returned as a list, so size chunks to fit in memory.
+ * {@link #withFetchSize} at a time and returned as a list of at most the read's limit ({@code
+ * setMaxRows}): the read's {@code withMaxRowsPerQuery}, or its memory bound, plus one.
  *
- * <p><b>Crowded microseconds.</b> With {@link #withTieBreakerColumn}, a microsecond holding more
- * rows than the read's {@code withMaxRowsPerQuery} is read in pages ordered by that column.
+ * <p><b>Large chunks and crowded microseconds.</b> With {@link #withTieBreakerColumn} and a time
+ * column ({@link #forTable}, or {@link #withTimeColumn}), a chunk over the limit is read in keyset
+ * pages ordered by (time, tie-breaker) ({@link #queryRangePage}); with a tie-breaker only, a
+ * microsecond over it is read in pages ordered by that column.
+ *
+ * <p><b>Empty stretches.</b> With a time column, the read asks {@code SELECT MIN(time)} over the
+ * query after an empty chunk ({@link #nextRecordTime}) and skips the empty chunks before the
+ * answer; an index on the time column answers it without reading rows.
  *
  * <p><b>Rows that can't be mapped.</b> When the row mapper throws, the row (its columns as text)
  * and the exception go to the read's {@code withBadRecordErrorHandler}; without one the bundle
@@ -392,7 +400,7 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
   @Override
   public Result<T> queryResult(TimeRange range, long limit) throws Exception {
     try {
-      return run(sql(), range, null, limit, false).rows.build();
+      return run(sql(), range, List.of(), limit, null).rows.build();
     } catch (Exception e) {
       throw pool().scrub(e);
     }
@@ -423,8 +431,14 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
             + " ORDER BY "
             + column;
     try {
-      Answer<T> answer = run(paged, microsecond, after, limit, true);
-      return Page.of(answer.rows.build(), answer.lastTieBreaker);
+      Answer<T> answer =
+          run(
+              paged,
+              microsecond,
+              after == null ? List.of() : List.of(after),
+              limit,
+              (rs, c) -> JdbcStatements.tieBreaker(rs, column, microsecond));
+      return Page.of(answer.rows.build(), answer.lastCursor);
     } catch (Exception e) {
       throw pool().scrub(e);
     }
@@ -432,14 +446,114 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
 
 
 
-  /** Records of one statement, and the tie-breaker of its last row when paging. */
+  /**
+   * Pages by (time, tie-breaker) need both columns in the query's result, by plain name: {@link
+   * #withTieBreakerColumn} and a time column ({@link #forTable}, or {@link #withTimeColumn}).
+   */
+  @Override
+  public boolean supportsRangePaging() {
+    return tieBreakerColumn() != null && timeColumn() != null && !timeColumn().contains(".");
+  }
+
+  /**
+   * A page of {@code range} by keyset: {@code SELECT * FROM (<query>) ORDER BY time,
+   * tie-breaker}, after the first page only the rows after the last one's {@code (time,
+   * tie-breaker)}, written {@code time >= ? AND (time > ? OR tie-breaker > ?)} so that an index on
+   * the time column starts the scan where the last page ended. The cursor is the last row's time,
+   * as the driver returned it (bound back unchanged, so no precision or zone is lost), and
+   * tie-breaker.
+   */
+  @Override
+  public Page<T> queryRangePage(TimeRange range, @Nullable Object after, int limit)
+      throws Exception {
+    checkState(
+        supportsRangePaging(),
+        "paging a range needs a tie-breaker column and a plain time column: call"
+            + " withTieBreakerColumn(String) and withTimeColumn(String)");
+    String time = timeColumn();
+    String tieBreaker = tieBreakerColumn();
+    String paged =
+        JdbcOrderedReads.rangePageSql(
+            sql(), time, tieBreaker, after != null, limit, pool().jdbcUrl());
+    try {
+      Answer<T> answer =
+          run(
+              paged,
+              range,
+              JdbcOrderedReads.afterParameters(after),
+              limit,
+              (rs, c) ->
+                  JdbcOrderedReads.cursor(
+                      JdbcOrderedReads.timeValue(rs, time, holdsInstants(c)),
+                      JdbcStatements.tieBreaker(rs, tieBreaker, range)));
+      return Page.of(answer.rows.build(), answer.lastCursor);
+    } catch (Exception e) {
+      throw pool().scrub(e);
+    }
+  }
+
+  /** With a time column ({@link #forTable}, or {@link #withTimeColumn}): {@code MIN(time)}. */
+  @Override
+  public boolean supportsNextRecordTime() {
+    return timeColumn() != null;
+  }
+
+  /**
+   * {@code SELECT MIN(time) FROM (<query>)} over {@code range}: answered from an index on the
+   * time column, and with the query's own filter, so it is the first record the read would get.
+   */
+  @Override
+  public OptionalLong nextRecordTime(TimeRange range) throws Exception {
+    checkState(
+        timeColumn() != null,
+        "the time of the next record needs the time column of a forSql query: call"
+            + " withTimeColumn(String)");
+    String min = "SELECT MIN(" + timeColumn() + ") FROM (\n" + sql() + "\n) timerangeio_q";
+    try (Connection c = pool().connection();
+        PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), min)) {
+      statement.setObject(1, bound(c, range.from()));
+      statement.setObject(2, bound(c, range.to()));
+      Optional<Instant> first;
+      try (ResultSet rs = statement.executeQuery()) {
+        first = rs.next() ? timeOf(rs, holdsInstants(c)) : Optional.empty();
+      }
+      c.commit();
+      return first.isPresent()
+          ? OptionalLong.of(JdbcOrderedReads.floorMicros(first.get()))
+          : OptionalLong.empty();
+    } catch (Exception e) {
+      throw pool().scrub(e);
+    }
+  }
+
+  /** The first column of the current row as an instant: the read's view of a time value. */
+  private Optional<Instant> timeOf(ResultSet rs, boolean instants) throws SQLException {
+    if (instants) {
+      OffsetDateTime t = rs.getObject(1, OffsetDateTime.class);
+      return Optional.ofNullable(t == null ? null : t.toInstant());
+    }
+    LocalDateTime t = rs.getObject(1, LocalDateTime.class);
+    return Optional.ofNullable(t == null ? null : JdbcSupport.instantOf(t, zone()));
+  }
+
+  /** Records of one statement, and the cursor of its last row when paging. */
   private static final class Answer<T> {
     final Result.Builder<T> rows = Result.builder();
-    @Nullable Object lastTieBreaker;
+    @Nullable Object lastCursor;
+  }
+
+  /** Where a page's row stands, for the next page to start after it. */
+  @FunctionalInterface
+  private interface RowCursor {
+    Object of(ResultSet rs, Connection c) throws SQLException;
   }
 
   private Answer<T> run(
-      String statementSql, TimeRange range, @Nullable Object after, long limit, boolean paging)
+      String statementSql,
+      TimeRange range,
+      List<Object> after,
+      long limit,
+      @Nullable RowCursor cursor)
       throws Exception {
     Answer<T> answer = new Answer<>();
     try (Connection c = pool().connection()) {
@@ -448,13 +562,15 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
         statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0); // 0: no cap
         statement.setObject(1, bound(c, range.from()));
         statement.setObject(2, bound(c, range.to()));
-        if (after != null) {
-          statement.setObject(3, after instanceof BigInteger ? new BigDecimal((BigInteger) after) : after);
+        for (int i = 0; i < after.size(); i++) {
+          Object value = after.get(i);
+          statement.setObject(
+              3 + i, value instanceof BigInteger ? new BigDecimal((BigInteger) value) : value);
         }
         try (ResultSet rs = statement.executeQuery()) {
           while (rs.next()) {
-            if (paging) {
-              answer.lastTieBreaker = JdbcStatements.tieBreaker(rs, tieBreakerColumn(), range);
+            if (cursor != null) {
+              answer.lastCursor = cursor.of(rs, c);
             }
             try {
               answer.rows.add(rowMapper().mapRow(rs));
@@ -532,16 +648,7 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
       }
       boolean instants = holdsInstants(c);
       try (ResultSet rs = statement.executeQuery()) {
-        Optional<Instant> earliest = Optional.empty();
-        if (rs.next()) {
-          if (instants) {
-            OffsetDateTime t = rs.getObject(1, OffsetDateTime.class);
-            earliest = Optional.ofNullable(t == null ? null : t.toInstant());
-          } else {
-            LocalDateTime t = rs.getObject(1, LocalDateTime.class);
-            earliest = Optional.ofNullable(t == null ? null : JdbcSupport.instantOf(t, zone()));
-          }
-        }
+        Optional<Instant> earliest = rs.next() ? timeOf(rs, instants) : Optional.empty();
         c.commit();
         return earliest;
       }

@@ -27,6 +27,8 @@ public final class ForkedRun {
     }
     List<String> command = new ArrayList<>();
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    // A worker out of memory must fail, not spin in garbage collection for minutes.
+    command.add("-XX:+ExitOnOutOfMemoryError");
     command.add("-cp");
     command.add(String.join(File.pathSeparator, classpath()));
     command.add(sample);
