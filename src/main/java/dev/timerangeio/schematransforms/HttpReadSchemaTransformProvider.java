@@ -1,0 +1,299 @@
+package dev.timerangeio.schematransforms;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.auto.value.AutoValue;
+import dev.timerangeio.TimeRangeIO;
+import dev.timerangeio.http.HttpTimeRangeQuery;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.beam.sdk.coders.RowCoder;
+import org.apache.beam.sdk.schemas.AutoValueSchema;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
+import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
+import org.apache.beam.sdk.schemas.annotations.SchemaFieldName;
+import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
+import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
+import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.util.RowJson;
+import org.apache.beam.sdk.util.RowJsonUtils;
+import org.apache.beam.sdk.values.PCollectionRowTuple;
+import org.apache.beam.sdk.values.Row;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * {@code beam:schematransform:dev.timerangeio:http_read:v1}: {@link HttpTimeRangeQuery#get} read
+ * by {@link TimeRangeIO#read()}, each JSON record a {@link Row} of the configured schema (a JSON
+ * Schema object: {@code string}, {@code integer}, {@code number}, {@code boolean} properties; a
+ * property not {@code required} is nullable), stamped with the field {@code time_field}.
+ */
+public class HttpReadSchemaTransformProvider
+    extends TypedSchemaTransformProvider<HttpReadSchemaTransformProvider.Configuration> {
+  public static final String IDENTIFIER = "beam:schematransform:dev.timerangeio:http_read:v1";
+
+  @Override
+  public String identifier() {
+    return IDENTIFIER;
+  }
+
+  @Override
+  public String description() {
+    return "Reads the JSON records a REST API returns for [from, to) with TimeRangeIO. With"
+        + " progress_location it also outputs 'progress', for the jdbc_write with the same"
+        + " location.";
+  }
+
+  @Override
+  public List<String> inputCollectionNames() {
+    return Collections.emptyList();
+  }
+
+  @Override
+  public List<String> outputCollectionNames() {
+    return List.of(ReadSettings.OUTPUT, ReadSettings.PROGRESS);
+  }
+
+  @Override
+  protected SchemaTransform from(Configuration configuration) {
+    Schema schema = schemaOf(configuration.getSchema());
+    String timeField = configuration.getTimeField();
+    if (!schema.hasField(timeField)
+        || !Set.of(Schema.TypeName.STRING, Schema.TypeName.INT64)
+            .contains(schema.getField(timeField).getType().getTypeName())) {
+      throw new IllegalArgumentException(
+          "time_field: \""
+              + timeField
+              + "\" must name a string (ISO-8601) or integer (epoch microseconds) property of the"
+              + " schema, whose fields are "
+              + schema.getFieldNames());
+    }
+    HttpTimeRangeQuery<Row> query = configuration.query(schema);
+    return new SchemaTransform() {
+      @Override
+      public PCollectionRowTuple expand(PCollectionRowTuple input) {
+        return ReadSettings.expand(
+            input,
+            TimeRangeIO.<Row>read()
+                .withQuery(query)
+                .withCoder(RowCoder.of(schema))
+                .withTimestampFn(new TimeOf(timeField)),
+            configuration);
+      }
+    };
+  }
+
+  /** A Beam schema from a JSON Schema object's properties, in their order. */
+  static Schema schemaOf(String jsonSchema) {
+    JsonNode root;
+    try {
+      root = new ObjectMapper().readTree(jsonSchema);
+    } catch (Exception e) {
+      throw new IllegalArgumentException("schema: not JSON: " + e.getMessage());
+    }
+    JsonNode properties = root.path("properties");
+    if (!properties.isObject() || properties.isEmpty()) {
+      throw new IllegalArgumentException(
+          "schema: a JSON Schema object with \"properties\" is required, got " + jsonSchema);
+    }
+    Set<String> required = new TreeSet<>();
+    root.path("required").forEach(name -> required.add(name.asText()));
+    Schema.Builder schema = Schema.builder();
+    for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> property = it.next();
+      String type = property.getValue().path("type").asText();
+      Schema.FieldType fieldType;
+      switch (type) {
+        case "string":
+          fieldType = Schema.FieldType.STRING;
+          break;
+        case "integer":
+          fieldType = Schema.FieldType.INT64;
+          break;
+        case "number":
+          fieldType = Schema.FieldType.DOUBLE;
+          break;
+        case "boolean":
+          fieldType = Schema.FieldType.BOOLEAN;
+          break;
+        default:
+          throw new IllegalArgumentException(
+              "schema: property \""
+                  + property.getKey()
+                  + "\" has type \""
+                  + type
+                  + "\"; allowed: string, integer, number, boolean");
+      }
+      schema.addField(
+          Schema.Field.of(property.getKey(), fieldType)
+              .withNullable(!required.contains(property.getKey())));
+    }
+    return schema.build();
+  }
+
+  /** A record's time: an ISO-8601 string or epoch microseconds. */
+  private static final class TimeOf implements SerializableFunction<Row, Instant> {
+    private final String field;
+
+    TimeOf(String field) {
+      this.field = field;
+    }
+
+    @Override
+    public Instant apply(Row row) {
+      Object value = row.getValue(field);
+      if (value instanceof Long) {
+        long micros = (Long) value;
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L))
+            .plusNanos(Math.floorMod(micros, 1_000_000L) * 1_000L);
+      }
+      return value == null ? null : Instant.parse((String) value);
+    }
+  }
+
+  /** Binds each JSON record to a row of the schema, with Beam's {@link RowJson}. */
+  private static final class RowMapper implements HttpTimeRangeQuery.RecordMapper<Row> {
+    private final Schema schema;
+    private transient @Nullable ObjectMapper json;
+
+    RowMapper(Schema schema) {
+      this.schema = schema;
+    }
+
+    @Override
+    public Row map(JsonNode record) throws Exception {
+      if (json == null) {
+        json = RowJsonUtils.newObjectMapperWith(RowJson.RowJsonDeserializer.forSchema(schema));
+      }
+      return json.treeToValue(record, Row.class);
+    }
+  }
+
+  /** The configuration row: {@link HttpTimeRangeQuery}'s and {@link TimeRangeIO.Read}'s names. */
+  @DefaultSchema(AutoValueSchema.class)
+  @AutoValue
+  public abstract static class Configuration implements ReadOptions {
+    @SchemaFieldName("url")
+    @SchemaFieldDescription("get: the URL template, with {from} and {to}.")
+    public abstract String getUrl();
+
+    @SchemaFieldName("schema")
+    @SchemaFieldDescription("A JSON Schema object: the records' properties and types.")
+    public abstract String getSchema();
+
+    @SchemaFieldName("time_field")
+    @SchemaFieldDescription("The property holding a record's time (ISO-8601 or epoch micros).")
+    public abstract String getTimeField();
+
+    @SchemaFieldName("records_pointer")
+    @SchemaFieldDescription("withRecordsPointer: a JSON pointer to the records array.")
+    public abstract @Nullable String getRecordsPointer();
+
+    @SchemaFieldName("time_format")
+    @SchemaFieldDescription("withTimeFormat: ISO_8601, EPOCH_MICROS, EPOCH_MILLIS, EPOCH_SECONDS.")
+    public abstract @Nullable String getTimeFormat();
+
+    @SchemaFieldName("record_time_pointer")
+    @SchemaFieldDescription("withTimeFormat's record time pointer, for the coarse formats.")
+    public abstract @Nullable String getRecordTimePointer();
+
+    @SchemaFieldName("next_link_pointer")
+    public abstract @Nullable String getNextLinkPointer();
+
+    @SchemaFieldName("json_lines")
+    @SchemaFieldDescription("withJsonLines: one JSON record a line.")
+    public abstract @Nullable Boolean getJsonLines();
+
+    @SchemaFieldName("headers")
+    public abstract @Nullable Map<String, String> getHeaders();
+
+    @SchemaFieldName("secret_headers")
+    @SchemaFieldDescription("withSecretHeader; values: env:NAME, file:PATH, or the value.")
+    public abstract @Nullable Map<String, String> getSecretHeaders();
+
+    @SchemaFieldName("timeout")
+    @SchemaFieldDescription("withTimeout, an ISO-8601 duration.")
+    public abstract @Nullable String getTimeout();
+
+    @Override
+    @SchemaFieldName("start_time")
+    @SchemaFieldDescription("\"earliest\", \"latest\" or an ISO-8601 instant.")
+    public abstract @Nullable String getStartTime();
+
+    @Override
+    @SchemaFieldName("end_time")
+    @SchemaFieldDescription("An ISO-8601 instant; set: a bounded read.")
+    public abstract @Nullable String getEndTime();
+
+    @Override
+    @SchemaFieldName("partition_duration")
+    public abstract @Nullable String getPartitionDuration();
+
+    @Override
+    @SchemaFieldName("ingestion_lag")
+    public abstract @Nullable String getIngestionLag();
+
+    @Override
+    @SchemaFieldName("poll_interval")
+    public abstract @Nullable String getPollInterval();
+
+    @Override
+    @SchemaFieldName("progress_location")
+    public abstract @Nullable String getProgressLocation();
+
+    @Override
+    @SchemaFieldName("max_rows_per_query")
+    public abstract @Nullable Long getMaxRowsPerQuery();
+
+    @Override
+    @SchemaFieldName("max_retries")
+    public abstract @Nullable Integer getMaxRetries();
+
+    @Override
+    @SchemaFieldName("error_handling")
+    public abstract @Nullable ErrorHandling getErrorHandling();
+
+    /** The query, built (and so checked) by {@link HttpTimeRangeQuery}'s own methods. */
+    HttpTimeRangeQuery<Row> query(Schema schema) {
+      HttpTimeRangeQuery<Row> query = HttpTimeRangeQuery.get(getUrl(), new RowMapper(schema));
+      if (getRecordsPointer() != null) {
+        query = query.withRecordsPointer(getRecordsPointer());
+      }
+      if (getTimeFormat() != null) {
+        HttpTimeRangeQuery.TimeFormat format = HttpTimeRangeQuery.TimeFormat.valueOf(getTimeFormat());
+        query =
+            getRecordTimePointer() == null
+                ? query.withTimeFormat(format)
+                : query.withTimeFormat(format, getRecordTimePointer());
+      }
+      if (getNextLinkPointer() != null) {
+        query = query.withNextLinkPointer(getNextLinkPointer());
+      }
+      if (Boolean.TRUE.equals(getJsonLines())) {
+        query = query.withJsonLines();
+      }
+      if (getHeaders() != null) {
+        for (Map.Entry<String, String> header : getHeaders().entrySet()) {
+          query = query.withHeader(header.getKey(), header.getValue());
+        }
+      }
+      if (getSecretHeaders() != null) {
+        for (Map.Entry<String, String> header : getSecretHeaders().entrySet()) {
+          query = query.withSecretHeader(header.getKey(), ReadSettings.secret(header.getValue()));
+        }
+      }
+      Duration timeout = ReadSettings.duration("timeout", getTimeout());
+      if (timeout != null) {
+        query = query.withTimeout(timeout);
+      }
+      return query;
+    }
+  }
+}

@@ -1,0 +1,172 @@
+package dev.timerangeio.schematransforms;
+
+import dev.timerangeio.ProgressSignals;
+import dev.timerangeio.Secrets;
+import dev.timerangeio.TimeRangeIO;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.transforms.errorhandling.ErrorHandler.BadRecordErrorHandler;
+import org.apache.beam.sdk.util.Secret;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionRowTuple;
+import org.apache.beam.sdk.values.Row;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * What the schema transforms share: values from configuration rows (durations, instants,
+ * secrets) with messages naming the field, the read settings, and bad records as rows.
+ */
+final class ReadSettings {
+  private ReadSettings() {}
+
+  /** The output of a read's records. */
+  static final String OUTPUT = "output";
+
+  /** The read's chunk signals for its write, when it has a progress location. */
+  static final String PROGRESS = "progress";
+
+  /**
+   * A bad record as a row, Beam's {@link ErrorHandling#errorSchemaBytes()}: the record as JSON
+   * (UTF-8 bytes) and why it was rejected.
+   */
+  static final Schema ERROR_SCHEMA = ErrorHandling.errorSchemaBytes();
+
+  static @Nullable Duration duration(String field, @Nullable String value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return Duration.parse(value);
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException(
+          field + ": \"" + value + "\" is not an ISO-8601 duration; write e.g. PT1H, PT30S, P1D");
+    }
+  }
+
+  static @Nullable Instant instant(String field, @Nullable String value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return Instant.parse(value);
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException(
+          field
+              + ": \""
+              + value
+              + "\" is not an ISO-8601 instant; write e.g. 2024-05-01T00:00:00Z");
+    }
+  }
+
+  /**
+   * A secret field's value: {@code env:NAME} (an environment variable on the worker), {@code
+   * file:PATH} (a file on the worker), {@code value:TEXT} or any other text (the secret itself,
+   * which then travels in the pipeline graph the SDK sent). Never logged, never displayed.
+   */
+  static @Nullable Secret secret(@Nullable String value) {
+    if (value == null) {
+      return null;
+    }
+    if (value.startsWith("env:")) {
+      return Secrets.fromEnvironment(value.substring("env:".length()));
+    }
+    if (value.startsWith("file:")) {
+      return Secrets.fromFile(value.substring("file:".length()));
+    }
+    return Secrets.ofValue(value.startsWith("value:") ? value.substring("value:".length()) : value);
+  }
+
+  /** {@code read} with the settings of {@code options} that are set. */
+  static <T> TimeRangeIO.Read<T> apply(TimeRangeIO.Read<T> read, ReadOptions options) {
+    if (options.getStartTime() != null) {
+      read = read.withStartTime(options.getStartTime());
+    }
+    Instant end = instant("end_time", options.getEndTime());
+    if (end != null) {
+      read = read.withEndTime(end);
+    }
+    Duration partition = duration("partition_duration", options.getPartitionDuration());
+    if (partition != null) {
+      read = read.withPartitionDuration(partition);
+    }
+    Duration lag = duration("ingestion_lag", options.getIngestionLag());
+    if (lag != null) {
+      read = read.withIngestionLag(lag);
+    }
+    Duration poll = duration("poll_interval", options.getPollInterval());
+    if (poll != null) {
+      read = read.withPollInterval(poll);
+    }
+    if (options.getProgressLocation() != null) {
+      read = read.withProgressLocation(options.getProgressLocation());
+    }
+    if (options.getMaxRowsPerQuery() != null) {
+      read = read.withMaxRowsPerQuery(options.getMaxRowsPerQuery());
+    }
+    if (options.getMaxRetries() != null) {
+      read = read.withMaxRetries(options.getMaxRetries());
+    }
+    return read;
+  }
+
+  /**
+   * Applies {@code read} (configured from {@code options}) and names its outputs: {@code output},
+   * {@code progress} with a progress location, and the error output when {@code error_handling}
+   * names one.
+   */
+  static PCollectionRowTuple expand(
+      PCollectionRowTuple input, TimeRangeIO.Read<Row> read, ReadOptions options) {
+    read = apply(read, options);
+    String errors = ErrorHandling.getOutputOrNull(options.getErrorHandling());
+    BadRecordErrorHandler<PCollection<Row>> handler =
+        errors == null ? null : input.getPipeline().registerBadRecordErrorHandler(new ToErrorRows());
+    if (handler != null) {
+      read = read.withBadRecordErrorHandler(handler);
+    }
+    PCollection<Row> records = PBegin.in(input.getPipeline()).apply("TimeRangeIO.read", read);
+    PCollectionRowTuple outputs = PCollectionRowTuple.of(OUTPUT, records);
+    if (options.getProgressLocation() != null) {
+      outputs =
+          outputs.and(PROGRESS, ProgressSignals.signalsOf(records, options.getProgressLocation()));
+    }
+    if (handler != null) {
+      handler.close();
+      outputs = outputs.and(errors, handler.getOutput());
+    }
+    return outputs;
+  }
+
+  /** Bad records as rows of {@link #ERROR_SCHEMA}. */
+  static final class ToErrorRows extends PTransform<PCollection<BadRecord>, PCollection<Row>> {
+    @Override
+    public PCollection<Row> expand(PCollection<BadRecord> badRecords) {
+      return badRecords
+          .apply("BadRecordsToRows", ParDo.of(new ErrorRowFn()))
+          .setRowSchema(ERROR_SCHEMA);
+    }
+  }
+
+  private static final class ErrorRowFn extends DoFn<BadRecord, Row> {
+    @ProcessElement
+    public void process(@Element BadRecord bad, OutputReceiver<Row> out) {
+      String json = bad.getRecord() == null ? null : bad.getRecord().getHumanReadableJsonRecord();
+      String message = bad.getFailure().getDescription();
+      if (bad.getFailure().getException() != null) {
+        message = message + ": " + bad.getFailure().getException();
+      }
+      out.output(
+          Row.withSchema(ERROR_SCHEMA)
+              .addValues(json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8), message)
+              .build());
+    }
+  }
+}

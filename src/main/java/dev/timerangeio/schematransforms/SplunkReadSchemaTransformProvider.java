@@ -1,0 +1,151 @@
+package dev.timerangeio.schematransforms;
+
+import com.google.auto.value.AutoValue;
+import dev.timerangeio.TimeRangeIO;
+import dev.timerangeio.splunk.SplunkSearchQuery;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
+import org.apache.beam.sdk.schemas.AutoValueSchema;
+import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
+import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
+import org.apache.beam.sdk.schemas.annotations.SchemaFieldName;
+import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
+import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
+import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
+import org.apache.beam.sdk.values.PCollectionRowTuple;
+import org.apache.beam.sdk.values.Row;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * {@code beam:schematransform:dev.timerangeio:splunk_read:v1}: {@link SplunkSearchQuery} (the search export
+ * endpoint, SPL) read by {@link TimeRangeIO#read()}.
+ */
+public class SplunkReadSchemaTransformProvider
+    extends TypedSchemaTransformProvider<SplunkReadSchemaTransformProvider.Configuration> {
+  public static final String IDENTIFIER = "beam:schematransform:dev.timerangeio:splunk_read:v1";
+
+  @Override
+  public String identifier() {
+    return IDENTIFIER;
+  }
+
+  @Override
+  public String description() {
+    return "Reads the events an SPL search returns for [start_time, end_time) from Splunk's export endpoint with TimeRangeIO. With progress_location it also outputs 'progress', for the jdbc_write with the same location.";
+  }
+
+  @Override
+  public List<String> inputCollectionNames() {
+    return Collections.emptyList();
+  }
+
+  @Override
+  public List<String> outputCollectionNames() {
+    return List.of(ReadSettings.OUTPUT, ReadSettings.PROGRESS);
+  }
+
+  @Override
+  protected SchemaTransform from(Configuration configuration) {
+    SplunkSearchQuery query = configuration.query();
+    return new SchemaTransform() {
+      @Override
+      public PCollectionRowTuple expand(PCollectionRowTuple input) {
+        return ReadSettings.expand(input, TimeRangeIO.<Row>read().withQuery(query), configuration);
+      }
+    };
+  }
+
+  /** The configuration row: {@link SplunkSearchQuery}'s and {@link TimeRangeIO.Read}'s names. */
+  @DefaultSchema(AutoValueSchema.class)
+  @AutoValue
+  public abstract static class Configuration implements ReadOptions {
+    @SchemaFieldName("url")
+    @SchemaFieldDescription("forSearch: splunkd's base URL, https://host:8089.")
+    public abstract String getUrl();
+
+    @SchemaFieldName("search")
+    @SchemaFieldDescription("forSearch: the SPL search.")
+    public abstract String getSearch();
+
+    @SchemaFieldName("token")
+    @SchemaFieldDescription("Secret: env:NAME, file:PATH, or the token itself.")
+    public abstract @Nullable String getToken();
+
+    @SchemaFieldName("auth_scheme")
+    @SchemaFieldDescription("withAuthScheme: Splunk (default) or Bearer.")
+    public abstract @Nullable String getAuthScheme();
+
+    @SchemaFieldName("index_time")
+    @SchemaFieldDescription("withIndexTime: query by _indextime (false).")
+    public abstract @Nullable Boolean getIndexTime();
+
+    @SchemaFieldName("fields")
+    @SchemaFieldDescription("withFields: the fields of each row.")
+    public abstract @Nullable List<String> getFields();
+
+    @SchemaFieldName("request_timeout")
+    @SchemaFieldDescription("withRequestTimeout, an ISO-8601 duration.")
+    public abstract @Nullable String getRequestTimeout();
+
+    @Override
+    @SchemaFieldName("start_time")
+    @SchemaFieldDescription("\"earliest\", \"latest\" or an ISO-8601 instant.")
+    public abstract @Nullable String getStartTime();
+
+    @Override
+    @SchemaFieldName("end_time")
+    @SchemaFieldDescription("An ISO-8601 instant; set: a bounded read.")
+    public abstract @Nullable String getEndTime();
+
+    @Override
+    @SchemaFieldName("partition_duration")
+    public abstract @Nullable String getPartitionDuration();
+
+    @Override
+    @SchemaFieldName("ingestion_lag")
+    public abstract @Nullable String getIngestionLag();
+
+    @Override
+    @SchemaFieldName("poll_interval")
+    public abstract @Nullable String getPollInterval();
+
+    @Override
+    @SchemaFieldName("progress_location")
+    public abstract @Nullable String getProgressLocation();
+
+    @Override
+    @SchemaFieldName("max_rows_per_query")
+    public abstract @Nullable Long getMaxRowsPerQuery();
+
+    @Override
+    @SchemaFieldName("max_retries")
+    public abstract @Nullable Integer getMaxRetries();
+
+    @Override
+    @SchemaFieldName("error_handling")
+    public abstract @Nullable ErrorHandling getErrorHandling();
+
+    /** The query, built (and so checked) by {@link SplunkSearchQuery}'s own methods. */
+    SplunkSearchQuery query() {
+      SplunkSearchQuery query = SplunkSearchQuery.forSearch(getUrl(), getSearch());
+      if (getToken() != null) {
+        query = query.withToken(ReadSettings.secret(getToken()));
+      }
+      if (getAuthScheme() != null) {
+        query = query.withAuthScheme(getAuthScheme());
+      }
+      if (Boolean.TRUE.equals(getIndexTime())) {
+        query = query.withIndexTime();
+      }
+      if (getFields() != null) {
+        query = query.withFields(getFields().toArray(new String[0]));
+      }
+      Duration timeout = ReadSettings.duration("request_timeout", getRequestTimeout());
+      if (timeout != null) {
+        query = query.withRequestTimeout(timeout);
+      }
+      return query;
+    }
+  }
+}
