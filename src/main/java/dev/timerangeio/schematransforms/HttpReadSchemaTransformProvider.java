@@ -18,7 +18,6 @@ import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
-import org.apache.beam.sdk.schemas.annotations.SchemaFieldName;
 import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
 import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
@@ -180,84 +179,64 @@ public class HttpReadSchemaTransformProvider
   @DefaultSchema(AutoValueSchema.class)
   @AutoValue
   public abstract static class Configuration implements ReadOptions {
-    @SchemaFieldName("url")
     @SchemaFieldDescription("get: the URL template, with {from} and {to}.")
     public abstract String getUrl();
 
-    @SchemaFieldName("schema")
     @SchemaFieldDescription("A JSON Schema object: the records' properties and types.")
     public abstract String getSchema();
 
-    @SchemaFieldName("time_field")
     @SchemaFieldDescription("The property holding a record's time (ISO-8601 or epoch micros).")
     public abstract String getTimeField();
 
-    @SchemaFieldName("records_pointer")
     @SchemaFieldDescription("withRecordsPointer: a JSON pointer to the records array.")
     public abstract @Nullable String getRecordsPointer();
 
-    @SchemaFieldName("time_format")
     @SchemaFieldDescription("withTimeFormat: ISO_8601, EPOCH_MICROS, EPOCH_MILLIS, EPOCH_SECONDS.")
     public abstract @Nullable String getTimeFormat();
 
-    @SchemaFieldName("record_time_pointer")
     @SchemaFieldDescription("withTimeFormat's record time pointer, for the coarse formats.")
     public abstract @Nullable String getRecordTimePointer();
 
-    @SchemaFieldName("next_link_pointer")
     public abstract @Nullable String getNextLinkPointer();
 
-    @SchemaFieldName("json_lines")
     @SchemaFieldDescription("withJsonLines: one JSON record a line.")
     public abstract @Nullable Boolean getJsonLines();
 
-    @SchemaFieldName("headers")
     public abstract @Nullable Map<String, String> getHeaders();
 
-    @SchemaFieldName("secret_headers")
     @SchemaFieldDescription("withSecretHeader; values: env:NAME, file:PATH, or the value.")
     public abstract @Nullable Map<String, String> getSecretHeaders();
 
-    @SchemaFieldName("timeout")
     @SchemaFieldDescription("withTimeout, an ISO-8601 duration.")
     public abstract @Nullable String getTimeout();
 
     @Override
-    @SchemaFieldName("start_time")
     @SchemaFieldDescription("\"earliest\", \"latest\" or an ISO-8601 instant.")
     public abstract @Nullable String getStartTime();
 
     @Override
-    @SchemaFieldName("end_time")
     @SchemaFieldDescription("An ISO-8601 instant; set: a bounded read.")
     public abstract @Nullable String getEndTime();
 
     @Override
-    @SchemaFieldName("partition_duration")
     public abstract @Nullable String getPartitionDuration();
 
     @Override
-    @SchemaFieldName("ingestion_lag")
     public abstract @Nullable String getIngestionLag();
 
     @Override
-    @SchemaFieldName("poll_interval")
     public abstract @Nullable String getPollInterval();
 
     @Override
-    @SchemaFieldName("progress_location")
     public abstract @Nullable String getProgressLocation();
 
     @Override
-    @SchemaFieldName("max_rows_per_query")
     public abstract @Nullable Long getMaxRowsPerQuery();
 
     @Override
-    @SchemaFieldName("max_retries")
     public abstract @Nullable Integer getMaxRetries();
 
     @Override
-    @SchemaFieldName("error_handling")
     public abstract @Nullable ErrorHandling getErrorHandling();
 
     /** The query, built (and so checked) by {@link HttpTimeRangeQuery}'s own methods. */
@@ -294,6 +273,56 @@ public class HttpReadSchemaTransformProvider
         query = query.withTimeout(timeout);
       }
       return query;
+    }
+
+    public static Builder builder() {
+      return new AutoValue_HttpReadSchemaTransformProvider_Configuration.Builder();
+    }
+
+    /** Builds a configuration, as a Java user of the schema transform would. */
+    @AutoValue.Builder
+    public abstract static class Builder {
+      public abstract Builder setUrl(String value);
+
+      public abstract Builder setSchema(String value);
+
+      public abstract Builder setTimeField(String value);
+
+      public abstract Builder setRecordsPointer(@Nullable String value);
+
+      public abstract Builder setTimeFormat(@Nullable String value);
+
+      public abstract Builder setRecordTimePointer(@Nullable String value);
+
+      public abstract Builder setNextLinkPointer(@Nullable String value);
+
+      public abstract Builder setJsonLines(@Nullable Boolean value);
+
+      public abstract Builder setHeaders(@Nullable Map<String, String> value);
+
+      public abstract Builder setSecretHeaders(@Nullable Map<String, String> value);
+
+      public abstract Builder setTimeout(@Nullable String value);
+
+      public abstract Builder setStartTime(@Nullable String value);
+
+      public abstract Builder setEndTime(@Nullable String value);
+
+      public abstract Builder setPartitionDuration(@Nullable String value);
+
+      public abstract Builder setIngestionLag(@Nullable String value);
+
+      public abstract Builder setPollInterval(@Nullable String value);
+
+      public abstract Builder setProgressLocation(@Nullable String value);
+
+      public abstract Builder setMaxRowsPerQuery(@Nullable Long value);
+
+      public abstract Builder setMaxRetries(@Nullable Integer value);
+
+      public abstract Builder setErrorHandling(@Nullable ErrorHandling value);
+
+      public abstract Configuration build();
     }
   }
 }

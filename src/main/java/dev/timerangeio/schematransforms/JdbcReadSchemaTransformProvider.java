@@ -10,7 +10,6 @@ import java.util.List;
 import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
-import org.apache.beam.sdk.schemas.annotations.SchemaFieldName;
 import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
 import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
@@ -65,79 +64,60 @@ public class JdbcReadSchemaTransformProvider
   @DefaultSchema(AutoValueSchema.class)
   @AutoValue
   public abstract static class Configuration implements ReadOptions {
-    @SchemaFieldName("jdbc_url")
     @SchemaFieldDescription("The JDBC URL (PostgreSQL, MariaDB/MySQL, H2 drivers are bundled).")
     public abstract String getJdbcUrl();
 
-    @SchemaFieldName("table")
     @SchemaFieldDescription("The table to read.")
     public abstract String getTable();
 
-    @SchemaFieldName("time_column")
     @SchemaFieldDescription("The column holding each row's time (withTimeColumn).")
     public abstract String getTimeColumn();
 
-    @SchemaFieldName("tie_breaker_column")
     @SchemaFieldDescription("withTieBreakerColumn: pages a crowded microsecond by this column.")
     public abstract @Nullable String getTieBreakerColumn();
 
-    @SchemaFieldName("username")
     public abstract @Nullable String getUsername();
 
-    @SchemaFieldName("password")
     @SchemaFieldDescription("Secret: env:NAME, file:PATH, or the password itself.")
     public abstract @Nullable String getPassword();
 
-    @SchemaFieldName("zone")
     @SchemaFieldDescription("withZone: the zone of TIMESTAMP WITHOUT TIME ZONE values (UTC).")
     public abstract @Nullable String getZone();
 
-    @SchemaFieldName("fetch_size")
     public abstract @Nullable Integer getFetchSize();
 
-    @SchemaFieldName("query_timeout")
     @SchemaFieldDescription("withQueryTimeout, an ISO-8601 duration (PT5M).")
     public abstract @Nullable String getQueryTimeout();
 
-    @SchemaFieldName("max_connections")
     public abstract @Nullable Integer getMaxConnections();
 
     @Override
-    @SchemaFieldName("start_time")
     @SchemaFieldDescription("\"earliest\", \"latest\" or an ISO-8601 instant.")
     public abstract @Nullable String getStartTime();
 
     @Override
-    @SchemaFieldName("end_time")
     @SchemaFieldDescription("An ISO-8601 instant; set: a bounded read.")
     public abstract @Nullable String getEndTime();
 
     @Override
-    @SchemaFieldName("partition_duration")
     public abstract @Nullable String getPartitionDuration();
 
     @Override
-    @SchemaFieldName("ingestion_lag")
     public abstract @Nullable String getIngestionLag();
 
     @Override
-    @SchemaFieldName("poll_interval")
     public abstract @Nullable String getPollInterval();
 
     @Override
-    @SchemaFieldName("progress_location")
     public abstract @Nullable String getProgressLocation();
 
     @Override
-    @SchemaFieldName("max_rows_per_query")
     public abstract @Nullable Long getMaxRowsPerQuery();
 
     @Override
-    @SchemaFieldName("max_retries")
     public abstract @Nullable Integer getMaxRetries();
 
     @Override
-    @SchemaFieldName("error_handling")
     public abstract @Nullable ErrorHandling getErrorHandling();
 
     /** The query, built (and so checked) by {@link JdbcTimeRangeQuery}'s own methods. */

@@ -13,7 +13,6 @@ import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
-import org.apache.beam.sdk.schemas.annotations.SchemaFieldName;
 import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
 import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
@@ -174,61 +173,44 @@ public class JdbcWriteSchemaTransformProvider
   @DefaultSchema(AutoValueSchema.class)
   @AutoValue
   public abstract static class Configuration {
-    @SchemaFieldName("jdbc_url")
     @SchemaFieldDescription("The JDBC URL (PostgreSQL, MariaDB/MySQL, H2 drivers are bundled).")
     public abstract String getJdbcUrl();
 
-    @SchemaFieldName("table")
     public abstract String getTable();
 
-    @SchemaFieldName("username")
     public abstract @Nullable String getUsername();
 
-    @SchemaFieldName("password")
     @SchemaFieldDescription("Secret: env:NAME, file:PATH, or the password itself.")
     public abstract @Nullable String getPassword();
 
-    @SchemaFieldName("key_column")
     @SchemaFieldDescription("withKeyColumn: the primary-key column of idempotency keys.")
     public abstract @Nullable String getKeyColumn();
 
-    @SchemaFieldName("create_table")
     @SchemaFieldDescription("withCreateTable: create the table from the rows' schema if absent.")
     public abstract @Nullable Boolean getCreateTable();
 
-    @SchemaFieldName("zone")
     public abstract @Nullable String getZone();
 
-    @SchemaFieldName("max_connections")
     public abstract @Nullable Integer getMaxConnections();
 
-    @SchemaFieldName("query_timeout")
     public abstract @Nullable String getQueryTimeout();
 
-    @SchemaFieldName("key_fields")
     @SchemaFieldDescription("withKeyFn: the fields that identify a record (default: all).")
     public abstract @Nullable List<String> getKeyFields();
 
-    @SchemaFieldName("source_identity")
     public abstract @Nullable String getSourceIdentity();
 
-    @SchemaFieldName("dedup_ttl")
     public abstract @Nullable String getDedupTtl();
 
-    @SchemaFieldName("batch_size")
     public abstract @Nullable Integer getBatchSize();
 
-    @SchemaFieldName("max_batch_delay")
     public abstract @Nullable String getMaxBatchDelay();
 
-    @SchemaFieldName("max_retries")
     public abstract @Nullable Integer getMaxRetries();
 
-    @SchemaFieldName("progress_location")
     @SchemaFieldDescription("The read's progress location; wire its 'progress' output here.")
     public abstract @Nullable String getProgressLocation();
 
-    @SchemaFieldName("error_handling")
     public abstract @Nullable ErrorHandling getErrorHandling();
 
     JdbcIdempotentSink<Row> sink() {
@@ -287,6 +269,50 @@ public class JdbcWriteSchemaTransformProvider
         write = write.withProgressLocation(getProgressLocation());
       }
       return write;
+    }
+
+    public static Builder builder() {
+      return new AutoValue_JdbcWriteSchemaTransformProvider_Configuration.Builder();
+    }
+
+    /** Builds a configuration, as a Java user of the schema transform would. */
+    @AutoValue.Builder
+    public abstract static class Builder {
+      public abstract Builder setJdbcUrl(String value);
+
+      public abstract Builder setTable(String value);
+
+      public abstract Builder setUsername(@Nullable String value);
+
+      public abstract Builder setPassword(@Nullable String value);
+
+      public abstract Builder setKeyColumn(@Nullable String value);
+
+      public abstract Builder setCreateTable(@Nullable Boolean value);
+
+      public abstract Builder setZone(@Nullable String value);
+
+      public abstract Builder setMaxConnections(@Nullable Integer value);
+
+      public abstract Builder setQueryTimeout(@Nullable String value);
+
+      public abstract Builder setKeyFields(@Nullable List<String> value);
+
+      public abstract Builder setSourceIdentity(@Nullable String value);
+
+      public abstract Builder setDedupTtl(@Nullable String value);
+
+      public abstract Builder setBatchSize(@Nullable Integer value);
+
+      public abstract Builder setMaxBatchDelay(@Nullable String value);
+
+      public abstract Builder setMaxRetries(@Nullable Integer value);
+
+      public abstract Builder setProgressLocation(@Nullable String value);
+
+      public abstract Builder setErrorHandling(@Nullable ErrorHandling value);
+
+      public abstract Configuration build();
     }
   }
 }

@@ -9,7 +9,6 @@ import java.util.List;
 import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
-import org.apache.beam.sdk.schemas.annotations.SchemaFieldName;
 import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
 import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
@@ -61,81 +60,61 @@ public class LogAnalyticsReadSchemaTransformProvider
   @DefaultSchema(AutoValueSchema.class)
   @AutoValue
   public abstract static class Configuration implements ReadOptions {
-    @SchemaFieldName("workspace_id")
     @SchemaFieldDescription("forWorkspace: the workspace id; or resource_id.")
     public abstract @Nullable String getWorkspaceId();
 
-    @SchemaFieldName("resource_id")
     @SchemaFieldDescription("forResource: an Azure resource id; or workspace_id.")
     public abstract @Nullable String getResourceId();
 
-    @SchemaFieldName("kql")
     public abstract String getKql();
 
-    @SchemaFieldName("time_column")
     @SchemaFieldDescription("withTimeColumn (TimeGenerated).")
     public abstract @Nullable String getTimeColumn();
 
-    @SchemaFieldName("tenant_id")
     public abstract @Nullable String getTenantId();
 
-    @SchemaFieldName("client_id")
     public abstract @Nullable String getClientId();
 
-    @SchemaFieldName("client_secret")
     @SchemaFieldDescription("Secret: env:NAME, file:PATH, or the client secret itself.")
     public abstract @Nullable String getClientSecret();
 
-    @SchemaFieldName("cloud")
     @SchemaFieldDescription("withCloud: PUBLIC, US_GOVERNMENT or CHINA.")
     public abstract @Nullable String getCloud();
 
-    @SchemaFieldName("endpoint")
     public abstract @Nullable String getEndpoint();
 
-    @SchemaFieldName("authority_host")
     public abstract @Nullable String getAuthorityHost();
 
-    @SchemaFieldName("request_timeout")
     @SchemaFieldDescription("withRequestTimeout, an ISO-8601 duration.")
     public abstract @Nullable String getRequestTimeout();
 
     @Override
-    @SchemaFieldName("start_time")
     @SchemaFieldDescription("\"earliest\", \"latest\" or an ISO-8601 instant.")
     public abstract @Nullable String getStartTime();
 
     @Override
-    @SchemaFieldName("end_time")
     @SchemaFieldDescription("An ISO-8601 instant; set: a bounded read.")
     public abstract @Nullable String getEndTime();
 
     @Override
-    @SchemaFieldName("partition_duration")
     public abstract @Nullable String getPartitionDuration();
 
     @Override
-    @SchemaFieldName("ingestion_lag")
     public abstract @Nullable String getIngestionLag();
 
     @Override
-    @SchemaFieldName("poll_interval")
     public abstract @Nullable String getPollInterval();
 
     @Override
-    @SchemaFieldName("progress_location")
     public abstract @Nullable String getProgressLocation();
 
     @Override
-    @SchemaFieldName("max_rows_per_query")
     public abstract @Nullable Long getMaxRowsPerQuery();
 
     @Override
-    @SchemaFieldName("max_retries")
     public abstract @Nullable Integer getMaxRetries();
 
     @Override
-    @SchemaFieldName("error_handling")
     public abstract @Nullable ErrorHandling getErrorHandling();
 
     /** The query, built (and so checked) by {@link LogAnalyticsQuery}'s own methods. */
@@ -171,6 +150,56 @@ public class LogAnalyticsReadSchemaTransformProvider
         query = query.withRequestTimeout(timeout);
       }
       return query;
+    }
+
+    public static Builder builder() {
+      return new AutoValue_LogAnalyticsReadSchemaTransformProvider_Configuration.Builder();
+    }
+
+    /** Builds a configuration, as a Java user of the schema transform would. */
+    @AutoValue.Builder
+    public abstract static class Builder {
+      public abstract Builder setWorkspaceId(@Nullable String value);
+
+      public abstract Builder setResourceId(@Nullable String value);
+
+      public abstract Builder setKql(String value);
+
+      public abstract Builder setTimeColumn(@Nullable String value);
+
+      public abstract Builder setTenantId(@Nullable String value);
+
+      public abstract Builder setClientId(@Nullable String value);
+
+      public abstract Builder setClientSecret(@Nullable String value);
+
+      public abstract Builder setCloud(@Nullable String value);
+
+      public abstract Builder setEndpoint(@Nullable String value);
+
+      public abstract Builder setAuthorityHost(@Nullable String value);
+
+      public abstract Builder setRequestTimeout(@Nullable String value);
+
+      public abstract Builder setStartTime(@Nullable String value);
+
+      public abstract Builder setEndTime(@Nullable String value);
+
+      public abstract Builder setPartitionDuration(@Nullable String value);
+
+      public abstract Builder setIngestionLag(@Nullable String value);
+
+      public abstract Builder setPollInterval(@Nullable String value);
+
+      public abstract Builder setProgressLocation(@Nullable String value);
+
+      public abstract Builder setMaxRowsPerQuery(@Nullable Long value);
+
+      public abstract Builder setMaxRetries(@Nullable Integer value);
+
+      public abstract Builder setErrorHandling(@Nullable ErrorHandling value);
+
+      public abstract Configuration build();
     }
   }
 }

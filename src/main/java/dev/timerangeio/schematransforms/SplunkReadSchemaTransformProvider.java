@@ -9,7 +9,6 @@ import java.util.List;
 import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
-import org.apache.beam.sdk.schemas.annotations.SchemaFieldName;
 import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
 import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
@@ -60,70 +59,54 @@ public class SplunkReadSchemaTransformProvider
   @DefaultSchema(AutoValueSchema.class)
   @AutoValue
   public abstract static class Configuration implements ReadOptions {
-    @SchemaFieldName("url")
     @SchemaFieldDescription("forSearch: splunkd's base URL, https://host:8089.")
     public abstract String getUrl();
 
-    @SchemaFieldName("search")
     @SchemaFieldDescription("forSearch: the SPL search.")
     public abstract String getSearch();
 
-    @SchemaFieldName("token")
     @SchemaFieldDescription("Secret: env:NAME, file:PATH, or the token itself.")
     public abstract @Nullable String getToken();
 
-    @SchemaFieldName("auth_scheme")
     @SchemaFieldDescription("withAuthScheme: Splunk (default) or Bearer.")
     public abstract @Nullable String getAuthScheme();
 
-    @SchemaFieldName("index_time")
     @SchemaFieldDescription("withIndexTime: query by _indextime (false).")
     public abstract @Nullable Boolean getIndexTime();
 
-    @SchemaFieldName("fields")
     @SchemaFieldDescription("withFields: the fields of each row.")
     public abstract @Nullable List<String> getFields();
 
-    @SchemaFieldName("request_timeout")
     @SchemaFieldDescription("withRequestTimeout, an ISO-8601 duration.")
     public abstract @Nullable String getRequestTimeout();
 
     @Override
-    @SchemaFieldName("start_time")
     @SchemaFieldDescription("\"earliest\", \"latest\" or an ISO-8601 instant.")
     public abstract @Nullable String getStartTime();
 
     @Override
-    @SchemaFieldName("end_time")
     @SchemaFieldDescription("An ISO-8601 instant; set: a bounded read.")
     public abstract @Nullable String getEndTime();
 
     @Override
-    @SchemaFieldName("partition_duration")
     public abstract @Nullable String getPartitionDuration();
 
     @Override
-    @SchemaFieldName("ingestion_lag")
     public abstract @Nullable String getIngestionLag();
 
     @Override
-    @SchemaFieldName("poll_interval")
     public abstract @Nullable String getPollInterval();
 
     @Override
-    @SchemaFieldName("progress_location")
     public abstract @Nullable String getProgressLocation();
 
     @Override
-    @SchemaFieldName("max_rows_per_query")
     public abstract @Nullable Long getMaxRowsPerQuery();
 
     @Override
-    @SchemaFieldName("max_retries")
     public abstract @Nullable Integer getMaxRetries();
 
     @Override
-    @SchemaFieldName("error_handling")
     public abstract @Nullable ErrorHandling getErrorHandling();
 
     /** The query, built (and so checked) by {@link SplunkSearchQuery}'s own methods. */
@@ -146,6 +129,48 @@ public class SplunkReadSchemaTransformProvider
         query = query.withRequestTimeout(timeout);
       }
       return query;
+    }
+
+    public static Builder builder() {
+      return new AutoValue_SplunkReadSchemaTransformProvider_Configuration.Builder();
+    }
+
+    /** Builds a configuration, as a Java user of the schema transform would. */
+    @AutoValue.Builder
+    public abstract static class Builder {
+      public abstract Builder setUrl(String value);
+
+      public abstract Builder setSearch(String value);
+
+      public abstract Builder setToken(@Nullable String value);
+
+      public abstract Builder setAuthScheme(@Nullable String value);
+
+      public abstract Builder setIndexTime(@Nullable Boolean value);
+
+      public abstract Builder setFields(@Nullable List<String> value);
+
+      public abstract Builder setRequestTimeout(@Nullable String value);
+
+      public abstract Builder setStartTime(@Nullable String value);
+
+      public abstract Builder setEndTime(@Nullable String value);
+
+      public abstract Builder setPartitionDuration(@Nullable String value);
+
+      public abstract Builder setIngestionLag(@Nullable String value);
+
+      public abstract Builder setPollInterval(@Nullable String value);
+
+      public abstract Builder setProgressLocation(@Nullable String value);
+
+      public abstract Builder setMaxRowsPerQuery(@Nullable Long value);
+
+      public abstract Builder setMaxRetries(@Nullable Integer value);
+
+      public abstract Builder setErrorHandling(@Nullable ErrorHandling value);
+
+      public abstract Configuration build();
     }
   }
 }
