@@ -199,6 +199,12 @@ public class HttpReadSchemaTransformProvider
 
     public abstract @Nullable String getNextLinkPointer();
 
+    @SchemaFieldDescription("withNextPageToken: a JSON pointer to the next page's token.")
+    public abstract @Nullable String getNextPageTokenPointer();
+
+    @SchemaFieldDescription("withNextPageToken: the query parameter the token goes into.")
+    public abstract @Nullable String getNextPageTokenParameter();
+
     @SchemaFieldDescription("withJsonLines: one JSON record a line.")
     public abstract @Nullable Boolean getJsonLines();
 
@@ -255,6 +261,9 @@ public class HttpReadSchemaTransformProvider
       if (getNextLinkPointer() != null) {
         query = query.withNextLinkPointer(getNextLinkPointer());
       }
+      if (getNextPageTokenPointer() != null || getNextPageTokenParameter() != null) {
+        query = query.withNextPageToken(getNextPageTokenPointer(), getNextPageTokenParameter());
+      }
       if (Boolean.TRUE.equals(getJsonLines())) {
         query = query.withJsonLines();
       }
@@ -295,6 +304,10 @@ public class HttpReadSchemaTransformProvider
       public abstract Builder setRecordTimePointer(@Nullable String value);
 
       public abstract Builder setNextLinkPointer(@Nullable String value);
+
+      public abstract Builder setNextPageTokenPointer(@Nullable String value);
+
+      public abstract Builder setNextPageTokenParameter(@Nullable String value);
 
       public abstract Builder setJsonLines(@Nullable Boolean value);
 

@@ -1,0 +1,81 @@
+package dev.timerangeio.http;
+
+import dev.timerangeio.schematransforms.HttpReadSchemaTransformProvider;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.schemas.transforms.SchemaTransformProvider;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.PCollectionRowTuple;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/** The HTTP read schema transform, configured by a row as an SDK sends it, against RangeApi. */
+@RunWith(JUnit4.class)
+public class HttpReadSchemaTransformTest {
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+
+  static Row config(SchemaTransformProvider provider, Map<String, Object> values) {
+    Row.FieldValueBuilder row =
+        Row.withSchema(provider.configurationSchema()).withFieldValues(Map.of());
+    for (Map.Entry<String, Object> value : values.entrySet()) {
+      row = row.withFieldValue(value.getKey(), value.getValue());
+    }
+    return row.build();
+  }
+
+  @Test
+  public void readsEveryRecordOfTheRangeOnceAsRowsOfTheConfiguredSchema() throws Exception {
+    long t0 = T0.getEpochSecond() * 1_000_000L;
+    long minute = 60_000_000L;
+    // Each chunk's bounds, the micro before each, and records in between; beyond the end too.
+    long[] times = {
+      t0, t0 + 1, minute + t0 - 1, t0 + minute, t0 + minute + 7, t0 + 3 * minute - 1,
+      t0 + 3 * minute, t0 + 4 * minute
+    };
+    try (RangeApi api = new RangeApi(times, 1, false, 2, 1_000)) {
+      Map<String, Object> values = new HashMap<>();
+      values.put("url", api.url());
+      values.put(
+          "schema",
+          "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+              + "\"time\":{\"type\":\"string\"}},\"required\":[\"id\",\"time\"]}");
+      values.put("time_field", "time");
+      values.put("records_pointer", "/data");
+      values.put("next_page_token_pointer", "/next");
+      values.put("next_page_token_parameter", "page");
+      values.put("start_time", T0.toString());
+      values.put("end_time", T0.plusSeconds(180).toString());
+      values.put("partition_duration", "PT1M");
+      values.put("ingestion_lag", "PT0S");
+      HttpReadSchemaTransformProvider provider = new HttpReadSchemaTransformProvider();
+      PCollectionRowTuple out =
+          PCollectionRowTuple.empty(p).apply(provider.from(config(provider, values)));
+
+      List<String> expected = new ArrayList<>();
+      long[] sorted = api.times();
+      for (int i = 0; i < sorted.length; i++) {
+        if (sorted[i] < t0 + 3 * minute) {
+          expected.add(i + " " + Instant.EPOCH.plusNanos(sorted[i] * 1_000));
+        }
+      }
+      PAssert.that(
+              out.get("output")
+                  .apply(
+                      MapElements.into(TypeDescriptors.strings())
+                          .via(r -> r.getInt64("id") + " " + r.getString("time"))))
+          .containsInAnyOrder(expected);
+      p.run().waitUntilFinish();
+    }
+  }
+}
