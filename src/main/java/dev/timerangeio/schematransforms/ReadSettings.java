@@ -3,10 +3,12 @@ package dev.timerangeio.schematransforms;
 import dev.timerangeio.ProgressSignals;
 import dev.timerangeio.Secrets;
 import dev.timerangeio.TimeRangeIO;
-import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import org.apache.beam.sdk.coders.CoderException;
+import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -14,6 +16,7 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.transforms.errorhandling.ErrorHandler.BadRecordErrorHandler;
+import org.apache.beam.sdk.util.CoderUtils;
 import org.apache.beam.sdk.util.Secret;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
@@ -33,12 +36,6 @@ final class ReadSettings {
 
   /** The read's chunk signals for its write, when it has a progress location. */
   static final String PROGRESS = "progress";
-
-  /**
-   * A bad record as a row, Beam's {@link ErrorHandling#errorSchemaBytes()}: the record as JSON
-   * (UTF-8 bytes) and why it was rejected.
-   */
-  static final Schema ERROR_SCHEMA = ErrorHandling.errorSchemaBytes();
 
   static @Nullable Duration duration(String field, @Nullable String value) {
     if (value == null) {
@@ -127,8 +124,18 @@ final class ReadSettings {
       PCollectionRowTuple input, TimeRangeIO.Read<Row> read, ReadOptions options) {
     read = apply(read, options);
     String errors = ErrorHandling.getOutputOrNull(options.getErrorHandling());
+    if (errors != null && options.getProgressLocation() != null) {
+      // The error output is written later in the pipeline than the commit can wait for.
+      throw new IllegalArgumentException(
+          "error_handling with progress_location("
+              + options.getProgressLocation()
+              + "): the committed position could pass a bad record before the error output's"
+              + " consumer has stored it, and a crash would lose it; leave out error_handling"
+              + " (bad records then fail the read) or progress_location");
+    }
+    ToErrorRows toRows = new ToErrorRows();
     BadRecordErrorHandler<PCollection<Row>> handler =
-        errors == null ? null : input.getPipeline().registerBadRecordErrorHandler(new ToErrorRows());
+        errors == null ? null : input.getPipeline().registerBadRecordErrorHandler(toRows);
     if (handler != null) {
       read = read.withBadRecordErrorHandler(handler);
     }
@@ -139,34 +146,52 @@ final class ReadSettings {
           outputs.and(PROGRESS, ProgressSignals.signalsOf(records, options.getProgressLocation()));
     }
     if (handler != null) {
+      toRows.recordSchema = records.getSchema(); // known once the read is applied (JDBC: learnt)
       handler.close();
       outputs = outputs.and(errors, handler.getOutput());
     }
     return outputs;
   }
 
-  /** Bad records as rows of {@link #ERROR_SCHEMA}. */
+  /**
+   * Bad records as Beam's error rows: {@code failed_row}, the record as a row of the read's
+   * schema (null when the record could not even be encoded), and {@code error_message}.
+   */
   static final class ToErrorRows extends PTransform<PCollection<BadRecord>, PCollection<Row>> {
+    private @Nullable Schema recordSchema;
+
     @Override
     public PCollection<Row> expand(PCollection<BadRecord> badRecords) {
+      Schema records = Objects.requireNonNull(recordSchema, "the read's schema");
+      Schema errors =
+          Schema.builder()
+              .addNullableField("failed_row", Schema.FieldType.row(records))
+              .addStringField("error_message")
+              .build();
       return badRecords
-          .apply("BadRecordsToRows", ParDo.of(new ErrorRowFn()))
-          .setRowSchema(ERROR_SCHEMA);
+          .apply("BadRecordsToRows", ParDo.of(new ErrorRowFn(RowCoder.of(records), errors)))
+          .setRowSchema(errors);
     }
   }
 
   private static final class ErrorRowFn extends DoFn<BadRecord, Row> {
+    private final RowCoder recordCoder;
+    private final Schema errors;
+
+    ErrorRowFn(RowCoder recordCoder, Schema errors) {
+      this.recordCoder = recordCoder;
+      this.errors = errors;
+    }
+
     @ProcessElement
-    public void process(@Element BadRecord bad, OutputReceiver<Row> out) {
-      String json = bad.getRecord() == null ? null : bad.getRecord().getHumanReadableJsonRecord();
+    public void process(@Element BadRecord bad, OutputReceiver<Row> out) throws CoderException {
+      byte[] encoded = bad.getRecord() == null ? null : bad.getRecord().getEncodedRecord();
+      Row record = encoded == null ? null : CoderUtils.decodeFromByteArray(recordCoder, encoded);
       String message = bad.getFailure().getDescription();
       if (bad.getFailure().getException() != null) {
         message = message + ": " + bad.getFailure().getException();
       }
-      out.output(
-          Row.withSchema(ERROR_SCHEMA)
-              .addValues(json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8), message)
-              .build());
+      out.output(Row.withSchema(errors).addValues(record, message).build());
     }
   }
 }

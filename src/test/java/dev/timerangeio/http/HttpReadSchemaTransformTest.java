@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.transforms.SchemaTransformProvider;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
@@ -75,6 +76,43 @@ public class HttpReadSchemaTransformTest {
                       MapElements.into(TypeDescriptors.strings())
                           .via(r -> r.getInt64("id") + " " + r.getString("time"))))
           .containsInAnyOrder(expected);
+      p.run().waitUntilFinish();
+    }
+  }
+
+  @Test
+  public void recordsOutsideTheirRangeGoToTheErrorOutput() throws Exception {
+    long t0 = T0.getEpochSecond() * 1_000_000L;
+    long[] times = {t0 + 5, t0 + 6, t0 + 7};
+    try (RangeApi api = new RangeApi(times, 1, false, 10, 1_000)) {
+      Map<String, Object> values = new HashMap<>();
+      values.put("url", api.url());
+      values.put("schema", "{\"properties\":{\"id\":{\"type\":\"integer\"}}}");
+      // The id read as epoch microseconds: 1970, far outside the range each record was read for.
+      values.put("time_field", "id");
+      values.put("records_pointer", "/data");
+      values.put("start_time", T0.toString());
+      values.put("end_time", T0.plusSeconds(60).toString());
+      values.put("ingestion_lag", "PT0S");
+      HttpReadSchemaTransformProvider provider = new HttpReadSchemaTransformProvider();
+      Schema errorHandling =
+          provider.configurationSchema().getField("error_handling").getType().getRowSchema();
+      values.put("error_handling", Row.withSchema(errorHandling).addValue("bad").build());
+      PCollectionRowTuple out =
+          PCollectionRowTuple.empty(p).apply(provider.from(config(provider, values)));
+
+      PAssert.that(out.get("output")).empty();
+      PAssert.that(
+              out.get("bad")
+                  .apply(
+                      MapElements.into(TypeDescriptors.strings())
+                          .via(
+                              r ->
+                                  r.getRow("failed_row").getInt64("id")
+                                      + (r.getString("error_message").contains("outside")
+                                          ? " outside its range"
+                                          : " " + r.getString("error_message")))))
+          .containsInAnyOrder("0 outside its range", "1 outside its range", "2 outside its range");
       p.run().waitUntilFinish();
     }
   }
