@@ -7,7 +7,6 @@ import dev.timerangeio.TimeRangeIO;
 import dev.timerangeio.http.HttpTimeRangeQuery;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -18,13 +17,10 @@ import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
-import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
-import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.util.RowJson;
 import org.apache.beam.sdk.util.RowJsonUtils;
-import org.apache.beam.sdk.values.PCollectionRowTuple;
 import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -35,7 +31,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * property not {@code required} is nullable), stamped with the field {@code time_field}.
  */
 public class HttpReadSchemaTransformProvider
-    extends TypedSchemaTransformProvider<HttpReadSchemaTransformProvider.Configuration> {
+    extends ReadSchemaTransformProvider<HttpReadSchemaTransformProvider.Configuration> {
   public static final String IDENTIFIER = "beam:schematransform:dev.timerangeio:http_read:v1";
 
   @Override
@@ -51,17 +47,7 @@ public class HttpReadSchemaTransformProvider
   }
 
   @Override
-  public List<String> inputCollectionNames() {
-    return Collections.emptyList();
-  }
-
-  @Override
-  public List<String> outputCollectionNames() {
-    return List.of(ReadSettings.OUTPUT, ReadSettings.PROGRESS);
-  }
-
-  @Override
-  protected SchemaTransform from(Configuration configuration) {
+  TimeRangeIO.Read<Row> read(Configuration configuration) {
     Schema schema = schemaOf(configuration.getSchema());
     String timeField = configuration.getTimeField();
     if (!schema.hasField(timeField)
@@ -74,19 +60,10 @@ public class HttpReadSchemaTransformProvider
               + " schema, whose fields are "
               + schema.getFieldNames());
     }
-    HttpTimeRangeQuery<Row> query = configuration.query(schema);
-    return new SchemaTransform() {
-      @Override
-      public PCollectionRowTuple expand(PCollectionRowTuple input) {
-        return ReadSettings.expand(
-            input,
-            TimeRangeIO.<Row>read()
-                .withQuery(query)
-                .withCoder(RowCoder.of(schema))
-                .withTimestampFn(new TimeOf(timeField)),
-            configuration);
-      }
-    };
+    return TimeRangeIO.<Row>read()
+        .withQuery(configuration.query(schema))
+        .withCoder(RowCoder.of(schema))
+        .withTimestampFn(new TimeOf(timeField));
   }
 
   /** A Beam schema from a JSON Schema object's properties, in their order. */

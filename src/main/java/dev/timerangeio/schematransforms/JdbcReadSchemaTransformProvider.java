@@ -5,15 +5,11 @@ import dev.timerangeio.TimeRangeIO;
 import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
 import java.time.Duration;
 import java.time.ZoneId;
-import java.util.Collections;
 import java.util.List;
 import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
-import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
-import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
-import org.apache.beam.sdk.values.PCollectionRowTuple;
 import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -23,7 +19,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * table's, learnt from the database while the transform is expanded.
  */
 public class JdbcReadSchemaTransformProvider
-    extends TypedSchemaTransformProvider<JdbcReadSchemaTransformProvider.Configuration> {
+    extends ReadSchemaTransformProvider<JdbcReadSchemaTransformProvider.Configuration> {
   public static final String IDENTIFIER = "beam:schematransform:dev.timerangeio:jdbc_read:v1";
 
   @Override
@@ -39,25 +35,8 @@ public class JdbcReadSchemaTransformProvider
   }
 
   @Override
-  public List<String> inputCollectionNames() {
-    return Collections.emptyList();
-  }
-
-  @Override
-  public List<String> outputCollectionNames() {
-    return List.of(ReadSettings.OUTPUT, ReadSettings.PROGRESS);
-  }
-
-  @Override
-  protected SchemaTransform from(Configuration configuration) {
-    JdbcTimeRangeQuery<Row> query = configuration.query();
-    return new SchemaTransform() {
-      @Override
-      public PCollectionRowTuple expand(PCollectionRowTuple input) {
-        return ReadSettings.expand(
-            input, TimeRangeIO.<Row>read().withQuery(query), configuration);
-      }
-    };
+  TimeRangeIO.Read<Row> read(Configuration configuration) {
+    return TimeRangeIO.<Row>read().withQuery(configuration.query());
   }
 
   /** The configuration row: {@link JdbcTimeRangeQuery}'s and {@link TimeRangeIO.Read}'s names. */

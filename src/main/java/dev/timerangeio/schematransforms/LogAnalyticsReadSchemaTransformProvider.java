@@ -4,15 +4,11 @@ import com.google.auto.value.AutoValue;
 import dev.timerangeio.TimeRangeIO;
 import dev.timerangeio.loganalytics.LogAnalyticsQuery;
 import java.time.Duration;
-import java.util.Collections;
 import java.util.List;
 import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
-import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
-import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
-import org.apache.beam.sdk.values.PCollectionRowTuple;
 import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -22,7 +18,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * while the transform is expanded.
  */
 public class LogAnalyticsReadSchemaTransformProvider
-    extends TypedSchemaTransformProvider<LogAnalyticsReadSchemaTransformProvider.Configuration> {
+    extends ReadSchemaTransformProvider<LogAnalyticsReadSchemaTransformProvider.Configuration> {
   public static final String IDENTIFIER = "beam:schematransform:dev.timerangeio:log_analytics_read:v1";
 
   @Override
@@ -36,24 +32,8 @@ public class LogAnalyticsReadSchemaTransformProvider
   }
 
   @Override
-  public List<String> inputCollectionNames() {
-    return Collections.emptyList();
-  }
-
-  @Override
-  public List<String> outputCollectionNames() {
-    return List.of(ReadSettings.OUTPUT, ReadSettings.PROGRESS);
-  }
-
-  @Override
-  protected SchemaTransform from(Configuration configuration) {
-    LogAnalyticsQuery query = configuration.query();
-    return new SchemaTransform() {
-      @Override
-      public PCollectionRowTuple expand(PCollectionRowTuple input) {
-        return ReadSettings.expand(input, TimeRangeIO.<Row>read().withQuery(query), configuration);
-      }
-    };
+  TimeRangeIO.Read<Row> read(Configuration configuration) {
+    return TimeRangeIO.<Row>read().withQuery(configuration.query());
   }
 
   /** The configuration row: {@link LogAnalyticsQuery}'s and {@link TimeRangeIO.Read}'s names. */

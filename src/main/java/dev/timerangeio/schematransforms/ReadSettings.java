@@ -116,13 +116,12 @@ final class ReadSettings {
   }
 
   /**
-   * Applies {@code read} (configured from {@code options}) and names its outputs: {@code output},
+   * Applies {@code read} (configured from {@code options} by {@link #apply}) and names its outputs: {@code output},
    * {@code progress} with a progress location, and the error output when {@code error_handling}
    * names one.
    */
   static PCollectionRowTuple expand(
       PCollectionRowTuple input, TimeRangeIO.Read<Row> read, ReadOptions options) {
-    read = apply(read, options);
     String errors = ErrorHandling.getOutputOrNull(options.getErrorHandling());
     if (errors != null && options.getProgressLocation() != null) {
       // The error output is written later in the pipeline than the commit can wait for.

@@ -4,15 +4,11 @@ import com.google.auto.value.AutoValue;
 import dev.timerangeio.TimeRangeIO;
 import dev.timerangeio.splunk.SplunkSearchQuery;
 import java.time.Duration;
-import java.util.Collections;
 import java.util.List;
 import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
-import org.apache.beam.sdk.schemas.transforms.SchemaTransform;
-import org.apache.beam.sdk.schemas.transforms.TypedSchemaTransformProvider;
 import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
-import org.apache.beam.sdk.values.PCollectionRowTuple;
 import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -21,7 +17,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * endpoint, SPL) read by {@link TimeRangeIO#read()}.
  */
 public class SplunkReadSchemaTransformProvider
-    extends TypedSchemaTransformProvider<SplunkReadSchemaTransformProvider.Configuration> {
+    extends ReadSchemaTransformProvider<SplunkReadSchemaTransformProvider.Configuration> {
   public static final String IDENTIFIER = "beam:schematransform:dev.timerangeio:splunk_read:v1";
 
   @Override
@@ -35,24 +31,8 @@ public class SplunkReadSchemaTransformProvider
   }
 
   @Override
-  public List<String> inputCollectionNames() {
-    return Collections.emptyList();
-  }
-
-  @Override
-  public List<String> outputCollectionNames() {
-    return List.of(ReadSettings.OUTPUT, ReadSettings.PROGRESS);
-  }
-
-  @Override
-  protected SchemaTransform from(Configuration configuration) {
-    SplunkSearchQuery query = configuration.query();
-    return new SchemaTransform() {
-      @Override
-      public PCollectionRowTuple expand(PCollectionRowTuple input) {
-        return ReadSettings.expand(input, TimeRangeIO.<Row>read().withQuery(query), configuration);
-      }
-    };
+  TimeRangeIO.Read<Row> read(Configuration configuration) {
+    return TimeRangeIO.<Row>read().withQuery(configuration.query());
   }
 
   /** The configuration row: {@link SplunkSearchQuery}'s and {@link TimeRangeIO.Read}'s names. */

@@ -1,5 +1,6 @@
 package dev.timerangeio.http;
 
+import dev.timerangeio.schematransforms.ConfigRows;
 import dev.timerangeio.schematransforms.HttpReadSchemaTransformProvider;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -7,7 +8,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.schemas.Schema;
-import org.apache.beam.sdk.schemas.transforms.SchemaTransformProvider;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.MapElements;
@@ -25,15 +25,6 @@ public class HttpReadSchemaTransformTest {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
   @Rule public final transient TestPipeline p = TestPipeline.create();
-
-  static Row config(SchemaTransformProvider provider, Map<String, Object> values) {
-    Row.FieldValueBuilder row =
-        Row.withSchema(provider.configurationSchema()).withFieldValues(Map.of());
-    for (Map.Entry<String, Object> value : values.entrySet()) {
-      row = row.withFieldValue(value.getKey(), value.getValue());
-    }
-    return row.build();
-  }
 
   @Test
   public void readsEveryRecordOfTheRangeOnceAsRowsOfTheConfiguredSchema() throws Exception {
@@ -61,7 +52,7 @@ public class HttpReadSchemaTransformTest {
       values.put("ingestion_lag", "PT0S");
       HttpReadSchemaTransformProvider provider = new HttpReadSchemaTransformProvider();
       PCollectionRowTuple out =
-          PCollectionRowTuple.empty(p).apply(provider.from(config(provider, values)));
+          PCollectionRowTuple.empty(p).apply(provider.from(ConfigRows.of(provider, values)));
 
       List<String> expected = new ArrayList<>();
       long[] sorted = api.times();
@@ -99,7 +90,7 @@ public class HttpReadSchemaTransformTest {
           provider.configurationSchema().getField("error_handling").getType().getRowSchema();
       values.put("error_handling", Row.withSchema(errorHandling).addValue("bad").build());
       PCollectionRowTuple out =
-          PCollectionRowTuple.empty(p).apply(provider.from(config(provider, values)));
+          PCollectionRowTuple.empty(p).apply(provider.from(ConfigRows.of(provider, values)));
 
       PAssert.that(out.get("output")).empty();
       PAssert.that(

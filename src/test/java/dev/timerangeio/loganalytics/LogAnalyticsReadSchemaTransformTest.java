@@ -1,5 +1,6 @@
 package dev.timerangeio.loganalytics;
 
+import dev.timerangeio.schematransforms.ConfigRows;
 import dev.timerangeio.schematransforms.LogAnalyticsReadSchemaTransformProvider;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,7 +13,6 @@ import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollectionRowTuple;
-import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.Rule;
 import org.junit.Test;
@@ -58,12 +58,8 @@ public class LogAnalyticsReadSchemaTransformTest {
       values.put("partition_duration", "PT1M");
       values.put("ingestion_lag", "PT0S");
       LogAnalyticsReadSchemaTransformProvider provider = new LogAnalyticsReadSchemaTransformProvider();
-      Row.FieldValueBuilder config =
-          Row.withSchema(provider.configurationSchema()).withFieldValues(Map.of());
-      for (Map.Entry<String, Object> value : values.entrySet()) {
-        config = config.withFieldValue(value.getKey(), value.getValue());
-      }
-      PCollectionRowTuple out = PCollectionRowTuple.empty(p).apply(provider.from(config.build()));
+      PCollectionRowTuple out =
+          PCollectionRowTuple.empty(p).apply(provider.from(ConfigRows.of(provider, values)));
 
       List<Long> expected = new ArrayList<>();
       for (int i = 0; i < times.size(); i++) {

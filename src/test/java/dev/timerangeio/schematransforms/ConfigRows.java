@@ -5,10 +5,10 @@ import org.apache.beam.sdk.schemas.transforms.SchemaTransformProvider;
 import org.apache.beam.sdk.values.Row;
 
 /** Configuration rows as an SDK sends them: the provider's schema, the given fields set. */
-final class ConfigRows {
+public final class ConfigRows {
   private ConfigRows() {}
 
-  static Row of(SchemaTransformProvider provider, Map<String, Object> values) {
+  public static Row of(SchemaTransformProvider provider, Map<String, Object> values) {
     Row.FieldValueBuilder row = Row.withSchema(provider.configurationSchema()).withFieldValues(Map.of());
     for (Map.Entry<String, Object> value : values.entrySet()) {
       row = row.withFieldValue(value.getKey(), value.getValue());

@@ -1,5 +1,6 @@
 package dev.timerangeio.splunk;
 
+import dev.timerangeio.schematransforms.ConfigRows;
 import dev.timerangeio.schematransforms.SplunkReadSchemaTransformProvider;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -10,7 +11,6 @@ import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollectionRowTuple;
-import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.Rule;
 import org.junit.Test;
@@ -48,12 +48,8 @@ public class SplunkReadSchemaTransformTest {
       values.put("partition_duration", "PT10S");
       values.put("ingestion_lag", "PT0S");
       SplunkReadSchemaTransformProvider provider = new SplunkReadSchemaTransformProvider();
-      Row.FieldValueBuilder config =
-          Row.withSchema(provider.configurationSchema()).withFieldValues(Map.of());
-      for (Map.Entry<String, Object> value : values.entrySet()) {
-        config = config.withFieldValue(value.getKey(), value.getValue());
-      }
-      PCollectionRowTuple out = PCollectionRowTuple.empty(p).apply(provider.from(config.build()));
+      PCollectionRowTuple out =
+          PCollectionRowTuple.empty(p).apply(provider.from(ConfigRows.of(provider, values)));
 
       List<Long> expected = new ArrayList<>();
       for (int i = 0; i < times.size(); i++) {
