@@ -115,7 +115,8 @@ final class ProgressLocations {
       Pipeline pipeline, String location) {
     Map<String, Entry> locations = PIPELINES.get(pipeline);
     @Nullable Entry entry = locations == null ? null : locations.remove(canonical(location));
-    @Nullable PCollection<KV<Integer, TimeRange>> signals = entry == null ? null : entry.signals.get();
+    @Nullable PCollection<KV<Integer, TimeRange>> signals =
+        entry == null ? null : entry.signals.get();
     if (signals == null) {
       throw new IllegalArgumentException(
           "withProgressLocation("

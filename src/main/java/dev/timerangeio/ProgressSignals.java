@@ -10,20 +10,20 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
 
 /**
- * The chunk signals a read with a progress location sends to its write, as a {@link PCollection}
- * of {@link Row}s, for a read and a write that are not built in the same Java pipeline object:
- * two cross-language expansions (Beam YAML, Python), each in a pipeline of its own, can't find
- * each other through the pairing {@link TimeRangeIO.Write#withProgressLocation} uses. The graph
- * carries the pairing instead: the read's schema transform outputs {@link #signalsOf} as its
- * {@code progress} output, the user wires it into the write's {@code progress} input, and the
- * write's schema transform hands it to {@link #pairWrite} before applying the write.
+ * The chunk signals a read with a progress location sends to its write, as a {@link PCollection} of
+ * {@link Row}s, for a read and a write that are not built in the same Java pipeline object: two
+ * cross-language expansions (Beam YAML, Python), each in a pipeline of its own, can't find each
+ * other through the pairing {@link TimeRangeIO.Write#withProgressLocation} uses. The graph carries
+ * the pairing instead: the read's schema transform outputs {@link #signalsOf} as its {@code
+ * progress} output, the user wires it into the write's {@code progress} input, and the write's
+ * schema transform hands it to {@link #pairWrite} before applying the write.
  *
  * <p>A signal is one chunk the read has read, at the timestamp the read gave it; the conversions
  * are element-wise, so they keep timestamps, windows and the watermark the write's commit step
  * relies on. Each signal names its progress location; the write fails on a signal of another
- * location rather than commit it to its own. The path between the read's records and the write
- * runs through the SDK's own steps then, which the Java-side check of {@code CommitPaths} can't
- * see: see the README, "From Beam YAML and Python", for what may stand there.
+ * location rather than commit it to its own. The path between the read's records and the write runs
+ * through the SDK's own steps then, which the Java-side check of {@code CommitPaths} can't see: see
+ * the README, "From Beam YAML and Python", for what may stand there.
  */
 public final class ProgressSignals {
   private ProgressSignals() {}
@@ -38,9 +38,9 @@ public final class ProgressSignals {
           .build();
 
   /**
-   * Takes the chunk signals of the read of {@code location} in {@code records}' pipeline, as
-   * rows; from then on no write of that pipeline finds the read by its location, only through
-   * the rows, which must reach the write as its signals ({@link #pairWrite}).
+   * Takes the chunk signals of the read of {@code location} in {@code records}' pipeline, as rows;
+   * from then on no write of that pipeline finds the read by its location, only through the rows,
+   * which must reach the write as its signals ({@link #pairWrite}).
    */
   public static PCollection<Row> signalsOf(PCollection<?> records, String location) {
     PCollection<KV<Integer, TimeRange>> signals =
@@ -51,10 +51,10 @@ public final class ProgressSignals {
   }
 
   /**
-   * Pairs the write with progress location {@code location} about to be applied to {@code
-   * records} with the read whose signals are {@code signals} ({@link #signalsOf}, maybe built in
-   * another expansion): then {@code TimeRangeIO.write().withProgressLocation(location)} applied
-   * to {@code records} commits the chunks of those signals.
+   * Pairs the write with progress location {@code location} about to be applied to {@code records}
+   * with the read whose signals are {@code signals} ({@link #signalsOf}, maybe built in another
+   * expansion): then {@code TimeRangeIO.write().withProgressLocation(location)} applied to {@code
+   * records} commits the chunks of those signals.
    */
   public static void pairWrite(PCollection<Row> signals, PCollection<?> records, String location) {
     if (!signals.hasSchema() || !signals.getSchema().equivalent(SCHEMA)) {

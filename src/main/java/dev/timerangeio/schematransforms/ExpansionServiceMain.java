@@ -39,7 +39,8 @@ public final class ExpansionServiceMain {
             .create();
     ExpansionService service = new ExpansionService(options, address + ":" + port);
     try (ExpansionServer server = ExpansionServer.create(service, address, port)) {
-      LOG.info("TimeRangeIO expansion service listening on {}:{}", server.getHost(), server.getPort());
+      LOG.info(
+          "TimeRangeIO expansion service listening on {}:{}", server.getHost(), server.getPort());
       Runtime.getRuntime()
           .addShutdownHook(
               new Thread(

@@ -8,7 +8,6 @@ import dev.timerangeio.http.HttpTimeRangeQuery;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -25,8 +24,8 @@ import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * {@code beam:schematransform:dev.timerangeio:http_read:v1}: {@link HttpTimeRangeQuery#get} read
- * by {@link TimeRangeIO#read()}, each JSON record a {@link Row} of the configured schema (a JSON
+ * {@code beam:schematransform:dev.timerangeio:http_read:v1}: {@link HttpTimeRangeQuery#get} read by
+ * {@link TimeRangeIO#read()}, each JSON record a {@link Row} of the configured schema (a JSON
  * Schema object: {@code string}, {@code integer}, {@code number}, {@code boolean} properties; a
  * property not {@code required} is nullable), stamped with the field {@code time_field}.
  */
@@ -229,7 +228,8 @@ public class HttpReadSchemaTransformProvider
         query = query.withRecordsPointer(getRecordsPointer());
       }
       if (getTimeFormat() != null) {
-        HttpTimeRangeQuery.TimeFormat format = HttpTimeRangeQuery.TimeFormat.valueOf(getTimeFormat());
+        HttpTimeRangeQuery.TimeFormat format =
+            HttpTimeRangeQuery.TimeFormat.valueOf(getTimeFormat());
         query =
             getRecordTimePointer() == null
                 ? query.withTimeFormat(format)

@@ -5,7 +5,6 @@ import dev.timerangeio.TimeRangeIO;
 import dev.timerangeio.jdbc.JdbcTimeRangeQuery;
 import java.time.Duration;
 import java.time.ZoneId;
-import java.util.List;
 import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;

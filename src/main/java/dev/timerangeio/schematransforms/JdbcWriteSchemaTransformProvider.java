@@ -32,9 +32,9 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * {@code beam:schematransform:dev.timerangeio:jdbc_write:v1}: {@link TimeRangeIO#write()} into
  * {@link JdbcIdempotentSink#forRows}, each row once by its idempotency key. With {@code
  * progress_location}, its {@code progress} input must be the {@code progress} output of the read
- * with the same location: the write commits that read's chunks once the table holds their rows,
- * and a relaunch resumes there ({@link ProgressSignals}); this works across two separate
- * cross-language expansions, which no JVM-wide pairing could.
+ * with the same location: the write commits that read's chunks once the table holds their rows, and
+ * a relaunch resumes there ({@link ProgressSignals}); this works across two separate cross-language
+ * expansions, which no JVM-wide pairing could.
  */
 public class JdbcWriteSchemaTransformProvider
     extends TypedSchemaTransformProvider<JdbcWriteSchemaTransformProvider.Configuration> {
@@ -120,8 +120,8 @@ public class JdbcWriteSchemaTransformProvider
   }
 
   /**
-   * A record the table rejected, as Beam's error row (the row and the message); without an
-   * error output, a failure of the pipeline rather than a record silently dropped.
+   * A record the table rejected, as Beam's error row (the row and the message); without an error
+   * output, a failure of the pipeline rather than a record silently dropped.
    */
   private static final class ErrorRowFn extends DoFn<BadRecord, Row> {
     private final Coder<Row> rowCoder;

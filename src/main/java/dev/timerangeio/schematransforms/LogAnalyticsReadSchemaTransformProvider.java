@@ -4,7 +4,6 @@ import com.google.auto.value.AutoValue;
 import dev.timerangeio.TimeRangeIO;
 import dev.timerangeio.loganalytics.LogAnalyticsQuery;
 import java.time.Duration;
-import java.util.List;
 import org.apache.beam.sdk.schemas.AutoValueSchema;
 import org.apache.beam.sdk.schemas.annotations.DefaultSchema;
 import org.apache.beam.sdk.schemas.annotations.SchemaFieldDescription;
@@ -13,13 +12,14 @@ import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * {@code beam:schematransform:dev.timerangeio:log_analytics_read:v1}: {@link LogAnalyticsQuery} (Azure Monitor Log
- * Analytics, KQL) read by {@link TimeRangeIO#read()}; the rows' schema is learnt from the service
- * while the transform is expanded.
+ * {@code beam:schematransform:dev.timerangeio:log_analytics_read:v1}: {@link LogAnalyticsQuery}
+ * (Azure Monitor Log Analytics, KQL) read by {@link TimeRangeIO#read()}; the rows' schema is learnt
+ * from the service while the transform is expanded.
  */
 public class LogAnalyticsReadSchemaTransformProvider
     extends ReadSchemaTransformProvider<LogAnalyticsReadSchemaTransformProvider.Configuration> {
-  public static final String IDENTIFIER = "beam:schematransform:dev.timerangeio:log_analytics_read:v1";
+  public static final String IDENTIFIER =
+      "beam:schematransform:dev.timerangeio:log_analytics_read:v1";
 
   @Override
   public String identifier() {
@@ -28,7 +28,9 @@ public class LogAnalyticsReadSchemaTransformProvider
 
   @Override
   public String description() {
-    return "Reads the rows a KQL query returns for [start_time, end_time) from Azure Monitor Log Analytics with TimeRangeIO. With progress_location it also outputs 'progress', for the jdbc_write with the same location.";
+    return "Reads the rows a KQL query returns for [start_time, end_time) from Azure Monitor Log"
+               + " Analytics with TimeRangeIO. With progress_location it also outputs 'progress',"
+               + " for the jdbc_write with the same location.";
   }
 
   @Override

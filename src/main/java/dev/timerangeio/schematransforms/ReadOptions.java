@@ -5,8 +5,9 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * The settings every read's configuration row has, with {@link TimeRangeIO.Read}'s names in
- * snake_case (Beam names the row's fields after the getters, snake_case); each configuration class declares them again (Beam's {@code AutoValueSchema} sees
- * only a class's own getters) and {@link ReadSettings} applies them.
+ * snake_case (Beam names the row's fields after the getters, snake_case); each configuration class
+ * declares them again (Beam's {@code AutoValueSchema} sees only a class's own getters) and {@link
+ * ReadSettings} applies them.
  */
 interface ReadOptions {
   /** {@code withStartTime}: "earliest", "latest" or an ISO-8601 instant. */

@@ -3,10 +3,10 @@ package dev.timerangeio.schematransforms;
 import dev.timerangeio.ProgressSignals;
 import dev.timerangeio.Secrets;
 import dev.timerangeio.TimeRangeIO;
-import java.util.Objects;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Objects;
 import org.apache.beam.sdk.coders.CoderException;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.schemas.Schema;
@@ -25,8 +25,8 @@ import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * What the schema transforms share: values from configuration rows (durations, instants,
- * secrets) with messages naming the field, the read settings, and bad records as rows.
+ * What the schema transforms share: values from configuration rows (durations, instants, secrets)
+ * with messages naming the field, the read settings, and bad records as rows.
  */
 final class ReadSettings {
   private ReadSettings() {}
@@ -116,9 +116,9 @@ final class ReadSettings {
   }
 
   /**
-   * Applies {@code read} (configured from {@code options} by {@link #apply}) and names its outputs: {@code output},
-   * {@code progress} with a progress location, and the error output when {@code error_handling}
-   * names one.
+   * Applies {@code read} (configured from {@code options} by {@link #apply}) and names its outputs:
+   * {@code output}, {@code progress} with a progress location, and the error output when {@code
+   * error_handling} names one.
    */
   static PCollectionRowTuple expand(
       PCollectionRowTuple input, TimeRangeIO.Read<Row> read, ReadOptions options) {
@@ -153,8 +153,8 @@ final class ReadSettings {
   }
 
   /**
-   * Bad records as Beam's error rows: {@code failed_row}, the record as a row of the read's
-   * schema (null when the record could not even be encoded), and {@code error_message}.
+   * Bad records as Beam's error rows: {@code failed_row}, the record as a row of the read's schema
+   * (null when the record could not even be encoded), and {@code error_message}.
    */
   static final class ToErrorRows extends PTransform<PCollection<BadRecord>, PCollection<Row>> {
     private @Nullable Schema recordSchema;

@@ -13,8 +13,8 @@ import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * {@code beam:schematransform:dev.timerangeio:splunk_read:v1}: {@link SplunkSearchQuery} (the search export
- * endpoint, SPL) read by {@link TimeRangeIO#read()}.
+ * {@code beam:schematransform:dev.timerangeio:splunk_read:v1}: {@link SplunkSearchQuery} (the
+ * search export endpoint, SPL) read by {@link TimeRangeIO#read()}.
  */
 public class SplunkReadSchemaTransformProvider
     extends ReadSchemaTransformProvider<SplunkReadSchemaTransformProvider.Configuration> {
@@ -27,7 +27,9 @@ public class SplunkReadSchemaTransformProvider
 
   @Override
   public String description() {
-    return "Reads the events an SPL search returns for [start_time, end_time) from Splunk's export endpoint with TimeRangeIO. With progress_location it also outputs 'progress', for the jdbc_write with the same location.";
+    return "Reads the events an SPL search returns for [start_time, end_time) from Splunk's export"
+               + " endpoint with TimeRangeIO. With progress_location it also outputs 'progress',"
+               + " for the jdbc_write with the same location.";
   }
 
   @Override

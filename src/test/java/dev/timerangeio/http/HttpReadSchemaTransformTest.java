@@ -32,8 +32,14 @@ public class HttpReadSchemaTransformTest {
     long minute = 60_000_000L;
     // Each chunk's bounds, the micro before each, and records in between; beyond the end too.
     long[] times = {
-      t0, t0 + 1, minute + t0 - 1, t0 + minute, t0 + minute + 7, t0 + 3 * minute - 1,
-      t0 + 3 * minute, t0 + 4 * minute
+      t0,
+      t0 + 1,
+      minute + t0 - 1,
+      t0 + minute,
+      t0 + minute + 7,
+      t0 + 3 * minute - 1,
+      t0 + 3 * minute,
+      t0 + 4 * minute
     };
     try (RangeApi api = new RangeApi(times, 1, false, 2, 1_000)) {
       Map<String, Object> values = new HashMap<>();

@@ -57,7 +57,8 @@ public class LogAnalyticsReadSchemaTransformTest {
       values.put("end_time", T0.plusSeconds(180).toString());
       values.put("partition_duration", "PT1M");
       values.put("ingestion_lag", "PT0S");
-      LogAnalyticsReadSchemaTransformProvider provider = new LogAnalyticsReadSchemaTransformProvider();
+      LogAnalyticsReadSchemaTransformProvider provider =
+          new LogAnalyticsReadSchemaTransformProvider();
       PCollectionRowTuple out =
           PCollectionRowTuple.empty(p).apply(provider.from(ConfigRows.of(provider, values)));
 

@@ -9,7 +9,8 @@ public final class ConfigRows {
   private ConfigRows() {}
 
   public static Row of(SchemaTransformProvider provider, Map<String, Object> values) {
-    Row.FieldValueBuilder row = Row.withSchema(provider.configurationSchema()).withFieldValues(Map.of());
+    Row.FieldValueBuilder row =
+        Row.withSchema(provider.configurationSchema()).withFieldValues(Map.of());
     for (Map.Entry<String, Object> value : values.entrySet()) {
       row = row.withFieldValue(value.getKey(), value.getValue());
     }

@@ -15,7 +15,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,9 +46,9 @@ import org.junit.runners.JUnit4;
 /**
  * The expansion service started as its own process on 127.0.0.1 (the main of the {@code
  * -Pexpansion-service} jar, with the test classpath), spoken to as an SDK does: gRPC with Beam's
- * model protos. Discovery lists every provider with its configuration schema; each one expands
- * from a configuration row; the JDBC write expands in a request of its own, its progress input
- * the read's progress output from the first response.
+ * model protos. Discovery lists every provider with its configuration schema; each one expands from
+ * a configuration row; the JDBC write expands in a request of its own, its progress input the
+ * read's progress output from the first response.
  */
 @RunWith(JUnit4.class)
 public class ExpansionServiceIT {
@@ -214,13 +213,25 @@ public class ExpansionServiceIT {
   public void discoveryListsEveryProviderWithItsConfigurationSchema() {
     Map<String, ExpansionApi.SchemaTransformConfig> configs = discover();
     Map<String, List<String>> expectedFields = new HashMap<>();
-    expectedFields.put(JdbcReadSchemaTransformProvider.IDENTIFIER, List.of("jdbc_url", "table", "time_column", "password", "progress_location", "error_handling"));
-    expectedFields.put(HttpReadSchemaTransformProvider.IDENTIFIER, List.of("url", "schema", "time_field", "secret_headers", "start_time"));
-    expectedFields.put(LogAnalyticsReadSchemaTransformProvider.IDENTIFIER, List.of("workspace_id", "kql", "client_secret", "end_time"));
-    expectedFields.put(SplunkReadSchemaTransformProvider.IDENTIFIER, List.of("url", "search", "token", "partition_duration"));
-    expectedFields.put(JdbcWriteSchemaTransformProvider.IDENTIFIER, List.of("jdbc_url", "table", "key_fields", "progress_location", "error_handling"));
+    expectedFields.put(
+        JdbcReadSchemaTransformProvider.IDENTIFIER,
+        List.of(
+            "jdbc_url", "table", "time_column", "password", "progress_location", "error_handling"));
+    expectedFields.put(
+        HttpReadSchemaTransformProvider.IDENTIFIER,
+        List.of("url", "schema", "time_field", "secret_headers", "start_time"));
+    expectedFields.put(
+        LogAnalyticsReadSchemaTransformProvider.IDENTIFIER,
+        List.of("workspace_id", "kql", "client_secret", "end_time"));
+    expectedFields.put(
+        SplunkReadSchemaTransformProvider.IDENTIFIER,
+        List.of("url", "search", "token", "partition_duration"));
+    expectedFields.put(
+        JdbcWriteSchemaTransformProvider.IDENTIFIER,
+        List.of("jdbc_url", "table", "key_fields", "progress_location", "error_handling"));
     for (Map.Entry<String, List<String>> expected : expectedFields.entrySet()) {
-      assertTrue(expected.getKey() + " in " + configs.keySet(), configs.containsKey(expected.getKey()));
+      assertTrue(
+          expected.getKey() + " in " + configs.keySet(), configs.containsKey(expected.getKey()));
       Schema schema =
           SchemaTranslation.schemaFromProto(configs.get(expected.getKey()).getConfigSchema());
       assertThat(schema.getFieldNames(), hasItems(expected.getValue().toArray(new String[0])));
@@ -250,12 +261,14 @@ public class ExpansionServiceIT {
     RunnerApi.Coder coder =
         readResponse
             .getComponents()
-            .getCodersOrThrow(readResponse.getComponents().getPcollectionsOrThrow(records).getCoderId());
+            .getCodersOrThrow(
+                readResponse.getComponents().getPcollectionsOrThrow(records).getCoderId());
     assertEquals("beam:coder:row:v1", coder.getSpec().getUrn());
     assertEquals(
         List.of("id", "ts", "payload"),
         SchemaTranslation.schemaFromProto(
-                org.apache.beam.model.pipeline.v1.SchemaApi.Schema.parseFrom(coder.getSpec().getPayload()))
+                org.apache.beam.model.pipeline.v1.SchemaApi.Schema.parseFrom(
+                    coder.getSpec().getPayload()))
             .getFieldNames());
 
     // The second request: the components and requirements an SDK holds after the first, the
@@ -296,11 +309,17 @@ public class ExpansionServiceIT {
   public void theHttpLogAnalyticsAndSplunkReadsExpandFromTheirConfigurationRows() throws Exception {
     Map<String, Object> http = new HashMap<>();
     http.put("url", "http://127.0.0.1:9/events?since={from}&until={to}");
-    http.put("schema", "{\"properties\":{\"id\":{\"type\":\"integer\"},\"time\":{\"type\":\"string\"}}}");
+    http.put(
+        "schema",
+        "{\"properties\":{\"id\":{\"type\":\"integer\"},\"time\":{\"type\":\"string\"}}}");
     http.put("time_field", "time");
     http.put("secret_headers", Map.of("Authorization", "env:API_TOKEN"));
     assertExpanded(
-        expand(HttpReadSchemaTransformProvider.IDENTIFIER, readTimes(http), RunnerApi.Components.getDefaultInstance(), Map.of()),
+        expand(
+            HttpReadSchemaTransformProvider.IDENTIFIER,
+            readTimes(http),
+            RunnerApi.Components.getDefaultInstance(),
+            Map.of()),
         "output");
 
     Map<String, Object> la = new HashMap<>();
@@ -312,7 +331,11 @@ public class ExpansionServiceIT {
     la.put("client_id", LogAnalyticsTestService.CLIENT);
     la.put("client_secret", LogAnalyticsTestService.SECRET);
     ExpansionApi.ExpansionResponse laResponse =
-        expand(LogAnalyticsReadSchemaTransformProvider.IDENTIFIER, readTimes(la), RunnerApi.Components.getDefaultInstance(), Map.of());
+        expand(
+            LogAnalyticsReadSchemaTransformProvider.IDENTIFIER,
+            readTimes(la),
+            RunnerApi.Components.getDefaultInstance(),
+            Map.of());
     assertExpanded(laResponse, "output");
 
     Map<String, Object> splunk = new HashMap<>();
@@ -320,13 +343,22 @@ public class ExpansionServiceIT {
     splunk.put("search", "index=main");
     splunk.put("token", "file:/run/secrets/splunk");
     assertExpanded(
-        expand(SplunkReadSchemaTransformProvider.IDENTIFIER, readTimes(splunk), RunnerApi.Components.getDefaultInstance(), Map.of()),
+        expand(
+            SplunkReadSchemaTransformProvider.IDENTIFIER,
+            readTimes(splunk),
+            RunnerApi.Components.getDefaultInstance(),
+            Map.of()),
         "output");
 
     // A bad setting comes back as the builder's own message.
     splunk.put("auth_scheme", "Basic");
     assertThat(
-        expand(SplunkReadSchemaTransformProvider.IDENTIFIER, splunk, RunnerApi.Components.getDefaultInstance(), Map.of()).getError(),
+        expand(
+                SplunkReadSchemaTransformProvider.IDENTIFIER,
+                splunk,
+                RunnerApi.Components.getDefaultInstance(),
+                Map.of())
+            .getError(),
         containsString("withAuthScheme(scheme): \"Splunk\" or \"Bearer\", got Basic"));
   }
 }

@@ -17,7 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.beam.sdk.schemas.transforms.providers.ErrorHandling;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.values.PCollectionRowTuple;
 import org.apache.beam.sdk.values.Row;
@@ -46,7 +45,8 @@ public class JdbcSchemaTransformsTest {
 
   @Before
   public void createSource() throws Exception {
-    url = "jdbc:h2:mem:xlang_" + UUID.randomUUID().toString().replace("-", "") + ";DB_CLOSE_DELAY=-1";
+    url =
+        "jdbc:h2:mem:xlang_" + UUID.randomUUID().toString().replace("-", "") + ";DB_CLOSE_DELAY=-1";
     try (Connection c = DriverManager.getConnection(url);
         Statement s = c.createStatement()) {
       s.execute("CREATE TABLE events (id BIGINT, ts TIMESTAMP(6), payload VARCHAR(100))");
@@ -60,7 +60,9 @@ public class JdbcSchemaTransformsTest {
       for (long id : ids) {
         Instant time = T0.plusSeconds(60 * id).plusNanos(id * 1_000);
         insert.setLong(1, id);
-        insert.setTimestamp(2, Timestamp.valueOf(java.time.LocalDateTime.ofInstant(time, java.time.ZoneOffset.UTC)));
+        insert.setTimestamp(
+            2,
+            Timestamp.valueOf(java.time.LocalDateTime.ofInstant(time, java.time.ZoneOffset.UTC)));
         insert.setString(3, "event " + id);
         insert.addBatch();
       }
@@ -133,7 +135,8 @@ public class JdbcSchemaTransformsTest {
     // Rows that arrive late below the committed hour: a resumed read never asks for them, a read
     // that started over (no commit, or a commit lost between the two transforms) would copy them.
     insert(2, 30, 120, 150);
-    copy(relaunch, readConfig(T0.plusSeconds(3 * 3600).toString(), location), writeConfig(location));
+    copy(
+        relaunch, readConfig(T0.plusSeconds(3 * 3600).toString(), location), writeConfig(location));
     relaunch.run().waitUntilFinish();
     assertThat(copied(), equalTo(expected(0, 1, 9, 10, 59, 60, 61, 119, 120, 150)));
   }
@@ -153,7 +156,9 @@ public class JdbcSchemaTransformsTest {
             IllegalArgumentException.class,
             () ->
                 PCollectionRowTuple.of("input", read.get("output"))
-                    .apply("Write", new JdbcWriteSchemaTransformProvider().from(writeConfig(location))));
+                    .apply(
+                        "Write",
+                        new JdbcWriteSchemaTransformProvider().from(writeConfig(location))));
     assertThat(e.getMessage(), containsString("needs the 'progress' output of the read"));
   }
 
@@ -172,7 +177,16 @@ public class JdbcSchemaTransformsTest {
     write.put("table", "events_copy");
     write.put("batch_size", 1);
     write.put("max_retries", 0);
-    write.put("error_handling", Row.withSchema(new JdbcWriteSchemaTransformProvider().configurationSchema().getField("error_handling").getType().getRowSchema()).addValue("rejected").build());
+    write.put(
+        "error_handling",
+        Row.withSchema(
+                new JdbcWriteSchemaTransformProvider()
+                    .configurationSchema()
+                    .getField("error_handling")
+                    .getType()
+                    .getRowSchema())
+            .addValue("rejected")
+            .build());
     Map<String, Object> read = new HashMap<>();
     read.put("jdbc_url", url);
     read.put("table", "events");
@@ -182,14 +196,22 @@ public class JdbcSchemaTransformsTest {
     read.put("ingestion_lag", "PT0S");
     PCollectionRowTuple rows =
         PCollectionRowTuple.empty(first)
-            .apply("Read", new JdbcReadSchemaTransformProvider().from(ConfigRows.of(new JdbcReadSchemaTransformProvider(), read)));
+            .apply(
+                "Read",
+                new JdbcReadSchemaTransformProvider()
+                    .from(ConfigRows.of(new JdbcReadSchemaTransformProvider(), read)));
     PCollectionRowTuple out =
         PCollectionRowTuple.of("input", rows.get("output"))
-            .apply("Write", new JdbcWriteSchemaTransformProvider().from(ConfigRows.of(new JdbcWriteSchemaTransformProvider(), write)));
+            .apply(
+                "Write",
+                new JdbcWriteSchemaTransformProvider()
+                    .from(ConfigRows.of(new JdbcWriteSchemaTransformProvider(), write)));
     org.apache.beam.sdk.testing.PAssert.that(
             out.get("rejected")
-                .apply(org.apache.beam.sdk.transforms.MapElements.into(org.apache.beam.sdk.values.TypeDescriptors.longs())
-                    .via(r -> r.getRow("failed_row").getInt64("id"))))
+                .apply(
+                    org.apache.beam.sdk.transforms.MapElements.into(
+                            org.apache.beam.sdk.values.TypeDescriptors.longs())
+                        .via(r -> r.getRow("failed_row").getInt64("id"))))
         .containsInAnyOrder(2L);
     first.run().waitUntilFinish();
     assertThat(copied(), equalTo(expected(1, 3)));

@@ -18,8 +18,8 @@ import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
 
 /**
- * Secrets given in a configuration row reach neither display data nor messages, and bad values
- * fail with the builders' own messages, naming the field.
+ * Secrets given in a configuration row reach neither display data nor messages, and bad values fail
+ * with the builders' own messages, naming the field.
  */
 @RunWith(JUnit4.class)
 public class SecretsInConfigurationTest {
@@ -66,7 +66,8 @@ public class SecretsInConfigurationTest {
     assertThat(shown, containsString("index=main"));
     assertThat(shown, not(containsString(TOKEN)));
     assertThat(
-        splunk.from(
+        splunk
+            .from(
                 ConfigRows.of(
                     splunk, Map.of("url", "https://127.0.0.1:8089", "search", "x", "token", TOKEN)))
             .toString(),
@@ -95,8 +96,14 @@ public class SecretsInConfigurationTest {
                     ConfigRows.of(
                         jdbc,
                         Map.of(
-                            "jdbc_url", "h2:mem:x", "table", "t", "time_column", "ts",
-                            "password", PASSWORD))));
+                            "jdbc_url",
+                            "h2:mem:x",
+                            "table",
+                            "t",
+                            "time_column",
+                            "ts",
+                            "password",
+                            PASSWORD))));
     assertThat(badUrl.getMessage(), containsString("starting with \"jdbc:\""));
     assertThat(badUrl.getMessage(), not(containsString(PASSWORD)));
     IllegalArgumentException badDuration =
@@ -107,8 +114,14 @@ public class SecretsInConfigurationTest {
                     ConfigRows.of(
                         jdbc,
                         Map.of(
-                            "jdbc_url", "jdbc:h2:mem:x", "table", "t", "time_column", "ts",
-                            "query_timeout", "5 minutes"))));
+                            "jdbc_url",
+                            "jdbc:h2:mem:x",
+                            "table",
+                            "t",
+                            "time_column",
+                            "ts",
+                            "query_timeout",
+                            "5 minutes"))));
     assertEquals(
         "query_timeout: \"5 minutes\" is not an ISO-8601 duration; write e.g. PT1H, PT30S, P1D",
         badDuration.getMessage());

@@ -19,10 +19,9 @@ import org.junit.runners.JUnit4;
 import org.yaml.snakeyaml.Yaml;
 
 /**
- * The Beam YAML samples name only registered providers (found through {@link ServiceLoader}, as
- * the expansion service finds them), configuration fields those providers have, and inputs and
- * outputs they declare: no Python SDK is on this machine to run them, so this is what keeps them
- * true.
+ * The Beam YAML samples name only registered providers (found through {@link ServiceLoader}, as the
+ * expansion service finds them), configuration fields those providers have, and inputs and outputs
+ * they declare: no Python SDK is on this machine to run them, so this is what keeps them true.
  */
 @RunWith(JUnit4.class)
 public class YamlSamplesTest {
@@ -79,7 +78,8 @@ public class YamlSamplesTest {
       }
       Map<String, SchemaTransformProvider> byName = new HashMap<>();
       List<Map<String, Object>> transforms =
-          (List<Map<String, Object>>) ((Map<String, Object>) yaml.get("pipeline")).get("transforms");
+          (List<Map<String, Object>>)
+              ((Map<String, Object>) yaml.get("pipeline")).get("transforms");
       for (Map<String, Object> transform : transforms) {
         SchemaTransformProvider provider = byType.get((String) transform.get("type"));
         if (provider == null) {
@@ -93,7 +93,8 @@ public class YamlSamplesTest {
         if (transform.get("input") instanceof Map) {
           for (Map.Entry<String, String> input :
               ((Map<String, String>) transform.get("input")).entrySet()) {
-            assertThat(sample + ": inputs", provider.inputCollectionNames(), hasItem(input.getKey()));
+            assertThat(
+                sample + ": inputs", provider.inputCollectionNames(), hasItem(input.getKey()));
             String[] from = input.getValue().split("\\.");
             assertThat(
                 sample + ": " + input.getValue(),

@@ -17,7 +17,9 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
 
-/** The Splunk read schema transform, configured by a row, against the export endpoint on 127.0.0.1. */
+/**
+ * The Splunk read schema transform, configured by a row, against the export endpoint on 127.0.0.1.
+ */
 @RunWith(JUnit4.class)
 public class SplunkReadSchemaTransformTest {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
