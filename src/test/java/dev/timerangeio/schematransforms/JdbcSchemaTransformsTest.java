@@ -3,6 +3,7 @@ package dev.timerangeio.schematransforms;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 
 import java.sql.Connection;
@@ -17,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.beam.sdk.Pipeline.PipelineExecutionException;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.values.PCollectionRowTuple;
 import org.apache.beam.sdk.values.Row;
@@ -139,6 +141,17 @@ public class JdbcSchemaTransformsTest {
         relaunch, readConfig(T0.plusSeconds(3 * 3600).toString(), location), writeConfig(location));
     relaunch.run().waitUntilFinish();
     assertThat(copied(), equalTo(expected(0, 1, 9, 10, 59, 60, 61, 119, 120, 150)));
+  }
+
+  @Test
+  public void aWriteFailsOnTheSignalsOfAnotherLocationRatherThanCommitThem() throws Exception {
+    insert(1, 2);
+    String readLocation = tmp.getRoot() + "/read.json";
+    String writeLocation = tmp.getRoot() + "/write.json";
+    copy(first, readConfig(T0.plusSeconds(3600).toString(), readLocation), writeConfig(writeLocation));
+    PipelineExecutionException e = assertThrows(PipelineExecutionException.class, first::run);
+    assertThat(e.getMessage(), containsString("carries the chunks of the read of " + readLocation));
+    assertFalse(new java.io.File(writeLocation).exists());
   }
 
   @Test
