@@ -37,7 +37,7 @@ final class ProgressLocations {
   }
 
   /** One spelling per local file, so {@code /p.json} and {@code file:///p.json} are one location. */
-  private static String canonical(String location) {
+  static String canonical(String location) {
     try {
       if (location.startsWith("file:")) {
         return Paths.get(URI.create(location)).toAbsolutePath().normalize().toString();
@@ -105,5 +105,24 @@ final class ProgressLocations {
     }
     entry.written = true;
     return entry.signals.get();
+  }
+
+  /**
+   * Removes the read of {@code location} from the pipeline's pairing and returns its chunk
+   * signals: the caller carries them to the write itself (see {@link ProgressSignals}).
+   */
+  static synchronized PCollection<KV<Integer, TimeRange>> takeRead(
+      Pipeline pipeline, String location) {
+    Map<String, Entry> locations = PIPELINES.get(pipeline);
+    @Nullable Entry entry = locations == null ? null : locations.remove(canonical(location));
+    @Nullable PCollection<KV<Integer, TimeRange>> signals =
+        entry == null ? null : entry.signals.get();
+    if (signals == null) {
+      throw new IllegalArgumentException(
+          "withProgressLocation("
+              + location
+              + "): no TimeRangeIO.read() applied in this pipeline has this progress location");
+    }
+    return signals;
   }
 }

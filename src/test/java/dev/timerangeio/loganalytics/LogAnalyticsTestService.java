@@ -28,11 +28,11 @@ import java.util.regex.Pattern;
  * service's size-limit partial error, and makes each token expire after a number of queries (a
  * 401, as an expired token gets).
  */
-final class LogAnalyticsTestService implements AutoCloseable {
-  static final String TENANT = "tenant-1";
-  static final String CLIENT = "client-1";
-  static final String SECRET = "cl13nt-s3cr3t~value";
-  static final String WORKSPACE = "5f2c1a3e-0000-4000-8000-000000000001";
+public final class LogAnalyticsTestService implements AutoCloseable {
+  public static final String TENANT = "tenant-1";
+  public static final String CLIENT = "client-1";
+  public static final String SECRET = "cl13nt-s3cr3t~value";
+  public static final String WORKSPACE = "5f2c1a3e-0000-4000-8000-000000000001";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern WHERE =
       Pattern.compile(
@@ -58,7 +58,7 @@ final class LogAnalyticsTestService implements AutoCloseable {
   final List<String> requestBodies = new CopyOnWriteArrayList<>();
   private final Map<String, AtomicInteger> tokenUses = new ConcurrentHashMap<>();
 
-  LogAnalyticsTestService(List<Instant> times) throws IOException {
+  public LogAnalyticsTestService(List<Instant> times) throws IOException {
     this.times = new ArrayList<>(times);
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.setExecutor(Executors.newFixedThreadPool(4));
@@ -67,7 +67,7 @@ final class LogAnalyticsTestService implements AutoCloseable {
     server.start();
   }
 
-  String url() {
+  public String url() {
     return "http://127.0.0.1:" + server.getAddress().getPort();
   }
 
