@@ -194,6 +194,9 @@ final class ChunkReader<T> {
         run,
         Times.toBeamTimestamp(Times.saturatedSubtract(run.fromMicros(), watermarkDelayMicros)),
         out);
+    // As empty as a chunk queried and found empty: its time counts in the bytes per microsecond,
+    // or @GetSize would weigh the backlog by the few chunks queried around the run.
+    byteRate.add(run.durationMicros(), 0);
     chunksRead.inc(chunks);
     emptyChunks.inc(chunks);
     skippedChunks.inc(chunks);

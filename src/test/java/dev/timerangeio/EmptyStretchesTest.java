@@ -96,6 +96,19 @@ public class EmptyStretchesTest {
   }
 
   @Test
+  public void skippedRunsCountInTheBytesPerMicrosecondLikeEmptyChunksRead() throws Exception {
+    SparseSource source = SparseSource.of(TIMES);
+    ReadFn<Long> fn = fn(source);
+
+    processWhole(fn, TimeRange.of(T0, T0 + 1_000 * MINUTE));
+
+    // Four records of one byte each (VarLongCoder) over the 1,000 minutes read: the 995 minutes
+    // claimed as empty without a query are as empty as the chunks queried and found empty, so
+    // @GetSize must not weigh the next backlog as if every minute were as full as the 5 queried.
+    assertEquals(4.0 / (1_000 * MINUTE), fn.byteRate().bytesPerMicro(), 1e-15);
+  }
+
+  @Test
   public void aSourceThatCannotTellIsQueriedChunkByChunk() throws Exception {
     SparseSource source = SparseSource.of(TIMES).withoutNextRecordTime();
     ReadFn<Long> fn = fn(source);

@@ -331,7 +331,13 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
     return toBuilder().setFetchSize(fetchSize).build();
   }
 
-  /** The time column of a {@link #forSql} query, for {@link #earliest()}. */
+  /**
+   * The time column of a {@link #forSql} query: the column its two placeholders bound ({@code
+   * time >= ? AND time < ?}), by its name in the query's result. It tells whether the bounds are
+   * instants, finds the earliest record ({@link #earliest()}), skips empty stretches ({@code
+   * MIN(time)}, {@link #nextRecordTime}; an answer the query's own rows contradict fails naming
+   * this option) and, with {@link #withTieBreakerColumn}, pages large chunks. Default: none.
+   */
   public JdbcTimeRangeQuery<T> withTimeColumn(String timeColumn) {
     JdbcSupport.checkIdentifier("withTimeColumn", timeColumn);
     return toBuilder().setTimeColumn(timeColumn).build();
@@ -517,13 +523,50 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
       try (ResultSet rs = statement.executeQuery()) {
         first = rs.next() ? timeOf(rs, holdsInstants(c)) : Optional.empty();
       }
+      OptionalLong answer =
+          first.isPresent()
+              ? OptionalLong.of(JdbcOrderedReads.floorMicros(first.get()))
+              : OptionalLong.empty();
+      checkNoRowBefore(c, range, answer);
       c.commit();
-      return first.isPresent()
-          ? OptionalLong.of(JdbcOrderedReads.floorMicros(first.get()))
-          : OptionalLong.empty();
+      return answer;
     } catch (Exception e) {
       throw pool().scrub(e);
     }
+  }
+
+  /**
+   * Refuses an answer of {@link #nextRecordTime} that the query's own statement contradicts: a row
+   * in {@code [range start, answer)} (the whole range for "none") means the time column is not the
+   * column the two placeholders bound (say, the query reads by ingestion time and withTimeColumn
+   * names the event time), and trusting MIN of it would claim chunks holding records as empty.
+   * One more query, of at most one row, on the column the query is bounded by.
+   */
+  private void checkNoRowBefore(Connection c, TimeRange range, OptionalLong answer)
+      throws Exception {
+    long end = answer.isPresent() ? answer.getAsLong() : range.toMicros();
+    if (end <= range.fromMicros()) {
+      return;
+    }
+    TimeRange before = TimeRange.of(range.fromMicros(), end);
+    boolean contradicted;
+    try (PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), sql())) {
+      statement.setMaxRows(1);
+      statement.setObject(1, bound(c, before.from()));
+      statement.setObject(2, bound(c, before.to()));
+      try (ResultSet rs = statement.executeQuery()) {
+        contradicted = rs.next();
+      }
+    }
+    checkState(
+        !contradicted,
+        "JdbcTimeRangeQuery: the query returns rows in %s, before the first value of its time"
+            + " column there (withTimeColumn(\"%s\"): %s); the time column must be the one the"
+            + " query's two placeholders bound (time >= ? AND time < ?), or the read would skip"
+            + " chunks that hold records as empty. Name that column in withTimeColumn.",
+        before,
+        timeColumn(),
+        answer.isPresent() ? before.to() : "none");
   }
 
   /** The first column of the current row as an instant: the read's view of a time value. */

@@ -1,6 +1,9 @@
 package dev.timerangeio.jdbc;
 
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import dev.timerangeio.TestDatabases;
@@ -121,5 +124,40 @@ public class JdbcOrderedReadsTest {
         OptionalLong.of(T0 + 2 * SECOND),
         query.nextRecordTime(TimeRange.of(T0 + 7, T0 + 60 * SECOND)));
     assertEquals(OptionalLong.empty(), query.nextRecordTime(TimeRange.of(T0 + 7, T0 + 2 * SECOND)));
+  }
+
+  /**
+   * A query bounded by one column whose withTimeColumn names another (say, read by ingestion time,
+   * withTimeColumn on the event time): MIN of that column says nothing of where the query's records
+   * lie, and a later answer would have the read claim chunks holding records as empty. Before the
+   * skipping of empty stretches such a read was exact (the column only served earliest()); now the
+   * question must refuse to answer instead of losing records.
+   */
+  @Test
+  public void aTimeColumnTheQueryIsNotBoundedByIsRefusedNotTrusted() throws Exception {
+    try (Connection c = DriverManager.getConnection(url);
+        Statement s = c.createStatement()) {
+      s.execute(
+          "ALTER TABLE " + table + " ADD COLUMN later " + TestDatabases.timeColumnType(url));
+      // Each row's "later" time is a minute after its ts: the query is bounded by ts.
+      s.execute("UPDATE " + table + " SET later = ts + INTERVAL '1' MINUTE");
+    }
+    JdbcTimeRangeQuery<Long> mismatched =
+        JdbcTimeRangeQuery.forSql(
+                url,
+                "SELECT id, ts, later FROM " + table + " WHERE ts >= ? AND ts < ? AND kind = 'keep'",
+                rs -> rs.getLong("id"))
+            .withTimeColumn("later");
+    mismatched.open();
+    try {
+      // The range's records lie at T0 + 5 µs .. T0 + 2 s by ts; MIN(later) is T0 + 60 s + 5 µs.
+      IllegalStateException e =
+          assertThrows(
+              IllegalStateException.class,
+              () -> mismatched.nextRecordTime(TimeRange.of(T0, T0 + 120 * SECOND)));
+      assertThat(e.getMessage(), containsString("withTimeColumn(\"later\")"));
+    } finally {
+      mismatched.close();
+    }
   }
 }
