@@ -21,6 +21,7 @@ import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.slf4j.Logger;
@@ -77,14 +78,19 @@ final class ReadExpansion {
             + " which stores bad records before their chunk counts as read.",
         location);
     ReadFn<T> fn = ReadFn.of(read, coder);
-    TupleTagList sideTags = TupleTagList.of(BadRecordRouter.BAD_RECORD_TAG);
-    if (location != null) {
-      sideTags = sideTags.and(fn.progressTag);
+    PCollectionTuple outputs;
+    if (read.getLookback() == null) {
+      TupleTagList sideTags = TupleTagList.of(BadRecordRouter.BAD_RECORD_TAG);
+      if (location != null) {
+        sideTags = sideTags.and(fn.progressTag);
+      }
+      outputs =
+          input
+              .apply("Impulse", Impulse.create())
+              .apply("ReadTimeRanges", ParDo.of(fn).withOutputTags(fn.recordsTag, sideTags));
+    } else {
+      outputs = LookbackExpansion.expand(read, coder, fn, input);
     }
-    PCollectionTuple outputs =
-        input
-            .apply("Impulse", Impulse.create())
-            .apply("ReadTimeRanges", ParDo.of(fn).withOutputTags(fn.recordsTag, sideTags));
     PCollection<BadRecord> badRecords =
         outputs
             .get(BadRecordRouter.BAD_RECORD_TAG)
@@ -97,13 +103,15 @@ final class ReadExpansion {
       ProgressLocations.registerRead(
           input.getPipeline(),
           location,
-          outputs
-              .get(fn.progressTag)
-              .setCoder(KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of())),
+          outputs.get(fn.progressTag).setCoder(PROGRESS_CODER),
           records);
     }
     return records;
   }
+
+  /** The coder of the progress signals {@code KV(0, chunk)}. */
+  static final Coder<KV<Integer, TimeRange>> PROGRESS_CODER =
+      KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of());
 
   /**
    * A source that can only express coarse bounds gets only ranges on its grid: the partition
@@ -236,6 +244,11 @@ final class ReadExpansion {
         .add(
             DisplayData.item("watermarkDelay", read.getWatermarkDelay().toString())
                 .withLabel("Watermark delay"))
+        .add(
+            DisplayData.item(
+                    "lookback",
+                    read.getLookback() == null ? "none (each chunk read once)" : read.getLookback().toString())
+                .withLabel("Lookback (re-read for late data)"))
         .addIfNotNull(
             DisplayData.item(
                     "timestampFn",

@@ -89,6 +89,12 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final TimeRangeIO.Read<T> spec;
   private final ChunkGrid grid;
   private final long lagMicros;
+  /**
+   * The re-check of a read with {@code withLookback}: the same chunks, claimed once they are
+   * {@code ingestionLag + lookback} old, and not queried: each is emitted on {@link #noteTag} as
+   * due, for {@link RecheckFn}.
+   */
+  private final boolean recheck;
   private final long watermarkDelayMicros;
   private final Duration pollInterval;
 
@@ -109,6 +115,13 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    */
   final TupleTag<KV<Integer, TimeRange>> progressTag = new TupleTag<KV<Integer, TimeRange>>() {};
 
+  /**
+   * With {@code withLookback}: per chunk, keyed by its start and timestamped at it minus the
+   * watermark delay, the first read's summary (in place of its progress signal) or, from the
+   * re-check, the word that it is due; for {@link RecheckFn}.
+   */
+  final TupleTag<KV<Long, ChunkNote>> noteTag = new TupleTag<KV<Long, ChunkNote>>() {};
+
   private final Coder<T> coder;
 
   /**
@@ -119,20 +132,34 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final String queryGateId = java.util.UUID.randomUUID().toString();
 
   private transient @Nullable SourceCalls<T> source;
-  private transient @Nullable DeadLetters deadLetters;
   private transient @Nullable ChunkReader<T> reader;
 
-  ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder) {
+  ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder, boolean recheck) {
     this.spec = spec;
     this.coder = coder;
+    this.recheck = recheck;
     this.grid = new ChunkGrid(Times.durationMicros(spec.getPartitionDuration()));
-    this.lagMicros = Times.durationMicros(spec.getIngestionLag());
+    this.lagMicros =
+        Times.saturatedAdd(
+            Times.durationMicros(spec.getIngestionLag()),
+            recheck ? Times.durationMicros(spec.getLookback()) : 0);
     this.watermarkDelayMicros = Times.durationMicros(spec.getWatermarkDelay());
     this.pollInterval = Duration.millis(spec.getPollInterval().toMillis());
   }
 
   static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec, Coder<T> coder) {
-    return spec.getEndMicros() != null ? new Bounded<>(spec, coder) : new Unbounded<>(spec, coder);
+    return of(spec, coder, false);
+  }
+
+  /** The re-check of a read with {@code withLookback}; see {@link #noteTag}. */
+  static <T> ReadFn<T> recheck(TimeRangeIO.Read<T> spec, Coder<T> coder) {
+    return of(spec, coder, true);
+  }
+
+  private static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec, Coder<T> coder, boolean recheck) {
+    return spec.getEndMicros() != null
+        ? new Bounded<>(spec, coder, recheck)
+        : new Unbounded<>(spec, coder, recheck);
   }
 
   /** With the coder given to the read; for tests. */
@@ -143,16 +170,16 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   /** The variant for a read with an end time: a bounded PCollection. */
   @BoundedPerElement
   static final class Bounded<T> extends ReadFn<T> {
-    Bounded(TimeRangeIO.Read<T> spec, Coder<T> coder) {
-      super(spec, coder);
+    Bounded(TimeRangeIO.Read<T> spec, Coder<T> coder, boolean recheck) {
+      super(spec, coder, recheck);
     }
   }
 
   /** The variant for a read that follows the clock forever. */
   @UnboundedPerElement
   static final class Unbounded<T> extends ReadFn<T> {
-    Unbounded(TimeRangeIO.Read<T> spec, Coder<T> coder) {
-      super(spec, coder);
+    Unbounded(TimeRangeIO.Read<T> spec, Coder<T> coder, boolean recheck) {
+      super(spec, coder, recheck);
     }
   }
 
@@ -171,27 +198,21 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
 
   private ChunkReader<T> reader() throws Exception {
     if (reader == null) {
-      if (spec.getDeadLetterSink() != null) {
-        // Stored like the write's batches: the source's time budget and requested waits don't
-        // apply to a sink.
-        deadLetters =
-            new DeadLetters(
-                spec.getDeadLetterSink(),
-                Retries.forSink(spec.getMaxRetries(), spec.getInitialBackoff(), sourceRetries));
-        deadLetters.open();
-      }
-      reader = new ChunkReader<>(spec, source(), coder, deadLetters, recordsTag, progressTag);
+      reader = ChunkReader.open(spec, source(), coder, sourceRetries, recordsTag, progressTag);
     }
     return reader;
   }
 
   @Setup
   public void setup() throws Exception {
-    reader();
+    if (!recheck) {
+      reader();
+    }
   }
 
   @Teardown
   public void teardown() throws Exception {
+    ChunkReader<T> closing = reader;
     reader = null;
     try {
       if (source != null) {
@@ -199,11 +220,15 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       }
     } finally {
       source = null;
-      if (deadLetters != null) {
-        deadLetters.close();
-        deadLetters = null;
+      if (closing != null) {
+        closing.close();
       }
     }
+  }
+
+  /** Names this applied read's {@link QueryGate}, which its {@link RecheckFn} shares. */
+  String queryGateId() {
+    return queryGateId;
   }
 
   QueryGate queryGate() {
@@ -211,9 +236,25 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         queryGateId, spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries());
   }
 
+  /**
+   * The range to read: from the impulse (an empty element), with the start resolved here; with
+   * {@code withLookback}, from the start resolved once for the first read and its re-check ({@link
+   * ResolveStartFn}), which must read the same chunks.
+   */
   @GetInitialRestriction
-  public TimeRange initialRestriction() throws Exception {
-    long end = spec.getEndMicros() != null ? spec.getEndMicros() : Long.MAX_VALUE;
+  public TimeRange initialRestriction(@Element byte[] element) throws Exception {
+    return ResolveStartFn.isStart(element)
+        ? TimeRange.of(ResolveStartFn.decode(element), endMicros())
+        : initialRestriction();
+  }
+
+  private long endMicros() {
+    return spec.getEndMicros() != null ? spec.getEndMicros() : Long.MAX_VALUE;
+  }
+
+  /** The range from the start resolved now; for an impulse, and for tests. */
+  TimeRange initialRestriction() throws Exception {
+    long end = endMicros();
     long start = ReadStart.resolve(spec, this::source, this::horizon);
     if (start > end) {
       LOG.info(
@@ -304,7 +345,22 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
       if (!tracker.tryClaim(position)) {
         return ProcessContinuation.stop();
       }
-      reader().read(TimeRange.of(position, chunkEnd), out);
+      TimeRange chunk = TimeRange.of(position, chunkEnd);
+      org.joda.time.Instant chunkTimestamp =
+          Times.toBeamTimestamp(Times.saturatedSubtract(position, watermarkDelayMicros));
+      if (recheck) {
+        out.get(noteTag).outputWithTimestamp(KV.of(position, ChunkNote.due(chunk)), chunkTimestamp);
+      } else {
+        ChunkReader.Outcome read = reader().read(chunk, out);
+        if (spec.getLookback() != null) {
+          out.get(noteTag)
+              .outputWithTimestamp(
+                  KV.of(
+                      position,
+                      ChunkNote.firstRead(chunk, read.returned, read.latest.getMillis())),
+                  chunkTimestamp);
+        }
+      }
       watermark.setWatermark(
           Times.toBeamTimestamp(Times.saturatedSubtract(chunkEnd, watermarkDelayMicros)));
       watermarkLagMillis.set(
