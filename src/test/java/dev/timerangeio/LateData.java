@@ -41,11 +41,15 @@ final class LateData {
   }
 
   static TimeRangeIO.Read<KV<Long, Long>> read(LateSource source, TestClock clock) {
+    return unboundedRead(source, clock).withEndTime(Times.toInstant(END));
+  }
+
+  /** The read without an end: it follows the clock. */
+  static TimeRangeIO.Read<KV<Long, Long>> unboundedRead(LateSource source, TestClock clock) {
     return TimeRangeIO.<KV<Long, Long>>read()
         .withQuery(source)
         .withCoder(TestSource.CODER)
         .withStartTime(Times.toInstant(T0))
-        .withEndTime(Times.toInstant(END))
         .withPartitionDuration(Duration.ofMillis(100))
         .withIngestionLag(Duration.ofMillis(100))
         .withPollInterval(Duration.ofMillis(10))

@@ -16,7 +16,11 @@ import java.util.List;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.junit.Rule;
@@ -81,6 +85,37 @@ public class LateDataPipelineTest {
     assertEquals(END, ProgressStore.read(location).get().timestampMicros());
   }
 
+  /**
+   * The read's watermark follows the re-check, so a record found late is not late downstream:
+   * windows with no allowed lateness (which drop late records) still count every record.
+   */
+  @Test
+  public void recordsFoundLateAreOnTimeForDownstreamWindows() throws Exception {
+    TestClock clock = LateData.clock();
+    LateSource source = LateData.source(clock, 5);
+    String counts = PipelineSupport.newCollection();
+    // Without an end the watermark advances as the read goes, and windows close behind it.
+    p.apply(LateData.unboundedRead(source, clock).withLookback(LOOKBACK))
+        .apply(Window.into(FixedWindows.of(org.joda.time.Duration.millis(CHUNK / 1000))))
+        .apply(Combine.globally(Count.<KV<Long, Long>>combineFn()).withoutDefaults())
+        .apply(ParDo.of(new PipelineSupport.Collect<>(counts)));
+    p.getOptions().as(DirectOptions.class).setBlockOnRun(false);
+    PipelineResult result = p.run();
+    try {
+      LateData.stepTo(result, clock, source, END + LAG + Times.durationMicros(LOOKBACK) + 3 * CHUNK);
+      // Late records behind the watermark would be dropped, and the sum never reach the total.
+      PipelineSupport.awaitCondition(
+          result,
+          () -> PipelineSupport.<Long>collected(counts).stream().mapToLong(Long::longValue).sum()
+              == source.records().size(),
+          WAIT,
+          "every record counted in an on-time window pane");
+      assertThat(counter(result, TimeRangeIOMetrics.LATE_RECORDS), greaterThan(50L));
+    } finally {
+      result.cancel();
+    }
+  }
+
   /** A source that counts is re-read only where the count changed: the chunks with a tail. */
   @Test
   public void theCompletenessCheckRereadsOnlyChangedChunks() {
@@ -128,5 +163,76 @@ public class LateDataPipelineTest {
     assertEquals(1, counter(result, TimeRangeIOMetrics.INCOMPLETE_CHUNKS));
     assertEquals(0, counter(result, TimeRangeIOMetrics.LATE_RECORDS));
     LateData.assertEachOnce(source.records(), PipelineSupport.collected(emitted));
+  }
+
+  /**
+   * A launch cancelled while chunks it has read wait for their re-check: the stored position has
+   * not passed the re-check, so the relaunch reads those chunks again and finds their late records;
+   * the sink ends with every record once.
+   */
+  @Test
+  public void aRelaunchInTheMiddleOfALookbackWindowLosesNothingAndStoresNothingTwice()
+      throws Exception {
+    TestClock clock = LateData.clock();
+    LateSource source = LateData.source(clock, 4);
+    TestSink<KV<Long, Long>> sink = TestSink.create();
+    String location = tmp.getRoot() + "/progress.json";
+    String firstOut = PipelineSupport.newCollection();
+    PCollection<KV<Long, Long>> records =
+        p.apply(LateData.read(source, clock).withLookback(LOOKBACK).withProgressLocation(location));
+    records.apply(ParDo.of(new PipelineSupport.Collect<>(firstOut)));
+    records.apply(LateData.write(sink).withProgressLocation(location));
+    p.getOptions().as(DirectOptions.class).setBlockOnRun(false);
+    PipelineResult first = p.run();
+    long cut = T0 + 15 * CHUNK;
+    long recheckHorizon = cut - LAG - Times.durationMicros(LOOKBACK);
+    try {
+      LateData.stepTo(first, clock, source, cut);
+      PipelineSupport.awaitCondition(
+          first,
+          () -> committed(location) >= recheckHorizon - 2 * CHUNK,
+          WAIT,
+          "commits up to the chunks re-checked");
+    } finally {
+      first.cancel();
+    }
+    long committed = committed(location);
+    assertThat(
+        "the stored position " + Times.describe(committed) + " passed the re-check",
+        committed,
+        org.hamcrest.Matchers.lessThanOrEqualTo(recheckHorizon));
+    List<KV<Long, Long>> firstEmitted = PipelineSupport.collected(firstOut);
+    // Each record at most once per launch.
+    LateData.assertEachOnce(new ArrayList<>(new java.util.HashSet<>(firstEmitted)), firstEmitted);
+    List<KV<Long, Long>> pending = new ArrayList<>();
+    for (KV<Long, Long> r : source.records()) {
+      if (r.getKey() < cut - LAG && !firstEmitted.contains(r)) {
+        pending.add(r);
+      }
+    }
+    assertThat("late records of read chunks wait for their re-check", pending.size(), greaterThan(0));
+
+    String secondOut = PipelineSupport.newCollection();
+    PCollection<KV<Long, Long>> again =
+        relaunch.apply(
+            LateData.read(source, clock).withLookback(LOOKBACK).withProgressLocation(location));
+    again.apply(ParDo.of(new PipelineSupport.Collect<>(secondOut)));
+    again.apply(LateData.write(sink).withProgressLocation(location));
+    runStepping(relaunch, clock, source);
+
+    List<KV<Long, Long>> secondEmitted = PipelineSupport.collected(secondOut);
+    LateData.assertEachOnce(new ArrayList<>(new java.util.HashSet<>(secondEmitted)), secondEmitted);
+    assertThat(
+        "the relaunch found the late records the first launch had not re-checked",
+        secondEmitted.containsAll(pending));
+    assertEquals(LateData.keyed(source.records()), sink.stored());
+  }
+
+  private static long committed(String location) {
+    try {
+      return ProgressStore.read(location).map(ProgressOffset::timestampMicros).orElse(Long.MIN_VALUE);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }
