@@ -75,6 +75,20 @@ final class ChunkReader<T> {
     return new ChunkReader<>(spec, source, coder, deadLetters, recordsTag, progressTag);
   }
 
+  /** Closes a DoFn copy's source, then its reader's dead-letter sink; either may be null. */
+  static void close(@Nullable SourceCalls<?> source, @Nullable ChunkReader<?> reader)
+      throws Exception {
+    try {
+      if (source != null) {
+        source.close();
+      }
+    } finally {
+      if (reader != null) {
+        reader.close();
+      }
+    }
+  }
+
   /** Closes the dead-letter sink, if the reader has one; not the source. */
   void close() throws Exception {
     if (deadLetters != null) {

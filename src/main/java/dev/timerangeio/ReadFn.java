@@ -214,16 +214,9 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   public void teardown() throws Exception {
     ChunkReader<T> closing = reader;
     reader = null;
-    try {
-      if (source != null) {
-        source.close();
-      }
-    } finally {
-      source = null;
-      if (closing != null) {
-        closing.close();
-      }
-    }
+    SourceCalls<T> open = source;
+    source = null;
+    ChunkReader.close(open, closing);
   }
 
   /** Names this applied read's {@link QueryGate}, which its {@link RecheckFn} shares. */

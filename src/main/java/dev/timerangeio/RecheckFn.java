@@ -89,16 +89,9 @@ class RecheckFn<T> extends DoFn<KV<Long, ChunkNote>, T> {
   public void teardown() throws Exception {
     ChunkReader<T> closing = reader;
     reader = null;
-    try {
-      if (source != null) {
-        source.close();
-      }
-    } finally {
-      source = null;
-      if (closing != null) {
-        closing.close();
-      }
-    }
+    SourceCalls<T> open = source;
+    source = null;
+    ChunkReader.close(open, closing);
   }
 
   @ProcessElement

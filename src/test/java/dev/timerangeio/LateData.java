@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.values.KV;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * The scenario of the late-data tests: 30 chunks of 100 ms, an ingestion lag of one chunk and
@@ -64,17 +65,27 @@ final class LateData {
   /**
    * Steps the clock a chunk at a time up to {@code until}, waiting after each step until the
    * first read has queried every chunk that is ready (its end at least a lag old), so the first
-   * read of each chunk sees what is visible exactly one lag after its end.
+   * read of each chunk sees what is visible exactly one lag after its end. Without a {@code
+   * result} (a runner whose run() blocks, stepped from another thread) it polls until a deadline.
    */
-  static void stepTo(PipelineResult result, TestClock clock, LateSource source, long until) {
+  static void stepTo(
+      @Nullable PipelineResult result, TestClock clock, LateSource source, long until) {
     for (long now = clock.nowMicros() + CHUNK; now <= until; now += CHUNK) {
       clock.set(now);
       long ready = Math.min(now - LAG, END);
-      PipelineSupport.awaitCondition(
-          result,
-          () -> firstReadsDone(source, ready),
-          WAIT,
-          "the first reads of the chunks up to " + Times.describe(ready));
+      String what = "the first reads of the chunks up to " + Times.describe(ready);
+      if (result != null) {
+        PipelineSupport.awaitCondition(result, () -> firstReadsDone(source, ready), WAIT, what);
+      } else {
+        // From a thread of its own while the runner's run() blocks: a deadline, no result.
+        long deadline = System.currentTimeMillis() + WAIT.getMillis();
+        while (!firstReadsDone(source, ready)) {
+          if (System.currentTimeMillis() > deadline) {
+            throw new AssertionError("timed out after " + WAIT + " waiting for " + what);
+          }
+          java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
+        }
+      }
     }
   }
 

@@ -438,17 +438,13 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
   private Answer<T> run(
       String statementSql, TimeRange range, @Nullable Object after, long limit, boolean paging)
       throws Exception {
-    Answer<T> answer = new Answer<>();
-    try (Connection c = pool().connection()) {
-      try (PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), statementSql)) {
-        statement.setFetchSize(fetchSize());
-        statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0); // 0: no cap
-        statement.setObject(1, bound(c, range.from()));
-        statement.setObject(2, bound(c, range.to()));
-        if (after != null) {
-          statement.setObject(3, after instanceof BigInteger ? new BigDecimal((BigInteger) after) : after);
-        }
-        try (ResultSet rs = statement.executeQuery()) {
+    return execute(
+        statementSql,
+        range,
+        after,
+        limit,
+        rs -> {
+          Answer<T> answer = new Answer<>();
           while (rs.next()) {
             if (paging) {
               answer.lastTieBreaker = JdbcStatements.tieBreaker(rs, tieBreakerColumn(), range);
@@ -459,8 +455,41 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
               answer.rows.addUnmapped(JdbcStatements.describeRow(rs), e);
             }
           }
+          return answer;
+        });
+  }
+
+  /** What a statement's result set is made into. */
+  private interface ResultReader<R> {
+    R read(ResultSet rs) throws Exception;
+  }
+
+  /**
+   * Runs a statement bound to {@code range} (and {@code after} when paging) in its own
+   * transaction; a lost connection is a transient failure.
+   */
+  private <R> R execute(
+      String statementSql,
+      TimeRange range,
+      @Nullable Object after,
+      long limit,
+      ResultReader<R> reader)
+      throws Exception {
+    try (Connection c = pool().connection()) {
+      try (PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), statementSql)) {
+        statement.setFetchSize(fetchSize());
+        statement.setMaxRows(limit > 0 && limit <= Integer.MAX_VALUE ? (int) limit : 0); // 0: no cap
+        statement.setObject(1, bound(c, range.from()));
+        statement.setObject(2, bound(c, range.to()));
+        if (after != null) {
+          statement.setObject(3, after instanceof BigInteger ? new BigDecimal((BigInteger) after) : after);
+        }
+        R result;
+        try (ResultSet rs = statement.executeQuery()) {
+          result = reader.read(rs);
         }
         c.commit();
+        return result;
       } catch (Exception e) {
         JdbcSupport.rollbackQuietly(c, e);
         if (pool().lostConnection(c)) {
@@ -470,7 +499,35 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> {
         throw e;
       }
     }
-    return answer;
+  }
+
+  /** The query counts: {@code SELECT COUNT(*)} over the query itself, for a read's lookback. */
+  @Override
+  public boolean supportsCount() {
+    return true;
+  }
+
+  /**
+   * {@code SELECT COUNT(*) FROM (<query>)} bound to {@code range}: the rows a query of the range
+   * returns now, those the row mapper can't map included.
+   */
+  @Override
+  public long count(TimeRange range) throws Exception {
+    // On lines of their own, so a trailing -- comment in the query ends before the wrapper goes on.
+    String counting = "SELECT COUNT(*) FROM (\n" + sql() + "\n) timerangeio_q";
+    try {
+      return execute(
+          counting,
+          range,
+          null,
+          0,
+          rs -> {
+            rs.next();
+            return rs.getLong(1);
+          });
+    } catch (Exception e) {
+      throw pool().scrub(e);
+    }
   }
 
   /**
