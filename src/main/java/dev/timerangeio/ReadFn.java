@@ -73,6 +73,14 @@ import org.slf4j.LoggerFactory;
  * being read, with an end or without, so a drain neither waits for chunks that are not ready nor
  * reads a backlog that is. The chunk being read is finished and emitted.
  *
+ * <h3>Lookback</h3>
+ *
+ * With {@code withLookback} the read runs two of these DoFns from one start ({@link
+ * LookbackExpansion}): the first read, which emits records and, instead of a progress signal, a
+ * note of what each chunk returned ({@link #noteTag}); and the re-check ({@link #recheck}), which
+ * claims the same chunks once they are {@code ingestionLag + lookback} old and only says so.
+ * {@link RecheckFn} joins the two and signals the chunk.
+ *
  * <h3>Progress location</h3>
  *
  * With {@code withProgressLocation}, the launch's start is stored there before anything is read
