@@ -71,6 +71,60 @@ final class ChunkReader<T> {
   private final Distribution chunkReadMillis =
       Metrics.distribution(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.CHUNK_READ_MILLIS);
 
+  /**
+   * A reader for a DoFn copy, with the read's dead-letter sink opened; {@link #close} closes it.
+   * Stored like the write's batches: the source's time budget and requested waits don't apply to a
+   * sink.
+   */
+  static <T> ChunkReader<T> open(
+      TimeRangeIO.Read<T> spec,
+      SourceCalls<T> source,
+      Coder<T> coder,
+      Counter retries,
+      TupleTag<T> recordsTag,
+      TupleTag<KV<Integer, TimeRange>> progressTag,
+      ByteRate byteRate)
+      throws Exception {
+    DeadLetters deadLetters = null;
+    if (spec.getDeadLetterSink() != null) {
+      deadLetters =
+          new DeadLetters(
+              spec.getDeadLetterSink(),
+              Retries.forSink(spec.getMaxRetries(), spec.getInitialBackoff(), retries));
+      deadLetters.open();
+    }
+    return new ChunkReader<>(
+        spec,
+        source,
+        coder,
+        deadLetters,
+        recordsTag,
+        progressTag,
+        byteRate,
+        DEFAULT_MEMORY_ROWS);
+  }
+
+  /** Closes a DoFn copy's source, then its reader's dead-letter sink; either may be null. */
+  static void close(@Nullable SourceCalls<?> source, @Nullable ChunkReader<?> reader)
+      throws Exception {
+    try {
+      if (source != null) {
+        source.close();
+      }
+    } finally {
+      if (reader != null) {
+        reader.close();
+      }
+    }
+  }
+
+  /** Closes the dead-letter sink, if the reader has one; not the source. */
+  void close() throws Exception {
+    if (deadLetters != null) {
+      deadLetters.close();
+    }
+  }
+
   ChunkReader(
       TimeRangeIO.Read<T> spec,
       SourceCalls<T> source,
@@ -110,21 +164,59 @@ final class ChunkReader<T> {
     return Metrics.counter(TimeRangeIOMetrics.NAMESPACE, name);
   }
 
+  /**
+   * What one read of a chunk returned and emitted: with {@code withLookback}, the fingerprints of
+   * everything the source returned (records and unmapped rows), for the chunk's re-read.
+   */
+  static final class Outcome {
+    final @Nullable Fingerprints returned;
+    /** Records emitted, and records or rows sent on as bad; in a re-read only the new ones. */
+    final long emitted;
+    final long bad;
+    final org.joda.time.Instant latest;
+
+    Outcome(@Nullable Fingerprints returned, long emitted, long bad, org.joda.time.Instant latest) {
+      this.returned = returned;
+      this.emitted = emitted;
+      this.bad = bad;
+      this.latest = latest;
+    }
+  }
+
   /** What one chunk has emitted so far. */
   private final class ChunkOutput {
     final TimeRange chunk;
     final MultiOutputReceiver out;
     final List<BadRecord> deadLetters = new ArrayList<>();
+    /** With a lookback: everything the source returned for the chunk. */
+    final @Nullable Fingerprints returned;
+    /** In a re-read: what the first read returned and this one has not met again yet. */
+    final @Nullable Fingerprints seen;
     long rows;
     /** The emitted records' encoded bytes, for {@link ByteRate}. */
     long bytes;
+    long badSent;
     org.joda.time.Instant latest;
 
-    ChunkOutput(TimeRange chunk, MultiOutputReceiver out) {
+    ChunkOutput(TimeRange chunk, MultiOutputReceiver out, @Nullable Fingerprints seen) {
       this.chunk = chunk;
       this.out = out;
+      this.returned = spec.getLookback() == null ? null : new Fingerprints();
+      this.seen = seen;
       this.latest =
           Times.toBeamTimestamp(Times.saturatedSubtract(chunk.fromMicros(), watermarkDelayMicros));
+    }
+
+    /**
+     * Whether a record or row the source returned is new: always in a first read; in a re-read
+     * only if the first read returned fewer copies of it.
+     */
+    boolean isNew(Fingerprints.Print print) {
+      if (returned == null) {
+        return true;
+      }
+      returned.add(print);
+      return seen == null || !seen.take(print);
     }
 
     void emit(T record, org.joda.time.Instant timestamp) throws Exception {
@@ -140,6 +232,7 @@ final class ChunkReader<T> {
     /** A record or row that can't be emitted: to the dead-letter sink, the handler, or a failure. */
     <R> void bad(R record, Coder<R> recordCoder, Exception error, String description)
         throws Exception {
+      badSent++;
       if (ChunkReader.this.deadLetters == null) {
         // Throws (the default) or, with withBadRecordErrorHandler, routes to the handler.
         badRecordRouter.route(out, record, recordCoder, error, description);
@@ -165,22 +258,45 @@ final class ChunkReader<T> {
    * half-read chunk is harmless: its records reach the runner only if the bundle commits, and a
    * checkpoint can't fall inside a claimed chunk, so a retried chunk is read again from its start.
    */
-  long read(TimeRange chunk, MultiOutputReceiver out) throws Exception {
+  Outcome read(TimeRange chunk, MultiOutputReceiver out) throws Exception {
     long startNanos = System.nanoTime();
-    ChunkOutput output = new ChunkOutput(chunk, out);
-    readRange(chunk, output);
-    if (!output.deadLetters.isEmpty()) {
-      deadLetters.store(DeadLetters.keyed(output.deadLetters));
+    ChunkOutput output = readWhole(chunk, out, null);
+    if (spec.getLookback() == null) {
+      // With a lookback the chunk is signalled after its re-check ({@link RecheckFn}).
+      signal(chunk, output.latest, out);
     }
-    signal(chunk, output.latest, out);
-    rowsRead.inc(output.rows);
     byteRate.add(chunk.durationMicros(), output.bytes);
     chunksRead.inc();
     if (output.rows == 0) {
       emptyChunks.inc();
     }
     chunkReadMillis.update((System.nanoTime() - startNanos) / 1_000_000);
-    return output.rows;
+    return outcome(output);
+  }
+
+  /**
+   * Reads {@code chunk} again ({@code withLookback}) and emits only what its first read did not
+   * return: per fingerprint, the copies beyond the first read's count. Its new dead letters are
+   * stored before this returns.
+   */
+  Outcome reread(TimeRange chunk, MultiOutputReceiver out, Fingerprints firstRead)
+      throws Exception {
+    return outcome(readWhole(chunk, out, firstRead.copy()));
+  }
+
+  private ChunkOutput readWhole(
+      TimeRange chunk, MultiOutputReceiver out, @Nullable Fingerprints seen) throws Exception {
+    ChunkOutput output = new ChunkOutput(chunk, out, seen);
+    readRange(chunk, output);
+    if (!output.deadLetters.isEmpty()) {
+      deadLetters.store(DeadLetters.keyed(output.deadLetters));
+    }
+    rowsRead.inc(output.rows);
+    return output;
+  }
+
+  private Outcome outcome(ChunkOutput output) {
+    return new Outcome(output.returned, output.rows, output.badSent, output.latest);
   }
 
   /**
@@ -379,6 +495,9 @@ final class ChunkReader<T> {
   private void emit(TimeRangeQuery.Result<T> result, TimeRange queried, ChunkOutput output)
       throws Exception {
     for (TimeRangeQuery.Result.Unmapped row : result.unmapped()) {
+      if (output.returned != null && !output.isNew(Fingerprints.ofUnmapped(row.row()))) {
+        continue; // Sent on as bad by the chunk's first read.
+      }
       badRows.inc();
       output.bad(
           row.row(),
@@ -389,6 +508,9 @@ final class ChunkReader<T> {
     }
     org.joda.time.Instant chunkTimestamp = Times.toBeamTimestamp(output.chunk.fromMicros());
     for (T record : result.records()) {
+      if (output.returned != null && !output.isNew(Fingerprints.of(record, coder))) {
+        continue; // Emitted, or sent on as bad, by the chunk's first read.
+      }
       org.joda.time.Instant timestamp = chunkTimestamp;
       if (timestamps != null) {
         try {

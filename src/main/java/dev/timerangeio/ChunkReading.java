@@ -7,9 +7,9 @@ import org.apache.beam.sdk.values.TupleTag;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * What a DoFn needs to read chunks on one worker — the gated, retried source, the dead-letter sink
- * and the {@link ChunkReader} — opened on first use and closed at teardown; shared by {@link
- * ReadFn} and {@link LiveEdgeReadFn}, so both read a chunk the same way. Internal; not
+ * What a DoFn needs to read chunks on one worker — the gated, retried source and the {@link
+ * ChunkReader} with its dead-letter sink — opened on first use and closed at teardown; shared by
+ * {@link ReadFn}, {@link LiveEdgeReadFn} and {@link RecheckFn}, so all read a chunk the same way. Internal; not
  * serializable: a DoFn holds it in a transient field.
  */
 final class ChunkReading<T> implements AutoCloseable {
@@ -22,7 +22,6 @@ final class ChunkReading<T> implements AutoCloseable {
   private final ByteRate byteRate;
 
   private @Nullable SourceCalls<T> source;
-  private @Nullable DeadLetters deadLetters;
   private @Nullable ChunkReader<T> reader;
 
   ChunkReading(
@@ -53,42 +52,18 @@ final class ChunkReading<T> implements AutoCloseable {
   /** The chunk reader (and the dead-letter sink, if configured), opened on first use. */
   ChunkReader<T> reader() throws Exception {
     if (reader == null) {
-      if (spec.getDeadLetterSink() != null) {
-        // Stored like the write's batches: the source's time budget and requested waits don't
-        // apply to a sink.
-        deadLetters =
-            new DeadLetters(
-                spec.getDeadLetterSink(),
-                Retries.forSink(spec.getMaxRetries(), spec.getInitialBackoff(), sourceRetries));
-        deadLetters.open();
-      }
       reader =
-          new ChunkReader<>(
-              spec,
-              source(),
-              coder,
-              deadLetters,
-              recordsTag,
-              progressTag,
-              byteRate,
-              ChunkReader.DEFAULT_MEMORY_ROWS);
+          ChunkReader.open(spec, source(), coder, sourceRetries, recordsTag, progressTag, byteRate);
     }
     return reader;
   }
 
   @Override
   public void close() throws Exception {
+    ChunkReader<T> closing = reader;
     reader = null;
-    try {
-      if (source != null) {
-        source.close();
-      }
-    } finally {
-      source = null;
-      if (deadLetters != null) {
-        deadLetters.close();
-        deadLetters = null;
-      }
-    }
+    SourceCalls<T> open = source;
+    source = null;
+    ChunkReader.close(open, closing);
   }
 }

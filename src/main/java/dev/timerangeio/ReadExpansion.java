@@ -28,6 +28,7 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -84,45 +85,64 @@ final class ReadExpansion {
             + " stored it, and a crash would then lose it. Add withDeadLetterSink(IdempotentSink),"
             + " which stores bad records before their chunk counts as read.",
         location);
+    checkArgument(
+        read.getLookback() == null || read.getLiveEdgeReaders() == 1,
+        "withLookback(%s) with withLiveEdgeReaders(%s): a re-check pairs each chunk with its first"
+            + " read, which live-edge readers split into parts; use one of the two (lookback with"
+            + " withLiveEdgeReaders(1), the default)",
+        read.getLookback(),
+        read.getLiveEdgeReaders());
     ReadFn<T> fn = ReadFn.of(read, coder);
-    TupleTagList sideTags = TupleTagList.of(BadRecordRouter.BAD_RECORD_TAG);
-    if (location != null) {
-      sideTags = sideTags.and(fn.progressTag);
-    }
-    boolean liveEdge = read.getLiveEdgeReaders() >= 2;
-    PCollectionTuple outputs =
-        input
-            .apply("Impulse", Impulse.create())
-            .apply(
-                "ReadTimeRanges",
-                ParDo.of(fn)
-                    .withOutputTags(
-                        fn.recordsTag, liveEdge ? sideTags.and(fn.liveEdgeTag) : sideTags));
-    PCollectionList<T> records = PCollectionList.of(outputs.get(fn.recordsTag).setCoder(coder));
-    PCollectionList<BadRecord> badRecords =
-        PCollectionList.of(badRecordsOf(outputs, input.getPipeline()));
-    PCollectionList<KV<Integer, TimeRange>> signals =
-        location == null ? PCollectionList.empty(input.getPipeline()) : PCollectionList.of(signalsOf(outputs, fn));
-    if (liveEdge) {
-      // Parts of live-edge chunks go through a redistribute to readers on every worker.
-      PCollectionTuple edge =
-          outputs
-              .get(fn.liveEdgeTag)
-              .setCoder(TimeRangeCoder.of())
-              .apply(
-                  "SpreadLiveEdge",
-                  WithKeys.of((TimeRange part) -> spreadKey(part))
-                      .withKeyType(TypeDescriptors.integers()))
-              .apply("RedistributeLiveEdge", Reshuffle.of())
-              .apply("LiveEdgeParts", Values.create())
-              .apply(
-                  "ReadLiveEdge",
-                  ParDo.of(new LiveEdgeReadFn<>(fn, read, coder))
-                      .withOutputTags(fn.recordsTag, sideTags));
-      records = records.and(edge.get(fn.recordsTag).setCoder(coder));
-      badRecords = badRecords.and(badRecordsOf(edge, input.getPipeline()));
+    PCollectionList<T> records;
+    PCollectionList<BadRecord> badRecords;
+    PCollectionList<KV<Integer, TimeRange>> signals = PCollectionList.empty(input.getPipeline());
+    if (read.getLookback() != null) {
+      PCollectionTuple outputs = LookbackExpansion.expand(read, coder, fn, input);
+      records = PCollectionList.of(outputs.get(fn.recordsTag).setCoder(coder));
+      badRecords = PCollectionList.of(badRecordsOf(outputs, input.getPipeline()));
       if (location != null) {
-        signals = signals.and(signalsOf(edge, fn));
+        signals = signals.and(signalsOf(outputs, fn));
+      }
+    } else {
+      TupleTagList sideTags = TupleTagList.of(BadRecordRouter.BAD_RECORD_TAG);
+      if (location != null) {
+        sideTags = sideTags.and(fn.progressTag);
+      }
+      boolean liveEdge = read.getLiveEdgeReaders() >= 2;
+      PCollectionTuple outputs =
+          input
+              .apply("Impulse", Impulse.create())
+              .apply(
+                  "ReadTimeRanges",
+                  ParDo.of(fn)
+                      .withOutputTags(
+                          fn.recordsTag, liveEdge ? sideTags.and(fn.liveEdgeTag) : sideTags));
+      records = PCollectionList.of(outputs.get(fn.recordsTag).setCoder(coder));
+      badRecords = PCollectionList.of(badRecordsOf(outputs, input.getPipeline()));
+      if (location != null) {
+        signals = signals.and(signalsOf(outputs, fn));
+      }
+      if (liveEdge) {
+        // Parts of live-edge chunks go through a redistribute to readers on every worker.
+        PCollectionTuple edge =
+            outputs
+                .get(fn.liveEdgeTag)
+                .setCoder(TimeRangeCoder.of())
+                .apply(
+                    "SpreadLiveEdge",
+                    WithKeys.of((TimeRange part) -> spreadKey(part))
+                        .withKeyType(TypeDescriptors.integers()))
+                .apply("RedistributeLiveEdge", Reshuffle.of())
+                .apply("LiveEdgeParts", Values.create())
+                .apply(
+                    "ReadLiveEdge",
+                    ParDo.of(new LiveEdgeReadFn<>(fn, read, coder))
+                        .withOutputTags(fn.recordsTag, sideTags));
+        records = records.and(edge.get(fn.recordsTag).setCoder(coder));
+        badRecords = badRecords.and(badRecordsOf(edge, input.getPipeline()));
+        if (location != null) {
+          signals = signals.and(signalsOf(edge, fn));
+        }
       }
     }
     PCollection<BadRecord> allBadRecords = flatten(badRecords, "BadRecords");
@@ -143,9 +163,7 @@ final class ReadExpansion {
 
   private static PCollection<KV<Integer, TimeRange>> signalsOf(
       PCollectionTuple outputs, ReadFn<?> fn) {
-    return outputs
-        .get(fn.progressTag)
-        .setCoder(KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of()));
+    return outputs.get(fn.progressTag).setCoder(PROGRESS_CODER);
   }
 
   /** One collection as it is (the graph stays as it was without live-edge readers), more flattened. */
@@ -163,6 +181,10 @@ final class ReadExpansion {
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
     return (int) (z ^ (z >>> 31));
   }
+
+  /** The coder of the progress signals {@code KV(0, chunk)}. */
+  static final Coder<KV<Integer, TimeRange>> PROGRESS_CODER =
+      KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of());
 
   /**
    * A source that can only express coarse bounds gets only ranges on its grid: the partition
@@ -295,6 +317,11 @@ final class ReadExpansion {
         .add(
             DisplayData.item("watermarkDelay", read.getWatermarkDelay().toString())
                 .withLabel("Watermark delay"))
+        .add(
+            DisplayData.item(
+                    "lookback",
+                    read.getLookback() == null ? "none (each chunk read once)" : read.getLookback().toString())
+                .withLabel("Lookback (re-read for late data)"))
         .addIfNotNull(
             DisplayData.item(
                     "timestampFn",

@@ -99,6 +99,14 @@ import org.slf4j.LoggerFactory;
  * being read, with an end or without, so a drain neither waits for chunks that are not ready nor
  * reads a backlog that is. The chunk being read is finished and emitted.
  *
+ * <h3>Lookback</h3>
+ *
+ * With {@code withLookback} the read runs two of these DoFns from one start ({@link
+ * LookbackExpansion}): the first read, which emits records and, instead of a progress signal, a
+ * note of what each chunk returned ({@link #noteTag}); and the re-check ({@link #recheck}), which
+ * claims the same chunks once they are {@code ingestionLag + lookback} old and only says so.
+ * {@link RecheckFn} joins the two and signals the chunk.
+ *
  * <h3>Progress location</h3>
  *
  * With {@code withProgressLocation}, the launch's start is stored there before anything is read
@@ -115,6 +123,12 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private final TimeRangeIO.Read<T> spec;
   private final ChunkGrid grid;
   private final long lagMicros;
+  /**
+   * The re-check of a read with {@code withLookback}: the same chunks, claimed once they are
+   * {@code ingestionLag + lookback} old, and not queried: each is emitted on {@link #noteTag} as
+   * due, for {@link RecheckFn}.
+   */
+  private final boolean recheck;
   private final long watermarkDelayMicros;
   private final Duration pollInterval;
   /** The query's name for Beam's Lineage, taken when the read is applied; null: not reported. */
@@ -144,6 +158,13 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    */
   final TupleTag<TimeRange> liveEdgeTag = new TupleTag<TimeRange>() {};
 
+  /**
+   * With {@code withLookback}: per chunk, keyed by its start and timestamped at it minus the
+   * watermark delay, the first read's summary (in place of its progress signal) or, from the
+   * re-check, the word that it is due; for {@link RecheckFn}.
+   */
+  final TupleTag<KV<Long, ChunkNote>> noteTag = new TupleTag<KV<Long, ChunkNote>>() {};
+
   private final Coder<T> coder;
   private final LiveEdge liveEdge;
 
@@ -162,11 +183,15 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   private transient @Nullable EmptyStretches emptyStretches;
   private transient boolean emptyStretchesKnown;
 
-  ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder) {
+  ReadFn(TimeRangeIO.Read<T> spec, Coder<T> coder, boolean recheck) {
     this.spec = spec;
     this.coder = coder;
+    this.recheck = recheck;
     this.grid = new ChunkGrid(Times.durationMicros(spec.getPartitionDuration()));
-    this.lagMicros = Times.durationMicros(spec.getIngestionLag());
+    this.lagMicros =
+        Times.saturatedAdd(
+            Times.durationMicros(spec.getIngestionLag()),
+            recheck ? Times.durationMicros(spec.getLookback()) : 0);
     this.watermarkDelayMicros = Times.durationMicros(spec.getWatermarkDelay());
     this.pollInterval = Duration.millis(spec.getPollInterval().toMillis());
     this.liveEdge = LiveEdge.of(spec);
@@ -174,7 +199,18 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   }
 
   static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec, Coder<T> coder) {
-    return spec.getEndMicros() != null ? new Bounded<>(spec, coder) : new Unbounded<>(spec, coder);
+    return of(spec, coder, false);
+  }
+
+  /** The re-check of a read with {@code withLookback}; see {@link #noteTag}. */
+  static <T> ReadFn<T> recheck(TimeRangeIO.Read<T> spec, Coder<T> coder) {
+    return of(spec, coder, true);
+  }
+
+  private static <T> ReadFn<T> of(TimeRangeIO.Read<T> spec, Coder<T> coder, boolean recheck) {
+    return spec.getEndMicros() != null
+        ? new Bounded<>(spec, coder, recheck)
+        : new Unbounded<>(spec, coder, recheck);
   }
 
   /** With the coder given to the read; for tests. */
@@ -185,16 +221,16 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   /** The variant for a read with an end time: a bounded PCollection. */
   @BoundedPerElement
   static final class Bounded<T> extends ReadFn<T> {
-    Bounded(TimeRangeIO.Read<T> spec, Coder<T> coder) {
-      super(spec, coder);
+    Bounded(TimeRangeIO.Read<T> spec, Coder<T> coder, boolean recheck) {
+      super(spec, coder, recheck);
     }
   }
 
   /** The variant for a read that follows the clock forever. */
   @UnboundedPerElement
   static final class Unbounded<T> extends ReadFn<T> {
-    Unbounded(TimeRangeIO.Read<T> spec, Coder<T> coder) {
-      super(spec, coder);
+    Unbounded(TimeRangeIO.Read<T> spec, Coder<T> coder, boolean recheck) {
+      super(spec, coder, recheck);
     }
   }
 
@@ -220,7 +256,10 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   /** Skipping of empty chunks, or null when the source can't tell its next record's time. */
   private @Nullable EmptyStretches emptyStretches() throws Exception {
     if (!emptyStretchesKnown) {
-      emptyStretches = EmptyStretches.of(source(), grid);
+      // With a lookback every chunk's first read is paired with its re-check (RecheckFn), so
+      // none is skipped unread; the re-check itself reads nothing.
+      emptyStretches =
+          spec.getLookback() != null || recheck ? null : EmptyStretches.of(source(), grid);
       emptyStretchesKnown = true;
     }
     return emptyStretches;
@@ -228,7 +267,9 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
 
   @Setup
   public void setup() throws Exception {
-    reading().reader();
+    if (!recheck) {
+      reading().reader();
+    }
   }
 
   @Teardown
@@ -247,8 +288,11 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
   /** This worker's progress log for this read; null when the interval is zero. */
   private @Nullable ProgressLog progressLog() {
     if (!progressLogOpened) {
+      // The re-check of a lookback reads nothing: the first read's log says how far it is.
       progressLog =
-          ProgressLog.of(
+          recheck
+              ? null
+              : ProgressLog.of(
               queryGateId,
               Times.durationMicros(spec.getProgressLogInterval()),
               grid.durationMicros(),
@@ -274,14 +318,33 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         queryGateId, spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries());
   }
 
-  /** The id of this applied read's per-worker gate, shared with its {@link LiveEdgeReadFn}. */
+  /**
+   * The id of this applied read's per-worker gate, shared with its {@link LiveEdgeReadFn} and
+   * {@link RecheckFn}.
+   */
   String queryGateId() {
     return queryGateId;
   }
 
+  /**
+   * The range to read: from the impulse (an empty element), with the start resolved here; with
+   * {@code withLookback}, from the start resolved once for the first read and its re-check ({@link
+   * ResolveStartFn}), which must read the same chunks.
+   */
   @GetInitialRestriction
-  public TimeRange initialRestriction() throws Exception {
-    long end = spec.getEndMicros() != null ? spec.getEndMicros() : Long.MAX_VALUE;
+  public TimeRange initialRestriction(@Element byte[] element) throws Exception {
+    return ResolveStartFn.isStart(element)
+        ? TimeRange.of(ResolveStartFn.decode(element), endMicros())
+        : initialRestriction();
+  }
+
+  private long endMicros() {
+    return spec.getEndMicros() != null ? spec.getEndMicros() : Long.MAX_VALUE;
+  }
+
+  /** The range from the start resolved now; for an impulse, and for tests. */
+  TimeRange initialRestriction() throws Exception {
+    long end = endMicros();
     long start = ReadStart.resolve(spec, this::source, this::horizon);
     if (start > end) {
       LOG.info(
@@ -432,7 +495,12 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         return ProcessContinuation.stop();
       }
       TimeRange chunk = TimeRange.of(position, chunkEnd);
-      if (liveEdge.handsOut(chunk, horizon)) {
+      org.joda.time.Instant chunkTimestamp =
+          Times.toBeamTimestamp(Times.saturatedSubtract(position, watermarkDelayMicros));
+      if (recheck) {
+        out.get(noteTag)
+            .outputWithTimestamp(KV.of(position, ChunkNote.due(chunk)), chunkTimestamp);
+      } else if (liveEdge.handsOut(chunk, horizon)) {
         for (TimeRange part : liveEdge.parts(chunk)) {
           out.get(liveEdgeTag)
               .outputWithTimestamp(
@@ -442,11 +510,20 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
         }
         lastChunkEmpty = false; // not known here: no question for a run after it
       } else {
-        long rows = reading().reader().read(chunk, out);
-        if (log != null) {
-          log.chunkRead(tracker, rows, chunkEnd, tracker.currentRestriction().toMicros(), horizon);
+        ChunkReader.Outcome read = reading().reader().read(chunk, out);
+        if (spec.getLookback() != null) {
+          out.get(noteTag)
+              .outputWithTimestamp(
+                  KV.of(
+                      position,
+                      ChunkNote.firstRead(chunk, read.returned, read.latest.getMillis())),
+                  chunkTimestamp);
         }
-        lastChunkEmpty = rows == 0;
+        if (log != null) {
+          log.chunkRead(
+              tracker, read.emitted, chunkEnd, tracker.currentRestriction().toMicros(), horizon);
+        }
+        lastChunkEmpty = read.emitted == 0;
       }
       advanceWatermark(watermark, chunkEnd);
       position = chunkEnd;

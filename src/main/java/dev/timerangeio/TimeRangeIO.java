@@ -202,6 +202,8 @@ public final class TimeRangeIO {
 
     abstract Duration getProgressLogInterval();
 
+    abstract @Nullable Duration getLookback();
+
     abstract Builder<T> toBuilder();
 
     @AutoValue.Builder
@@ -223,6 +225,8 @@ public final class TimeRangeIO {
       abstract Builder<T> setMaxConcurrentQueries(int max);
 
       abstract Builder<T> setProgressLogInterval(Duration interval);
+
+      abstract Builder<T> setLookback(Duration lookback);
 
 
       abstract Builder<T> setQuery(TimeRangeQuery<T> query);
@@ -387,6 +391,26 @@ public final class TimeRangeIO {
     public Read<T> withWatermarkDelay(Duration watermarkDelay) {
       checkNonNegative("withWatermarkDelay", watermarkDelay);
       return toBuilder().setWatermarkDelay(watermarkDelay).build();
+    }
+
+    /**
+     * Reads each chunk a second time once its end is {@code ingestionLag + lookback} old and emits
+     * the records the first read did not return: late data, ingested after the lag. A source that
+     * can count ({@link TimeRangeQuery#supportsCount()}) is first asked for the chunk's count, and
+     * the chunk is re-read only when the count differs from what the first read returned. Records
+     * found late count in {@code lateRecords}; a chunk whose count still disagrees after the re-read
+     * (deleted rows, a source still ingesting) counts in {@code incompleteChunks} and is logged.
+     *
+     * <p>Each record the source returns, in the first read or the re-read, is emitted once per
+     * launch. The read's watermark and its committed progress position follow the re-read, {@code
+     * ingestionLag + lookback} behind the clock, so records found late are not late for downstream
+     * windows, and a relaunch re-reads the window that may still be re-read. See the README's "Late
+     * data". Default: none (each chunk is read once); allowed: positive, a whole number of
+     * microseconds.
+     */
+    public Read<T> withLookback(Duration lookback) {
+      checkPositiveMicros("withLookback", lookback);
+      return toBuilder().setLookback(lookback).build();
     }
 
     /**

@@ -61,6 +61,19 @@ public final class TimeRangeIOMetrics {
   /** Counter: other bad records: rows the source could not map, records without a usable time. */
   public static final String BAD_ROWS = "badRows";
 
+  /**
+   * Counter: records a re-read ({@code withLookback}) found that the chunk's first read did not
+   * return; they are emitted too and also count in {@link #ROWS_READ}.
+   */
+  public static final String LATE_RECORDS = "lateRecords";
+
+  /**
+   * Counter: chunks whose re-read ({@code withLookback}) still disagrees with what was emitted: the
+   * source's count differs from the records emitted for the chunk, or records the first read
+   * returned are gone. Each is logged as a warning.
+   */
+  public static final String INCOMPLETE_CHUNKS = "incompleteChunks";
+
   // The write.
 
   /** Counter: copies of a record the write's deduplication dropped. */

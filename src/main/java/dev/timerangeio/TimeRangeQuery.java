@@ -367,6 +367,24 @@ public interface TimeRangeQuery<T> extends Serializable {
   }
 
   /**
+   * Whether {@link #count(TimeRange)} can answer, so that a read with {@code withLookback} asks for
+   * a chunk's count before re-reading it and re-reads only chunks whose count changed. The
+   * default: no (every chunk is re-read).
+   */
+  default boolean supportsCount() {
+    return false;
+  }
+
+  /**
+   * How many rows a query of {@code range} would return now: the same filter as {@link
+   * #queryResult}, rows the mapper can't map included (JDBC: {@code SELECT COUNT(*)} over {@code
+   * [from, to)}). Only called when {@link #supportsCount()} says so; the default throws.
+   */
+  default long count(TimeRange range) throws Exception {
+    throw new UnsupportedOperationException(getClass().getName() + " does not count a range");
+  }
+
+  /**
    * The Beam schema of the records when they are {@link org.apache.beam.sdk.values.Row}s: the
    * read then gives its output this schema (and a row coder), so schema transforms work on it.
    * Called when the read is applied. The default: none.

@@ -44,7 +44,7 @@ public class ChunkMemoryTest {
 
   private List<Object> read(SparseSource source, long maxRows) throws Exception {
     ReadHarness.Outputs out = new ReadHarness.Outputs(progressTag);
-    assertEquals(1_000, reader(source, VarLongCoder.of(), maxRows).read(CHUNK, out));
+    assertEquals(1_000, reader(source, VarLongCoder.of(), maxRows).read(CHUNK, out).emitted);
     return out.records;
   }
 

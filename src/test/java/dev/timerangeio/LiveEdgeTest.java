@@ -94,6 +94,22 @@ public class LiveEdgeTest {
   }
 
   @Test
+  public void aLookbackWithLiveEdgeReadersIsRejectedNamingBoth() {
+    org.apache.beam.sdk.Pipeline p = org.apache.beam.sdk.Pipeline.create();
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                p.apply(
+                    TimeRangeIO.<KV<Long, Long>>read()
+                        .withQuery(TestSource.of(T0))
+                        .withCoder(TestSource.CODER)
+                        .withLookback(Duration.ofMinutes(5))
+                        .withLiveEdgeReaders(2)));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("withLookback(PT5M) with withLiveEdgeReaders(2)"));
+  }
+
+  @Test
   public void theBacklogIsReadInPlaceAndTheLiveEdgeChunkIsHandedOutInParts() throws Exception {
     // Records in the last backlog chunk and on every part boundary of the live-edge chunk.
     long edgeStart = T0 + 4 * MINUTE;

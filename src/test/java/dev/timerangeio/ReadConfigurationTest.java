@@ -105,6 +105,22 @@ public class ReadConfigurationTest {
   }
 
   @Test
+  public void zeroOrNegativeLookbackIsRejected() {
+    assertIllegalArgument(() -> READ.withLookback(Duration.ZERO), "withLookback", "PT0S");
+    assertIllegalArgument(
+        () -> READ.withLookback(Duration.ofSeconds(-5)), "withLookback", "PT-5S");
+  }
+
+  @Test
+  public void lookbackIsShownAsNoneUntilSet() {
+    java.util.Map<String, String> items = new java.util.HashMap<>();
+    for (DisplayData.Item item : DisplayData.from(READ).items()) {
+      items.put(item.getKey(), String.valueOf(item.getValue()));
+    }
+    assertEquals("none (each chunk read once)", items.get("lookback"));
+  }
+
+  @Test
   public void unparsableStartIsRejectedNamingTheValueAndTheAcceptedForms() {
     assertIllegalArgument(
         () -> READ.withStartTime("yesterday"),
@@ -309,6 +325,7 @@ public class ReadConfigurationTest {
                 .withIngestionLag(Duration.ofMinutes(2))
                 .withPollInterval(Duration.ofSeconds(3))
                 .withWatermarkDelay(Duration.ofSeconds(4))
+                .withLookback(Duration.ofMinutes(10))
                 .withTimestampFn(TestSource::timeOf)
                 .withMaxInitialSplits(7)
                 .withMaxRetries(3)
@@ -328,6 +345,7 @@ public class ReadConfigurationTest {
     assertEquals("PT2M", items.get("ingestionLag"));
     assertEquals("PT3S", items.get("pollInterval"));
     assertEquals("PT4S", items.get("watermarkDelay"));
+    assertEquals("PT10M", items.get("lookback"));
     assertEquals("7", items.get("maxInitialSplits"));
     assertEquals("3", items.get("maxRetries"));
     assertEquals("PT0.25S", items.get("initialBackoff"));

@@ -598,7 +598,43 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
       long limit,
       @Nullable RowCursor cursor)
       throws Exception {
-    Answer<T> answer = new Answer<>();
+    return execute(
+        statementSql,
+        range,
+        after,
+        limit,
+        (rs, c) -> {
+          Answer<T> answer = new Answer<>();
+          while (rs.next()) {
+            if (cursor != null) {
+              answer.lastCursor = cursor.of(rs, c);
+            }
+            try {
+              answer.rows.add(rowMapper().mapRow(rs));
+            } catch (Exception e) {
+              answer.rows.addUnmapped(JdbcStatements.describeRow(rs), e);
+            }
+          }
+          return answer;
+        });
+  }
+
+  /** What a statement's result set is made into. */
+  private interface ResultReader<R> {
+    R read(ResultSet rs, Connection c) throws Exception;
+  }
+
+  /**
+   * Runs a statement bound to {@code range} (and the cursor values {@code after} when paging) in
+   * its own transaction; a lost connection is a transient failure.
+   */
+  private <R> R execute(
+      String statementSql,
+      TimeRange range,
+      List<Object> after,
+      long limit,
+      ResultReader<R> reader)
+      throws Exception {
     try (Connection c = pool().connection()) {
       try (PreparedStatement statement = JdbcStatements.prepare(c, queryTimeout(), statementSql)) {
         statement.setFetchSize(fetchSize());
@@ -610,19 +646,12 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
           statement.setObject(
               3 + i, value instanceof BigInteger ? new BigDecimal((BigInteger) value) : value);
         }
+        R result;
         try (ResultSet rs = statement.executeQuery()) {
-          while (rs.next()) {
-            if (cursor != null) {
-              answer.lastCursor = cursor.of(rs, c);
-            }
-            try {
-              answer.rows.add(rowMapper().mapRow(rs));
-            } catch (Exception e) {
-              answer.rows.addUnmapped(JdbcStatements.describeRow(rs), e);
-            }
-          }
+          result = reader.read(rs, c);
         }
         c.commit();
+        return result;
       } catch (Exception e) {
         JdbcSupport.rollbackQuietly(c, e);
         if (pool().lostConnection(c)) {
@@ -632,7 +661,35 @@ public abstract class JdbcTimeRangeQuery<T> extends ResultQuery<T> implements Ha
         throw e;
       }
     }
-    return answer;
+  }
+
+  /** The query counts: {@code SELECT COUNT(*)} over the query itself, for a read's lookback. */
+  @Override
+  public boolean supportsCount() {
+    return true;
+  }
+
+  /**
+   * {@code SELECT COUNT(*) FROM (<query>)} bound to {@code range}: the rows a query of the range
+   * returns now, those the row mapper can't map included.
+   */
+  @Override
+  public long count(TimeRange range) throws Exception {
+    // On lines of their own, so a trailing -- comment in the query ends before the wrapper goes on.
+    String counting = "SELECT COUNT(*) FROM (\n" + sql() + "\n) timerangeio_q";
+    try {
+      return execute(
+          counting,
+          range,
+          List.of(),
+          0,
+          (rs, c) -> {
+            rs.next();
+            return rs.getLong(1);
+          });
+    } catch (Exception e) {
+      throw pool().scrub(e);
+    }
   }
 
   /**

@@ -345,15 +345,34 @@ public abstract class LogAnalyticsQuery extends ResultQuery<Row> implements HasD
 
   @Override
   public Result<Row> queryResult(TimeRange range, long limit) throws Exception {
+    return postRange(range, "", "the range " + range).rows(schema());
+  }
+
+  /** The query counts: the same KQL and range with {@code | count}, for a read's lookback. */
+  @Override
+  public boolean supportsCount() {
+    return true;
+  }
+
+  @Override
+  public long count(TimeRange range) throws Exception {
+    JsonNode cell = postRange(range, "\n| count", "the count of " + range).firstCell();
+    if (cell == null || cell.isNull()) {
+      throw new IOException("Log Analytics " + getTarget() + ": the count of " + range + " is empty");
+    }
+    return cell.asLong();
+  }
+
+  /** The KQL with the range's half-open filter on the time column, then {@code tail}. */
+  private LogAnalyticsAnswer postRange(TimeRange range, String tail, String what)
+      throws Exception {
     String from = MICROS.format(range.from());
     String to = MICROS.format(range.to());
     String column = getTimeColumn();
     String kql =
         getKql() + "\n| where " + column + " >= datetime(" + from + ") and " + column
-            + " < datetime(" + to + ")";
-    LogAnalyticsAnswer answer =
-        post(kql, column.equals(DEFAULT_TIME_COLUMN) ? from + "/" + to : null, "the range " + range);
-    return answer.rows(schema());
+            + " < datetime(" + to + ")" + tail;
+    return post(kql, column.equals(DEFAULT_TIME_COLUMN) ? from + "/" + to : null, what);
   }
 
   @Override

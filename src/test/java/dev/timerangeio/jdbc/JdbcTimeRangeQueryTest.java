@@ -4,6 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.not;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.assertThrows;
 
 import dev.timerangeio.PipelineSupport;
@@ -103,6 +104,32 @@ public class JdbcTimeRangeQueryTest {
       assertThat(e.getMessage(), containsString("ID=2"));
       assertEquals("id 2 is not for us", e.getCause().getMessage());
       assertThrows(IllegalStateException.class, () -> query.query(range, 10));
+    } finally {
+      query.close();
+    }
+  }
+
+  /** The count for a lookback: the rows a query of the range returns, half-open, unmapped too. */
+  @Test
+  public void countIsTheRowsAQueryOfTheRangeReturns() throws Exception {
+    insert(1, T0.minusNanos(1_000));
+    insert(2, T0);
+    insert(3, T0.plusSeconds(60).minusNanos(1_000));
+    insert(4, T0.plusSeconds(60));
+    insert(5, T0.plusSeconds(30));
+    JdbcTimeRangeQuery<KV<Long, String>> query =
+        JdbcTimeRangeQuery.forSql(
+            url,
+            "SELECT * FROM events WHERE ts >= ? AND ts < ? AND id <> 5 -- not five",
+            JdbcTimeRangeQueryTest::row);
+    TimeRange range = TimeRange.of(T0, T0.plusSeconds(60));
+    query.open();
+    try {
+      assertTrue(query.supportsCount());
+      assertEquals(2, query.count(range));
+      insert(6, T0.plusSeconds(1));
+      assertEquals(3, query.count(range));
+      assertEquals(3, query.queryResult(range, Long.MAX_VALUE).records().size());
     } finally {
       query.close();
     }

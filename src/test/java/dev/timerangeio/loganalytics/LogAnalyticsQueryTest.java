@@ -285,6 +285,22 @@ public class LogAnalyticsQueryTest {
     }
   }
 
+  /** The count for a lookback: the same KQL and half-open range, with {@code | count}. */
+  @Test
+  public void countIsTheKqlOfTheRangeWithCount() throws Exception {
+    try (LogAnalyticsTestService service = new LogAnalyticsTestService(times())) {
+      LogAnalyticsQuery query = service.query("Events");
+      TimeRange range = TimeRange.of(T0.minusNanos(1_000), T0.plusSeconds(3_600));
+      long expected =
+          times().stream().filter(t -> !t.isBefore(range.from()) && t.isBefore(range.to())).count();
+      assertTrue("the range holds events", expected > 0);
+      assertTrue(query.supportsCount());
+      assertEquals(expected, query.count(range));
+      assertEquals(query.queryResult(range, Long.MAX_VALUE).records().size(), expected);
+      assertThat(service.requestBodies.get(0), containsString("\\n| count"));
+    }
+  }
+
   @Test
   public void earliestIsTheKqlsMinimumOfTheTimeColumn() throws Exception {
     try (LogAnalyticsTestService service = new LogAnalyticsTestService(times())) {

@@ -36,7 +36,8 @@ public final class LogAnalyticsTestService implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern WHERE =
       Pattern.compile(
-          "\\n\\| where (\\w+) >= datetime\\(([^)]+)\\) and (\\w+) < datetime\\(([^)]+)\\)$");
+          "\\n\\| where (\\w+) >= datetime\\(([^)]+)\\) and (\\w+) < datetime\\(([^)]+)\\)"
+              + "(\\n\\| count)?$");
   private static final Pattern MIN = Pattern.compile("\\n\\| summarize min\\((\\w+)\\)$");
 
   private final HttpServer server;
@@ -140,6 +141,19 @@ public final class LogAnalyticsTestService implements AutoCloseable {
     }
     Instant from = Instant.parse(where.group(2));
     Instant to = Instant.parse(where.group(4));
+    if (where.group(5) != null) {
+      // "| count": one column Count, the rows of the range.
+      ObjectNode counted = JSON.createObjectNode();
+      ObjectNode countTable = counted.putArray("tables").addObject();
+      countTable.put("name", "PrimaryResult");
+      countTable.putArray("columns").addObject().put("name", "Count").put("type", "long");
+      countTable
+          .putArray("rows")
+          .addArray()
+          .add(times.stream().filter(t -> !t.isBefore(from) && t.isBefore(to)).count());
+      send(exchange, 200, counted.toString());
+      return;
+    }
     int n = 0;
     for (int i = 0; i < times.size(); i++) {
       Instant t = times.get(i);
