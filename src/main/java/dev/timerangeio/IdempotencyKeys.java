@@ -84,6 +84,16 @@ import java.util.TreeMap;
 public final class IdempotencyKeys {
   private static final ObjectMapper MAPPER = new ObjectMapper().registerModule(CanonicalTypes.module());
   private static final char[] HEX = "0123456789abcdef".toCharArray();
+  /** One digest per thread: {@code MessageDigest.getInstance} is a provider lookup per key. */
+  private static final ThreadLocal<MessageDigest> SHA_256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+            }
+          });
   /** The longest number written out, in digits; far beyond any double (~330) or id. */
   static final int MAX_NUMBER_DIGITS = 1_000;
 
@@ -121,6 +131,10 @@ public final class IdempotencyKeys {
           "IdempotencyKeys: null can't be keyed: every record would share its key; a key"
               + " function must return what identifies the record");
     }
+    String fast = fastCanonicalJson(value);
+    if (fast != null) {
+      return fast;
+    }
     JsonNode tree;
     try {
       tree = MAPPER.valueToTree(value);
@@ -145,6 +159,21 @@ public final class IdempotencyKeys {
               + " record would share its key");
     }
     return json;
+  }
+
+  /**
+   * The canonical JSON by {@link FastCanonicalJson}, or null where only the general path below
+   * knows what to write or what to say: the same text, without the Jackson tree.
+   */
+  private static String fastCanonicalJson(Object value) {
+    StringBuilder out = new StringBuilder(256);
+    try {
+      FastCanonicalJson.write(value, out);
+    } catch (FastCanonicalJson.Unsupported | IllegalArgumentException e) {
+      return null; // redone on the general path, which says why in its own words
+    }
+    String json = out.toString();
+    return json.equals("null") ? null : json; // the general path names why it can't be keyed
   }
 
   /** The canonical JSON of a set element, "null" included; for sorting sets. */
@@ -268,7 +297,7 @@ public final class IdempotencyKeys {
     return stripped;
   }
 
-  private static void writeString(String s, StringBuilder out) {
+  static void writeString(String s, StringBuilder out) {
     out.append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -318,12 +347,7 @@ public final class IdempotencyKeys {
   }
 
   private static String sha256Hex(String text) {
-    byte[] digest;
-    try {
-      digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
+    byte[] digest = SHA_256.get().digest(text.getBytes(StandardCharsets.UTF_8));
     char[] hex = new char[digest.length * 2];
     for (int i = 0; i < digest.length; i++) {
       hex[2 * i] = HEX[(digest[i] >> 4) & 0xF];
