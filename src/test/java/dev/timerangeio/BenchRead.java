@@ -71,7 +71,7 @@ final class BenchRead {
       long spanMicros = Duration.between(START, end).toNanos() / 1_000;
       if (isPostgres(url)) {
         s.execute(
-            "INSERT INTO " + table + " SELECT g, timestamptz '" + START + "' + (g * "
+            "INSERT INTO " + table + " SELECT g, timestamptz '" + START + "' + (g::bigint * "
                 + (spanMicros / rows) + ") * interval '1 microsecond', 'payload-' || md5(g::text)"
                 + " FROM generate_series(0, " + (rows - 1) + ") g");
       } else {

@@ -2,7 +2,9 @@ package dev.timerangeio;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -44,6 +46,12 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code bench.writeRows} (1,000,000; 800,000 of them distinct), {@code
  *       bench.directWriteRows} (10,000: the DirectRunner runs stateful steps one key at a time, and
  *       {@code Deduplicate} keys its state per record).
+ *   <li>{@code bench.freshnessSeconds} (60; 0: none; PostgreSQL only), {@code bench.rate} (50 rows/s),
+ *       {@code bench.lagMs} (2,000), {@code bench.pollMs} (500), {@code bench.chunkMs} (500),
+ *       {@code bench.batchDelayMs} (250), {@code bench.plot} ({@code target/freshness.png}): the
+ *       streaming freshness run ({@link BenchFreshness}).
+ *   <li>{@code bench.keySlices} (40), {@code bench.keySliceMs} (100): keys by alternating slices
+ *       ({@link BenchKeys}), before JMH.
  *   <li>{@code bench.only}: {@code read}, {@code write} or {@code all} (the default).
  *   <li>{@code bench.rounds} (3, after a discarded warm-up), {@code bench.runners} ({@code
  *       direct,flink}), {@code bench.jmh} ({@code full}, {@code quick} or {@code off}).
@@ -117,6 +125,9 @@ public class Benchmarks {
 
   public static void main(String[] args) throws Exception {
     List<String> lines = new ArrayList<>();
+    lines.addAll(
+        BenchKeys.compare(
+            RECORD, Integer.getInteger("bench.keySlices", 40), Long.getLong("bench.keySliceMs", 100)));
     String jmh = System.getProperty("bench.jmh", "full");
     if (!jmh.equals("off")) {
       lines.addAll(jmh(jmh.equals("quick")));
@@ -130,10 +141,13 @@ public class Benchmarks {
     BenchRead read =
         new BenchRead(url, rows, Integer.getInteger("bench.days", 30), Integer.getInteger("bench.chunks", 720));
     String only = System.getProperty("bench.only", "all");
-    if (!only.equals("write")) {
+    if (!only.equals("write") && !System.getProperty("bench.runners", "direct,flink").isBlank()) {
       read.seed();
     }
     for (String name : System.getProperty("bench.runners", "direct,flink").split(",")) {
+      if (name.isBlank()) {
+        continue;
+      }
       BenchSupport.Runner runner = BenchSupport.Runner.valueOf(name.trim().toUpperCase(Locale.ROOT));
       if (!only.equals("write")) {
         lines.addAll(read.compare(runner, rounds));
@@ -146,6 +160,17 @@ public class Benchmarks {
               ? Long.getLong("bench.directWriteRows", 10_000)
               : Long.getLong("bench.writeRows", 1_000_000);
       lines.addAll(new BenchWrite(writeRows, writeRows * 4 / 5).compare(runner, rounds));
+    }
+    int freshness = Integer.getInteger("bench.freshnessSeconds", 60);
+    if (freshness > 0 && BenchRead.isPostgres(url) && only.equals("all")) {
+      lines.addAll(
+          new BenchFreshness(
+                  url,
+                  Duration.ofMillis(Long.getLong("bench.lagMs", 2_000)),
+                  Duration.ofMillis(Long.getLong("bench.pollMs", 500)),
+                  Duration.ofMillis(Long.getLong("bench.chunkMs", 500)),
+                  Duration.ofMillis(Long.getLong("bench.batchDelayMs", 250)))
+              .run(freshness, Integer.getInteger("bench.rate", 50), Path.of(System.getProperty("bench.plot", "target/freshness.png"))));
     }
     LOG.info("Results ({}):", url.replaceAll("password=[^&]*", "password=…"));
     for (String line : lines) {
