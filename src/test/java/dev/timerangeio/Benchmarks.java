@@ -125,9 +125,10 @@ public class Benchmarks {
 
   public static void main(String[] args) throws Exception {
     List<String> lines = new ArrayList<>();
-    lines.addAll(
-        BenchKeys.compare(
-            RECORD, Integer.getInteger("bench.keySlices", 40), Long.getLong("bench.keySliceMs", 100)));
+    int keySlices = Integer.getInteger("bench.keySlices", 40);
+    if (keySlices > 0) {
+      lines.addAll(BenchKeys.compare(RECORD, keySlices, Long.getLong("bench.keySliceMs", 100)));
+    }
     String jmh = System.getProperty("bench.jmh", "full");
     if (!jmh.equals("off")) {
       lines.addAll(jmh(jmh.equals("quick")));
