@@ -155,18 +155,10 @@ final class FastCanonicalJson {
   }
 
   private static void writeString(String s, StringBuilder out) {
-    // Most names and values need no escaping: append them whole.
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x20 || c == '"' || c == '\\' || Character.isSurrogate(c)) {
-        try {
-          IdempotencyKeys.writeString(s, out);
-        } catch (IllegalArgumentException e) {
-          throw Unsupported.INSTANCE;
-        }
-        return;
-      }
+    try {
+      IdempotencyKeys.writeString(s, out);
+    } catch (IllegalArgumentException e) {
+      throw Unsupported.INSTANCE; // a lone surrogate: the general path says where
     }
-    out.append('"').append(s).append('"');
   }
 }

@@ -299,8 +299,28 @@ public final class IdempotencyKeys {
 
   static void writeString(String s, StringBuilder out) {
     out.append('"');
+    int run = 0; // where the characters not yet appended, none of them escaped, start
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
+      if (c >= 0x20 && c != '"' && c != '\\' && !Character.isSurrogate(c)) {
+        continue;
+      }
+      if (Character.isSurrogate(c)) {
+        boolean paired =
+            Character.isHighSurrogate(c)
+                && i + 1 < s.length()
+                && Character.isLowSurrogate(s.charAt(i + 1));
+        if (!paired) {
+          throw new IllegalArgumentException(
+              "IdempotencyKeys: a string holds a lone UTF-16 surrogate at index "
+                  + i
+                  + "; it has no UTF-8 form");
+        }
+        i++; // the pair stays in the run, literal
+        continue;
+      }
+      out.append(s, run, i);
+      run = i + 1;
       switch (c) {
         case '"':
           out.append("\\\"");
@@ -324,26 +344,10 @@ public final class IdempotencyKeys {
           out.append("\\r");
           break;
         default:
-          if (c < 0x20) {
-            out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xF]);
-          } else if (Character.isSurrogate(c)) {
-            boolean paired =
-                Character.isHighSurrogate(c)
-                    && i + 1 < s.length()
-                    && Character.isLowSurrogate(s.charAt(i + 1));
-            if (!paired) {
-              throw new IllegalArgumentException(
-                  "IdempotencyKeys: a string holds a lone UTF-16 surrogate at index "
-                      + i
-                      + "; it has no UTF-8 form");
-            }
-            out.append(c).append(s.charAt(++i));
-          } else {
-            out.append(c);
-          }
+          out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xF]);
       }
     }
-    out.append('"');
+    out.append(s, run, s.length()).append('"');
   }
 
   private static String sha256Hex(String text) {
