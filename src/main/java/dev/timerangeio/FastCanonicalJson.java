@@ -1,5 +1,6 @@
 package dev.timerangeio;
 
+import com.fasterxml.jackson.core.io.NumberOutput;
 import com.fasterxml.jackson.databind.node.DoubleNode;
 import com.fasterxml.jackson.databind.node.FloatNode;
 import java.io.IOException;
@@ -78,7 +79,7 @@ final class FastCanonicalJson {
     } else if (type == Boolean.class) {
       out.append(((Boolean) value) ? "true" : "false");
     } else if (type == Double.class) {
-      out.append(number(DoubleNode.valueOf((Double) value)));
+      writeDouble((Double) value, out);
     } else if (type == Float.class) {
       out.append(number(FloatNode.valueOf((Float) value)));
     } else if (type == BigInteger.class) {
@@ -98,6 +99,23 @@ final class FastCanonicalJson {
       out.append(']');
     } else {
       out.append(IdempotencyKeys.canonicalJsonOrNull(value));
+    }
+  }
+
+  /**
+   * A double from its shortest digits (Schubfach, as the general path) without the BigDecimal
+   * round trip where Java's notation is already plain: 10^-3 ≤ |d| < 10^7, where the only
+   * difference from the canonical form is the ".0" Java forces on an integral value. Zero,
+   * exponents, NaN and infinities take the general path.
+   */
+  private static void writeDouble(double d, StringBuilder out) {
+    String digits = NumberOutput.toString(d, true);
+    if (d == 0 || !Double.isFinite(d) || digits.indexOf('E') >= 0) {
+      out.append(number(DoubleNode.valueOf(d)));
+    } else if (digits.endsWith(".0")) {
+      out.append(digits, 0, digits.length() - 2);
+    } else {
+      out.append(digits);
     }
   }
 

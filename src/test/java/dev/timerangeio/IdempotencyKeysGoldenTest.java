@@ -60,6 +60,32 @@ public class IdempotencyKeysGoldenTest {
     }
   }
 
+  /** Doubles on the fast path are written as the general path writes them, at every magnitude. */
+  @Test
+  public void fastDoublesAreTheGeneralPathsDoubles() {
+    Random random = new Random(SEED);
+    for (int i = 0; i < 200_000; i++) {
+      double d =
+          i % 2 == 0
+              ? Double.longBitsToDouble(random.nextLong())
+              : Math.round(random.nextGaussian() * 1e6) / Math.pow(10, random.nextInt(12));
+      String general;
+      try {
+        general =
+            IdempotencyKeys.canonicalNumber(com.fasterxml.jackson.databind.node.DoubleNode.valueOf(d));
+      } catch (IllegalArgumentException e) {
+        general = "!";
+      }
+      StringBuilder fast = new StringBuilder();
+      try {
+        FastCanonicalJson.write(d, fast);
+      } catch (FastCanonicalJson.Unsupported e) {
+        fast.append('!');
+      }
+      assertEquals("double " + d, general, fast.toString());
+    }
+  }
+
   private static String describe(int i) {
     Random random = new Random(SEED);
     Object value = null;
