@@ -84,6 +84,16 @@ import java.util.TreeMap;
 public final class IdempotencyKeys {
   private static final ObjectMapper MAPPER = new ObjectMapper().registerModule(CanonicalTypes.module());
   private static final char[] HEX = "0123456789abcdef".toCharArray();
+  /** One digest per thread: {@code MessageDigest.getInstance} is a provider lookup per key. */
+  private static final ThreadLocal<MessageDigest> SHA_256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+            }
+          });
   /** The longest number written out, in digits; far beyond any double (~330) or id. */
   static final int MAX_NUMBER_DIGITS = 1_000;
 
@@ -121,6 +131,10 @@ public final class IdempotencyKeys {
           "IdempotencyKeys: null can't be keyed: every record would share its key; a key"
               + " function must return what identifies the record");
     }
+    String fast = fastCanonicalJson(value);
+    if (fast != null) {
+      return fast;
+    }
     JsonNode tree;
     try {
       tree = MAPPER.valueToTree(value);
@@ -145,6 +159,21 @@ public final class IdempotencyKeys {
               + " record would share its key");
     }
     return json;
+  }
+
+  /**
+   * The canonical JSON by {@link FastCanonicalJson}, or null where only the general path below
+   * knows what to write or what to say: the same text, without the Jackson tree.
+   */
+  private static String fastCanonicalJson(Object value) {
+    StringBuilder out = new StringBuilder(256);
+    try {
+      FastCanonicalJson.write(value, out);
+    } catch (FastCanonicalJson.Unsupported | IllegalArgumentException e) {
+      return null; // redone on the general path, which says why in its own words
+    }
+    String json = out.toString();
+    return json.equals("null") ? null : json; // the general path names why it can't be keyed
   }
 
   /** The canonical JSON of a set element, "null" included; for sorting sets. */
@@ -268,10 +297,30 @@ public final class IdempotencyKeys {
     return stripped;
   }
 
-  private static void writeString(String s, StringBuilder out) {
+  static void writeString(String s, StringBuilder out) {
     out.append('"');
+    int run = 0; // where the characters not yet appended, none of them escaped, start
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
+      if (c >= 0x20 && c != '"' && c != '\\' && !Character.isSurrogate(c)) {
+        continue;
+      }
+      if (Character.isSurrogate(c)) {
+        boolean paired =
+            Character.isHighSurrogate(c)
+                && i + 1 < s.length()
+                && Character.isLowSurrogate(s.charAt(i + 1));
+        if (!paired) {
+          throw new IllegalArgumentException(
+              "IdempotencyKeys: a string holds a lone UTF-16 surrogate at index "
+                  + i
+                  + "; it has no UTF-8 form");
+        }
+        i++; // the pair stays in the run, literal
+        continue;
+      }
+      out.append(s, run, i);
+      run = i + 1;
       switch (c) {
         case '"':
           out.append("\\\"");
@@ -295,35 +344,14 @@ public final class IdempotencyKeys {
           out.append("\\r");
           break;
         default:
-          if (c < 0x20) {
-            out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xF]);
-          } else if (Character.isSurrogate(c)) {
-            boolean paired =
-                Character.isHighSurrogate(c)
-                    && i + 1 < s.length()
-                    && Character.isLowSurrogate(s.charAt(i + 1));
-            if (!paired) {
-              throw new IllegalArgumentException(
-                  "IdempotencyKeys: a string holds a lone UTF-16 surrogate at index "
-                      + i
-                      + "; it has no UTF-8 form");
-            }
-            out.append(c).append(s.charAt(++i));
-          } else {
-            out.append(c);
-          }
+          out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xF]);
       }
     }
-    out.append('"');
+    out.append(s, run, s.length()).append('"');
   }
 
   private static String sha256Hex(String text) {
-    byte[] digest;
-    try {
-      digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
+    byte[] digest = SHA_256.get().digest(text.getBytes(StandardCharsets.UTF_8));
     char[] hex = new char[digest.length * 2];
     for (int i = 0; i < digest.length; i++) {
       hex[2 * i] = HEX[(digest[i] >> 4) & 0xF];

@@ -2,6 +2,7 @@ package dev.timerangeio;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,16 +12,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.io.range.OffsetRange;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.apache.beam.sdk.transforms.Count;
-import org.apache.beam.sdk.transforms.Create;
-import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.splittabledofn.OffsetRangeTracker;
-import org.apache.beam.sdk.values.KV;
-import org.apache.beam.sdk.values.PCollection;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -32,14 +25,37 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The project's benchmarks, each against a baseline measured in the same run: JMH for the hot
- * paths (claiming chunks, computing idempotency keys) and an end-to-end DirectRunner pipeline.
- * Run with {@code mvn -Pbench test-compile exec:exec}; figures go into BENCHMARKS.md.
+ * The project's benchmark, each figure beside its peer measured in the same run on the same data
+ * (BENCHMARKS.md): JMH for the hot paths (idempotency keys, claiming chunks), then end to end on
+ * the DirectRunner and embedded Flink ({@code [local]}, p=2): the bounded JDBC read ({@link
+ * BenchRead}) and the deduplicating write ({@link BenchWrite}). Run with {@code mvn -Pbench
+ * test-compile exec:exec}; settings as system properties (the {@code bench} profile of pom.xml
+ * passes {@code -Dbench.*} on):
+ *
+ * <ul>
+ *   <li>{@code bench.postgresql.url}: the PostgreSQL to seed and read; empty: embedded H2.
+ *   <li>{@code bench.rows} (1,000,000), {@code bench.days} (30), {@code bench.chunks} (720): the
+ *       read's table and ranges.
+ *   <li>{@code bench.writeRows} (1,000,000; 800,000 of them distinct), {@code
+ *       bench.directWriteRows} (10,000: the DirectRunner runs stateful steps one key at a time, and
+ *       {@code Deduplicate} keys its state per record).
+ *   <li>{@code bench.freshnessSeconds} (60; 0: none; PostgreSQL only), {@code bench.rate} (50 rows/s),
+ *       {@code bench.lagMs} (2,000), {@code bench.pollMs} (500), {@code bench.chunkMs} (500),
+ *       {@code bench.batchDelayMs} (250), {@code bench.plot} ({@code target/freshness.png}): the
+ *       streaming freshness run ({@link BenchFreshness}).
+ *   <li>{@code bench.keySlices} (40), {@code bench.keySliceMs} (100): keys by alternating slices
+ *       ({@link BenchKeys}), before JMH.
+ *   <li>{@code bench.only}: {@code read}, {@code write} or {@code all} (the default).
+ *   <li>{@code bench.rounds} (3, after a discarded warm-up), {@code bench.runners} ({@code
+ *       direct,flink}), {@code bench.jmh} ({@code full}, {@code quick} or {@code off}).
+ * </ul>
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -48,10 +64,12 @@ import org.slf4j.LoggerFactory;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class Benchmarks {
-  private static final Logger LOG = LoggerFactory.getLogger(Benchmarks.class);
+  static final Logger LOG = LoggerFactory.getLogger(Benchmarks.class);
   private static final int CHUNKS = 1_000;
   private static final ObjectMapper MAPPER = new ObjectMapper();
+  /** A ~200-byte record (its canonical JSON is 209 bytes). */
   private static final Map<String, Object> RECORD = new HashMap<>();
+  private static final byte[] RECORD_CANONICAL_JSON;
 
   static {
     RECORD.put("id", 123456789L);
@@ -60,6 +78,8 @@ public class Benchmarks {
     RECORD.put("status", 200);
     RECORD.put("latency", 0.0123);
     RECORD.put("path", "/api/v1/orders?since=2024-05-01");
+    RECORD.put("agent", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0");
+    RECORD_CANONICAL_JSON = IdempotencyKeys.canonicalJson(RECORD).getBytes(StandardCharsets.UTF_8);
   }
 
   /** Claim 1,000 chunks with the chunk tracker. */
@@ -74,7 +94,7 @@ public class Benchmarks {
     return p;
   }
 
-  /** Baseline: claim 1,000 offsets with Beam's OffsetRangeTracker. */
+  /** Peer: claim 1,000 offsets with Beam's OffsetRangeTracker. */
   @Benchmark
   public long baselineOffsetTrackerClaims() {
     OffsetRangeTracker t = new OffsetRangeTracker(new OffsetRange(0, CHUNKS));
@@ -85,157 +105,107 @@ public class Benchmarks {
     return p;
   }
 
-  /** The idempotency key of a six-field record. */
+  /** The idempotency key of the record. */
   @Benchmark
   public String idempotencyKey() {
     return IdempotencyKeys.of(RECORD);
   }
 
-  /** Baseline: SHA-256 of Jackson's plain (not canonical) JSON of the same record. */
+  /** Peer: SHA-256 of Jackson's plain (not canonical) JSON of the same record. */
   @Benchmark
   public byte[] baselineJacksonSha256() throws Exception {
-    return MessageDigest.getInstance("SHA-256")
-        .digest(MAPPER.writeValueAsString(RECORD).getBytes(StandardCharsets.UTF_8));
+    return MessageDigest.getInstance("SHA-256").digest(MAPPER.writeValueAsBytes(RECORD));
+  }
+
+  /** The floor: SHA-256 of the canonical JSON's bytes, already made. */
+  @Benchmark
+  public byte[] baselineRawSha256() throws Exception {
+    return MessageDigest.getInstance("SHA-256").digest(RECORD_CANONICAL_JSON);
   }
 
   public static void main(String[] args) throws Exception {
-    Collection<RunResult> results =
-        new Runner(new OptionsBuilder().include(Benchmarks.class.getName()).build()).run();
+    List<String> lines = new ArrayList<>();
+    int keySlices = Integer.getInteger("bench.keySlices", 40);
+    if (keySlices > 0) {
+      lines.addAll(BenchKeys.compare(RECORD, keySlices, Long.getLong("bench.keySliceMs", 100)));
+    }
+    String jmh = System.getProperty("bench.jmh", "full");
+    if (!jmh.equals("off")) {
+      lines.addAll(jmh(jmh.equals("quick")));
+    }
+    String url = System.getProperty("bench.postgresql.url", "");
+    if (url.isEmpty()) {
+      url = "jdbc:h2:mem:bench;DB_CLOSE_DELAY=-1";
+    }
+    long rows = Long.getLong("bench.rows", 1_000_000);
+    int rounds = Integer.getInteger("bench.rounds", 3);
+    BenchRead read =
+        new BenchRead(url, rows, Integer.getInteger("bench.days", 30), Integer.getInteger("bench.chunks", 720));
+    String only = System.getProperty("bench.only", "all");
+    if (!only.equals("write") && !System.getProperty("bench.runners", "direct,flink").isBlank()) {
+      read.seed();
+    }
+    for (String name : System.getProperty("bench.runners", "direct,flink").split(",")) {
+      if (name.isBlank()) {
+        continue;
+      }
+      BenchSupport.Runner runner = BenchSupport.Runner.valueOf(name.trim().toUpperCase(Locale.ROOT));
+      if (!only.equals("write")) {
+        lines.addAll(read.compare(runner, rounds));
+      }
+      if (only.equals("read")) {
+        continue;
+      }
+      long writeRows =
+          runner == BenchSupport.Runner.DIRECT
+              ? Long.getLong("bench.directWriteRows", 10_000)
+              : Long.getLong("bench.writeRows", 1_000_000);
+      lines.addAll(new BenchWrite(writeRows, writeRows * 4 / 5).compare(runner, rounds));
+    }
+    int freshness = Integer.getInteger("bench.freshnessSeconds", 60);
+    if (freshness > 0 && BenchRead.isPostgres(url) && only.equals("all")) {
+      lines.addAll(
+          new BenchFreshness(
+                  url,
+                  Duration.ofMillis(Long.getLong("bench.lagMs", 2_000)),
+                  Duration.ofMillis(Long.getLong("bench.pollMs", 500)),
+                  Duration.ofMillis(Long.getLong("bench.chunkMs", 500)),
+                  Duration.ofMillis(Long.getLong("bench.batchDelayMs", 250)))
+              .run(freshness, Integer.getInteger("bench.rate", 50), Path.of(System.getProperty("bench.plot", "target/freshness.png"))));
+    }
+    LOG.info("Results ({}):", url.replaceAll("password=[^&]*", "password=…"));
+    for (String line : lines) {
+      LOG.info(line);
+    }
+  }
+
+  private static List<String> jmh(boolean quick) throws Exception {
+    ChainedOptionsBuilder options = new OptionsBuilder().include(Benchmarks.class.getName() + ".");
+    if (quick) {
+      options =
+          options
+              .warmupIterations(1)
+              .warmupTime(TimeValue.milliseconds(200))
+              .measurementIterations(2)
+              .measurementTime(TimeValue.milliseconds(200));
+    }
+    Collection<RunResult> results = new Runner(options.build()).run();
     Map<String, Double> score = new HashMap<>();
     for (RunResult r : results) {
       String name = r.getParams().getBenchmark();
       score.put(name.substring(name.lastIndexOf('.') + 1), r.getPrimaryResult().getScore());
     }
     List<String> lines = new ArrayList<>();
-    lines.add(
-        ratio(
-            "chunk tracker: 1,000 claims",
-            score.get("chunkTrackerClaims"),
-            score.get("baselineOffsetTrackerClaims"),
-            "ops/ms"));
-    lines.add(
-        ratio(
-            "idempotency key of a 6-field record",
-            score.get("idempotencyKey"),
-            score.get("baselineJacksonSha256"),
-            "ops/ms"));
-    lines.add(pipelineBenchmark());
-    lines.add(writeBenchmark());
-    for (String line : lines) {
-      LOG.info(line);
-    }
+    lines.add(ratio("chunk tracker: 1,000 claims", score, "chunkTrackerClaims", "baselineOffsetTrackerClaims"));
+    lines.add(ratio("key of a ~200-byte record vs Jackson + SHA-256", score, "idempotencyKey", "baselineJacksonSha256"));
+    lines.add(ratio("key of a ~200-byte record vs raw SHA-256 of its bytes", score, "idempotencyKey", "baselineRawSha256"));
+    return lines;
   }
 
-  private static String ratio(String what, double ours, double baseline, String unit) {
+  private static String ratio(String what, Map<String, Double> score, String ours, String peer) {
     return String.format(
         Locale.ROOT,
-        "%s: %.1f %s vs baseline %.1f %s = %.2fx",
-        what, ours, unit, baseline, unit, ours / baseline);
-  }
-
-  /**
-   * End to end on the DirectRunner: 200,000 records read with TimeRangeIO in 1-minute chunks vs
-   * the same records from {@code Create.of}, each counted. Best of three runs each.
-   */
-  static String pipelineBenchmark() {
-    long t0 = 1_714_521_600_000_000L;
-    int n = 200_000;
-    long[] times = new long[n];
-    for (int i = 0; i < n; i++) {
-      times[i] = t0 + i * 9_000L; // 30 minutes of data
-    }
-    TestSource source = TestSource.of(times);
-    List<KV<Long, Long>> records = source.records();
-    double ours = Double.MAX_VALUE;
-    double baseline = Double.MAX_VALUE;
-    for (int run = 0; run < 3; run++) {
-      ours = Math.min(ours, timeSeconds(p -> p.apply(
-          TimeRangeIO.<KV<Long, Long>>read()
-              .withQuery(source)
-              .withCoder(TestSource.CODER)
-              .withStartTime(Times.toInstant(t0))
-              .withEndTime(Times.toInstant(t0 + n * 9_000L))
-              .withPartitionDuration(Duration.ofMinutes(1))
-              .withIngestionLag(Duration.ZERO))));
-      baseline = Math.min(baseline, timeSeconds(p -> p.apply(Create.of(records).withCoder(TestSource.CODER))));
-    }
-    return ratio(
-        "DirectRunner pipeline, 200,000 records counted", n / ours, n / baseline, "rows/s");
-  }
-
-  /**
-   * End to end on the DirectRunner: 20,000 keyed records written with {@code TimeRangeIO.write()}
-   * (stateful dedup, batching) vs a plain DoFn writing the same keyed records in per-bundle
-   * batches into the same in-memory sink: the price of the dedup step. Best of three runs each.
-   */
-  static String writeBenchmark() {
-    int n = 20_000;
-    List<KV<Long, Long>> records = new ArrayList<>();
-    for (long i = 0; i < n; i++) {
-      records.add(KV.of(i, i));
-    }
-    double ours = Double.MAX_VALUE;
-    double baseline = Double.MAX_VALUE;
-    for (int run = 0; run < 3; run++) {
-      TestSink<KV<Long, Long>> sink = TestSink.create();
-      ours = Math.min(ours, timeRun(p -> p.apply(Create.of(records).withCoder(TestSource.CODER))
-          .apply(TimeRangeIO.<KV<Long, Long>>write().to(sink).withKeyFn(KV::getValue))));
-      TestSink<KV<Long, Long>> plain = TestSink.create();
-      baseline = Math.min(baseline, timeRun(p -> p.apply(Create.of(records).withCoder(TestSource.CODER))
-          .apply(ParDo.of(new PlainWrite(plain)))));
-      if (sink.stored().size() != n || plain.stored().size() != n) {
-        throw new IllegalStateException("a write benchmark lost records");
-      }
-    }
-    return ratio(
-        "DirectRunner write, 20,000 records into an in-memory sink", n / ours, n / baseline, "rows/s");
-  }
-
-  /** The baseline write: keys and per-bundle batches, no dedup, no retries. */
-  static final class PlainWrite extends DoFn<KV<Long, Long>, Void> {
-    private final TestSink<KV<Long, Long>> sink;
-    private transient List<KV<String, KV<Long, Long>>> batch;
-
-    PlainWrite(TestSink<KV<Long, Long>> sink) {
-      this.sink = sink;
-    }
-
-    @StartBundle
-    public void start() {
-      batch = new ArrayList<>();
-    }
-
-    @ProcessElement
-    public void process(@Element KV<Long, Long> record) throws Exception {
-      batch.add(KV.of(IdempotencyKeys.of(record.getValue()), record));
-      if (batch.size() >= TimeRangeIO.DEFAULT_BATCH_SIZE) {
-        flush();
-      }
-    }
-
-    @FinishBundle
-    public void finish() throws Exception {
-      flush();
-    }
-
-    private void flush() throws Exception {
-      if (!batch.isEmpty()) {
-        sink.write(batch);
-        batch = new ArrayList<>();
-      }
-    }
-  }
-
-  private static double timeRun(java.util.function.Consumer<Pipeline> build) {
-    Pipeline p = Pipeline.create(PipelineOptionsFactory.create());
-    build.accept(p);
-    long start = System.nanoTime();
-    p.run().waitUntilFinish();
-    return (System.nanoTime() - start) / 1e9;
-  }
-
-  private static double timeSeconds(
-      java.util.function.Function<Pipeline, PCollection<KV<Long, Long>>> read) {
-    return timeRun(p -> read.apply(p).apply(Count.globally()));
+        "%s | %s %.1f ops/ms | %s %.1f ops/ms | ratio %.2fx",
+        what, ours, score.get(ours), peer, score.get(peer), score.get(ours) / score.get(peer));
   }
 }
