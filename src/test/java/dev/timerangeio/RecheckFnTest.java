@@ -217,4 +217,43 @@ public class RecheckFnTest {
     assertEquals(1, source.queries);
     assertEquals(List.of(rec(5, 1), rec(6, 2)), out.values(fn.recordsTag));
   }
+
+  /**
+   * The count's blind spot (README, Late data): a chunk that lost one record and gained a late one
+   * keeps its count, so a source that counts is not re-read and the late record is not emitted.
+   * Pinned so that a stronger check (a checksum) flips it knowingly.
+   */
+  @Test
+  public void aCountingSourceMissesALateRecordThatReplacesADeletedOne() throws Exception {
+    KV<Long, Long> kept = rec(1, 0);
+    KV<Long, Long> deleted = rec(5, 1);
+    KV<Long, Long> late = rec(6, 2);
+    FixedSource source = new FixedSource(true, Arrays.asList(kept, late));
+    RecheckFn<KV<Long, Long>> fn = fn(source);
+    Outputs out = new Outputs();
+
+    deliver(fn, firstReadOf(List.of(kept, deleted), T0 / 1000), out);
+    deliver(fn, ChunkNote.due(CHUNK), out);
+
+    assertEquals("the equal count spares the re-read", 0, source.queries);
+    assertEquals("so the late record is lost", List.of(), out.values(fn.recordsTag));
+    assertEquals(List.of(KV.of(0, CHUNK)), out.values(fn.progressTag));
+  }
+
+  /** Without a count (the README's way out of the blind spot) the re-read finds the late record. */
+  @Test
+  public void withoutACountTheRereadFindsALateRecordThatReplacesADeletedOne() throws Exception {
+    KV<Long, Long> kept = rec(1, 0);
+    KV<Long, Long> late = rec(6, 2);
+    FixedSource source = new FixedSource(false, Arrays.asList(kept, late));
+    RecheckFn<KV<Long, Long>> fn = fn(source);
+    Outputs out = new Outputs();
+
+    deliver(fn, firstReadOf(List.of(kept, rec(5, 1)), T0 / 1000), out);
+    deliver(fn, ChunkNote.due(CHUNK), out);
+
+    assertEquals(1, source.queries);
+    assertEquals(List.of(late), out.values(fn.recordsTag));
+    assertEquals(List.of(KV.of(0, CHUNK)), out.values(fn.progressTag));
+  }
 }
