@@ -41,6 +41,28 @@ final class ChunkReading<T> implements AutoCloseable {
     this.byteRate = byteRate;
   }
 
+  /**
+   * For a step beside the read that reads chunks of it ({@link LiveEdgeReadFn}, {@link
+   * RecheckFn}): the read's per-worker gate, found by its id, and a byte rate of its own, since
+   * nobody asks such a step for sizes.
+   */
+  static <T> ChunkReading<T> besideRead(
+      TimeRangeIO.Read<T> spec,
+      Coder<T> coder,
+      String queryGateId,
+      Counter sourceRetries,
+      TupleTag<T> recordsTag,
+      TupleTag<KV<Integer, TimeRange>> progressTag) {
+    return new ChunkReading<>(
+        spec,
+        coder,
+        QueryGate.of(queryGateId, spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries()),
+        sourceRetries,
+        recordsTag,
+        progressTag,
+        new ByteRate());
+  }
+
   /** The source, opened on first use. */
   SourceCalls<T> source() throws Exception {
     if (source == null) {

@@ -45,16 +45,8 @@ final class LiveEdgeReadFn<T> extends DoFn<TimeRange, T> {
   private ChunkReading<T> reading() {
     if (reading == null) {
       reading =
-          new ChunkReading<>(
-              spec,
-              coder,
-              QueryGate.of(
-                  queryGateId, spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries()),
-              sourceRetries,
-              recordsTag,
-              progressTag,
-              // This reader's sizes are not asked for; the rate only feeds the chunk reader.
-              new ByteRate());
+          ChunkReading.besideRead(
+              spec, coder, queryGateId, sourceRetries, recordsTag, progressTag);
     }
     return reading;
   }

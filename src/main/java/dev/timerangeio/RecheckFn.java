@@ -75,16 +75,8 @@ class RecheckFn<T> extends DoFn<KV<Long, ChunkNote>, T> {
   private ChunkReading<T> reading() {
     if (reading == null) {
       reading =
-          new ChunkReading<>(
-              spec,
-              coder,
-              QueryGate.of(
-                  queryGateId, spec.getMaxQueriesPerSecond(), spec.getMaxConcurrentQueries()),
-              sourceRetries,
-              recordsTag,
-              progressTag,
-              // Nobody asks this step for sizes; the rate only feeds the chunk reader.
-              new ByteRate());
+          ChunkReading.besideRead(
+              spec, coder, queryGateId, sourceRetries, recordsTag, progressTag);
     }
     return reading;
   }
