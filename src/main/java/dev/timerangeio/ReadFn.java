@@ -398,6 +398,11 @@ abstract class ReadFn<T> extends DoFn<byte[], T> {
    */
   @GetSize
   public double size(@Restriction TimeRange restriction) {
+    if (recheck) {
+      // The re-check of a lookback queries nothing: its ready range is no backlog of bytes, and
+      // counting it would double what the first read reports to an autoscaler.
+      return 0;
+    }
     long readyEnd = Math.min(restriction.toMicros(), horizon());
     return byteRate().bytesOf(Times.saturatedSubtract(readyEnd, restriction.fromMicros()));
   }

@@ -747,4 +747,14 @@ public class ReadFnTest {
         ReadFn.of(read(TestSource.of()).withStartTime("latest").withProgressLocation(location));
     assertEquals("not a new \"latest\"", start, relaunched.initialRestriction().fromMicros());
   }
+
+  @Test
+  public void theReCheckOfALookbackReportsNoBytesOfBacklogTheFirstReadDoes() {
+    TimeRangeIO.Read<KV<Long, Long>> spec =
+        read(TestSource.of()).withLookback(Duration.ofMinutes(2));
+    TimeRange ready = TimeRange.of(T0, T0 + 5 * MINUTE); // below both horizons
+
+    assertTrue(ReadFn.of(spec).size(ready) > 0);
+    assertEquals(0d, ReadFn.recheck(spec, spec.getCoder()).size(ready), 0d);
+  }
 }
