@@ -26,19 +26,19 @@ import org.joda.time.Duration;
  *
  * <p>Keyed on a shard of the idempotency key ({@link #shardOf}), not on the key itself: each shard
  * holds a map from key to the processing time at which it was first seen. One key per record would
- * make every record its own stateful work item, which some runners (the DirectRunner most of
- * all) process one at a time; a shard gives them many records per bundle, and the write after it
- * real batches.
+ * make every record its own stateful work item, which some runners (the DirectRunner most of all)
+ * process one at a time; a shard gives them many records per bundle, and the write after it real
+ * batches.
  *
- * <p>Expiry: each key is stored with the processing time it was first seen, and a copy counts as
- * a duplicate while the key's age is at most the TTL: exactly the TTL of processing time, whatever
+ * <p>Expiry: each key is stored with the processing time it was first seen, and a copy counts as a
+ * duplicate while the key's age is at most the TTL: exactly the TTL of processing time, whatever
  * the timers do, also after a restore or a long pause. A processing-time timer per shard sweeps
  * every {@code ttl / 2}, removing older keys, so state stays bounded by the keys seen in about 1.5
  * TTLs; the next sweep is set from when a sweep ran, never from when it was due, so overdue sweeps
  * don't chain. The timer stops when the shard is empty. It has no output timestamp, so a shard
  * waiting to expire does not hold the watermark back (a TTL of hours would otherwise stall every
- * window and the progress commit downstream). A duplicate arriving after the TTL is passed on
- * again and absorbed by the sink, which skips keys it holds.
+ * window and the progress commit downstream). A duplicate arriving after the TTL is passed on again
+ * and absorbed by the sink, which skips keys it holds.
  */
 class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
   /** Shards of the key space; the most stateful work items running in parallel. */
@@ -64,9 +64,14 @@ class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
     this.tick = Duration.millis(Math.max(1, ttl.toMillis() / 2));
   }
 
-  /** The shard of a lowercase hex SHA-256 key: its first 16 bits, modulo {@link #SHARDS}. */
+  /**
+   * The shard of a lowercase hex SHA-256 key: its first 16 bits, modulo {@link #SHARDS}; of an
+   * {@linkplain KeyFn#unkeyable unkeyable key}, its hash.
+   */
   static int shardOf(String key) {
-    return Integer.parseInt(key.substring(0, 4), 16) % SHARDS;
+    return KeyFn.isUnkeyable(key)
+        ? Math.floorMod(key.hashCode(), SHARDS)
+        : Integer.parseInt(key.substring(0, 4), 16) % SHARDS;
   }
 
   @ProcessElement
@@ -77,6 +82,10 @@ class DedupFn<T> extends DoFn<KV<Integer, KV<String, T>>, KV<String, T>> {
       @TimerId("expiry") Timer expiry,
       OutputReceiver<KV<String, T>> out) {
     KV<String, T> record = element.getValue();
+    if (KeyFn.isUnkeyable(record.getKey())) {
+      out.output(record); // never a duplicate: the write emits it as a failed record
+      return;
+    }
     long now = expiry.getCurrentRelativeTime().getMillis();
     Long seenAt = seen.get(record.getKey()).read();
     if (seenAt != null && now - seenAt <= ttlMillis) {

@@ -3,11 +3,14 @@ package dev.timerangeio;
 import static dev.timerangeio.Checks.checkState;
 
 import dev.timerangeio.TimeRangeIO.Write;
+import java.util.List;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
@@ -43,7 +46,7 @@ final class WriteExpansion {
     }
     SerializableFunction<T, ?> keyFn = write.getKeyFn();
     String source = write.getSourceIdentity();
-    TupleTag<String> writtenTag = new TupleTag<String>() {};
+    TupleTag<List<String>> writtenTag = new TupleTag<List<String>>() {};
     TupleTag<BadRecord> failedTag = new TupleTag<BadRecord>() {};
     String location = write.getProgressLocation();
     // Claimed first, so a write without its read fails before anything is built.
@@ -52,17 +55,18 @@ final class WriteExpansion {
     TupleTag<KV<Integer, TimeRange>> progressTag =
         location == null ? null : new TupleTag<KV<Integer, TimeRange>>() {};
 
-    TupleTag<KV<String, T>> keyedTag = new TupleTag<KV<String, T>>() {};
-    TupleTag<BadRecord> unkeyableTag = new TupleTag<BadRecord>() {};
+    Coder<BadRecord> badRecordCoder = BadRecord.getCoder(input.getPipeline());
     Retries writes =
         Retries.forSink(
             write.getMaxRetries(),
             write.getInitialBackoff(),
             Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.WRITE_RETRIES));
-    PCollectionTuple keyed =
-        input.apply(
-            "ComputeIdempotencyKeys",
-            ParDo.of(
+    // Every step up to the sink has one output, so a runner can chain them (see KeyFn).
+    PCollectionTuple outputs =
+        input
+            .apply(
+                "ComputeIdempotencyKeys",
+                ParDo.of(
                     new KeyFn<>(
                         keyFn,
                         source,
@@ -70,18 +74,12 @@ final class WriteExpansion {
                         write.getDeadLetterSink(),
                         writes,
                         location != null,
-                        keyedTag,
-                        unkeyableTag))
-                .withOutputTags(keyedTag, TupleTagList.of(unkeyableTag)));
-    PCollectionTuple outputs =
-        keyed
-            .get(keyedTag)
+                        badRecordCoder)))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
             // Duplicates in different windows are still duplicates.
             .apply("IntoGlobalWindow", defaultGlobalWindow())
             .apply("ShardByKey", WithKeys.of(new ShardFn<T>()))
-            .setCoder(
-                KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), recordCoder)))
+            .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), recordCoder)))
             .apply("DropDuplicates", ParDo.of(new DedupFn<T>(write.getDedupTtl())))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
             .apply(
@@ -90,6 +88,7 @@ final class WriteExpansion {
                         new WriteFn<>(
                             sink,
                             recordCoder,
+                            badRecordCoder,
                             write.getBatchSize(),
                             write.getMaxBatchDelay(),
                             write.getMaxRetries(),
@@ -103,18 +102,13 @@ final class WriteExpansion {
                         progressTag == null
                             ? TupleTagList.of(failedTag)
                             : TupleTagList.of(failedTag).and(progressTag)));
-    PCollection<String> written = outputs.get(writtenTag).setCoder(StringUtf8Coder.of());
-    Coder<BadRecord> badRecordCoder = BadRecord.getCoder(input.getPipeline());
-    PCollection<BadRecord> unkeyable =
-        keyed
-            .get(unkeyableTag)
-            .setCoder(badRecordCoder)
-            .apply("UnkeyableIntoGlobalWindow", defaultGlobalWindow());
-    PCollection<BadRecord> failed =
-        PCollectionList.of(unkeyable)
-            .and(outputs.get(failedTag).setCoder(badRecordCoder))
-            .apply("FailedRecords", Flatten.pCollections())
-            .setCoder(badRecordCoder);
+    PCollection<String> written =
+        outputs
+            .get(writtenTag)
+            .setCoder(ListCoder.of(StringUtf8Coder.of()))
+            .apply("WrittenKeys", ParDo.of(new EachKeyFn()))
+            .setCoder(StringUtf8Coder.of());
+    PCollection<BadRecord> failed = outputs.get(failedTag).setCoder(badRecordCoder);
     if (progressTag != null) {
       // The write's progress output carries no elements, only the watermark after the sink.
       Coder<KV<Integer, TimeRange>> signalCoder = KvCoder.of(VarIntCoder.of(), TimeRangeCoder.of());
@@ -124,7 +118,18 @@ final class WriteExpansion {
           .setCoder(signalCoder)
           .apply("CommitProgress", ParDo.of(new ProgressFn(location)));
     }
-    return new Write.Result(input.getPipeline(), writtenTag, written, failedTag, failed);
+    return new Write.Result(
+        input.getPipeline(), new TupleTag<String>() {}, written, failedTag, failed);
+  }
+
+  /** The keys of a list of written keys, one by one, each at the list's timestamp. */
+  private static final class EachKeyFn extends DoFn<List<String>, String> {
+    @ProcessElement
+    public void process(@Element List<String> keys, OutputReceiver<String> out) {
+      for (String key : keys) {
+        out.output(key);
+      }
+    }
   }
 
   /** See {@link CommitPaths}: the write's input must come from the read through sound steps. */
@@ -146,7 +151,7 @@ final class WriteExpansion {
   /**
    * The global window with the default trigger, whatever the input had: the steps after it are
    * stateful ParDos, where a trigger means nothing, and their outputs flatten with the read's
-   * signals and the unkeyable records, which a custom trigger would refuse.
+   * signals, which a custom trigger would refuse.
    */
   private static <X> Window<X> defaultGlobalWindow() {
     return Window.<X>into(new GlobalWindows())
@@ -163,7 +168,9 @@ final class WriteExpansion {
         .add(
             DisplayData.item(
                     "keyFn",
-                    write.getKeyFn() == null ? "the whole record" : write.getKeyFn().getClass().getName())
+                    write.getKeyFn() == null
+                        ? "the whole record"
+                        : write.getKeyFn().getClass().getName())
                 .withLabel("Key function"))
         .addIfNotNull(
             DisplayData.item("sourceIdentity", write.getSourceIdentity())

@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  * Writes keyed records to an {@link IdempotentSink} in batches; internal to {@link
  * TimeRangeIO.Write}.
  *
- * <p><b>Batching.</b> Records are buffered per bundle and written when the batch is full, when
- * its oldest record has waited {@code maxBatchDelay}, and at the end of the bundle. A batch never
+ * <p><b>Batching.</b> Records are buffered per bundle and written when the batch is full, when its
+ * oldest record has waited {@code maxBatchDelay}, and at the end of the bundle. A batch never
  * outlives its bundle: the runner commits a bundle's outputs (and the dedup state before it) only
  * after {@code @FinishBundle} returned, so a record counts as written only once the sink has
  * acknowledged it.
@@ -37,15 +37,21 @@ import org.slf4j.LoggerFactory;
  * watermark. Without one but with a progress location, a rejected record fails the bundle: the
  * position must not pass a record that is stored nowhere.
  *
- * <p><b>Outputs.</b> The key of every acknowledged record at the record's timestamp, the rejected
- * records, and (when progress is committed) an output that carries no elements: its watermark is
- * the watermark after the sink, which {@link ProgressFn} waits on.
+ * <p><b>Outputs.</b> The keys of the acknowledged records, as lists of the keys of consecutive
+ * records that share a timestamp and window, at that timestamp (the write's next step emits them
+ * one by one: each key at its record's timestamp, with a fraction of the elements through this
+ * step's outputs, which Flink's batch translation reads once per output); the failed records,
+ * rejected by the sink or {@linkplain KeyFn#unkeyable unkeyable}; and (when progress is committed)
+ * an output that carries no elements: its watermark is the watermark after the sink, which {@link
+ * ProgressFn} waits on. Once the sink acknowledged a record, only its key is kept until the end of
+ * the bundle.
  */
-class WriteFn<T> extends DoFn<KV<String, T>, String> {
+class WriteFn<T> extends DoFn<KV<String, T>, List<String>> {
   private static final Logger LOG = LoggerFactory.getLogger(WriteFn.class);
 
   private final IdempotentSink<T> sink;
   private final Coder<T> recordCoder;
+  private final Coder<BadRecord> badRecordCoder;
   private final int batchSize;
   private final long maxBatchDelayMicros;
   private final @Nullable IdempotentSink<BadRecord> deadLetterSink;
@@ -53,8 +59,10 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
   private final @Nullable TupleTag<KV<Integer, TimeRange>> progressTag;
   private final MicrosClock clock;
 
-  private final Counter rowsWritten = Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.ROWS_WRITTEN);
-  private final Counter writeRetries = Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.WRITE_RETRIES);
+  private final Counter rowsWritten =
+      Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.ROWS_WRITTEN);
+  private final Counter writeRetries =
+      Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.WRITE_RETRIES);
   private final Retries writes;
 
   /** A record with what is needed to emit it again after the bundle. */
@@ -72,17 +80,27 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
 
   private transient List<Pending<T>> batch;
   private transient long batchStartedMicros;
-  private transient List<Pending<T>> acknowledged;
+
+  /** The keys of the acknowledged records, by runs of one timestamp and window. */
+  private transient List<KeyRun> acknowledged;
+
   private transient List<KV<Pending<T>, Exception>> rejected;
+
+  /** Records that came {@linkplain KeyFn#unkeyable unkeyable}, as their failed records. */
+  private transient List<Pending<BadRecord>> unkeyable;
+
   private transient @Nullable DeadLetters deadLetters;
+
   /** The sink's name for Beam's Lineage, taken when the write is applied; null: not reported. */
   private final @Nullable LineageName lineage;
+
   /** Whether this bundle has reported the lineage (metrics count per bundle, once is enough). */
   private transient boolean lineageReported;
 
   WriteFn(
       IdempotentSink<T> sink,
       Coder<T> recordCoder,
+      Coder<BadRecord> badRecordCoder,
       int batchSize,
       java.time.Duration maxBatchDelay,
       int maxRetries,
@@ -94,6 +112,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
     this.sink = sink;
     this.lineage = sink.lineage();
     this.recordCoder = recordCoder;
+    this.badRecordCoder = badRecordCoder;
     this.batchSize = batchSize;
     this.maxBatchDelayMicros = Times.durationMicros(maxBatchDelay);
     this.writes = Retries.forSink(maxRetries, initialBackoff, writeRetries);
@@ -118,6 +137,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
     batch = new ArrayList<>();
     acknowledged = new ArrayList<>();
     rejected = new ArrayList<>();
+    unkeyable = new ArrayList<>();
   }
 
   @ProcessElement
@@ -127,6 +147,11 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
     if (lineage != null && !lineageReported) {
       lineage.reportTo(Lineage.getSinks());
       lineageReported = true;
+    }
+    if (KeyFn.isUnkeyable(element.getKey())) {
+      BadRecord bad = KeyFn.badRecordOf(element.getKey(), badRecordCoder);
+      unkeyable.add(new Pending<>(KV.of(element.getKey(), bad), timestamp, window));
+      return;
     }
     Pending<T> pending = new Pending<>(element, timestamp, window);
     long now = clock.nowMicros();
@@ -156,15 +181,43 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
                       + p.record.getKey())));
     }
     DeadLetters.settle(deadLetters, progressTag != null, failed, "the sink rejected");
-    for (Pending<T> p : acknowledged) {
-      context.output(p.record.getKey(), p.timestamp, p.window);
+    for (KeyRun run : acknowledged) {
+      context.output(run.keys, run.timestamp, run.window);
     }
     for (int i = 0; i < failed.size(); i++) {
       Pending<T> p = rejected.get(i).getKey();
       context.output(failedTag, failed.get(i).getValue(), p.timestamp, p.window);
     }
+    // Stored in the dead-letter sink (if any) by KeyFn, in the bundle that found them.
+    for (Pending<BadRecord> p : unkeyable) {
+      context.output(failedTag, p.record.getValue(), p.timestamp, p.window);
+    }
     acknowledged = new ArrayList<>();
     rejected = new ArrayList<>();
+    unkeyable = new ArrayList<>();
+  }
+
+  /** The keys of consecutive acknowledged records of one timestamp and window. */
+  private static final class KeyRun {
+    final Instant timestamp;
+    final BoundedWindow window;
+    final List<String> keys = new ArrayList<>();
+
+    KeyRun(Instant timestamp, BoundedWindow window) {
+      this.timestamp = timestamp;
+      this.window = window;
+    }
+  }
+
+  private void acknowledge(List<Pending<T>> records) {
+    KeyRun run = acknowledged.isEmpty() ? null : acknowledged.get(acknowledged.size() - 1);
+    for (Pending<T> p : records) {
+      if (run == null || !run.timestamp.equals(p.timestamp) || !run.window.equals(p.window)) {
+        run = new KeyRun(p.timestamp, p.window);
+        acknowledged.add(run);
+      }
+      run.keys.add(p.record.getKey());
+    }
   }
 
   @Teardown
@@ -193,7 +246,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, String> {
     try {
       writes.write(sink, keyed, "TimeRangeIO.write()");
       rowsWritten.inc(records.size());
-      acknowledged.addAll(records);
+      acknowledge(records);
     } catch (RejectedRecordException e) {
       if (records.size() == 1) {
         LOG.warn(

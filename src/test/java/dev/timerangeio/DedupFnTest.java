@@ -8,13 +8,16 @@ import java.util.List;
 import org.apache.beam.runners.core.InMemoryStateInternals;
 import org.apache.beam.runners.core.StateNamespaces;
 import org.apache.beam.runners.core.StateTags;
+import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.BooleanCoder;
+import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.state.MapState;
 import org.apache.beam.sdk.state.Timer;
 import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn.OutputReceiver;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.OutputBuilder;
 import org.joda.time.Duration;
@@ -34,8 +37,7 @@ public class DedupFnTest {
   private final InMemoryStateInternals<String> state = InMemoryStateInternals.forKey("shard");
   private final MapState<String, Long> seen =
       state.state(
-          StateNamespaces.global(),
-          StateTags.map("seen", StringUtf8Coder.of(), VarLongCoder.of()));
+          StateNamespaces.global(), StateTags.map("seen", StringUtf8Coder.of(), VarLongCoder.of()));
   private final ValueState<Boolean> ticking =
       state.state(StateNamespaces.global(), StateTags.value("ticking", BooleanCoder.of()));
 
@@ -155,5 +157,19 @@ public class DedupFnTest {
     }
     assertTrue("swept", seen.isEmpty().read());
     assertEquals("the sweeps stopped", null, expiry.due);
+  }
+
+  @Test
+  public void unkeyableRecordsAreNeverDroppedAsDuplicatesNorRemembered() throws Exception {
+    Coder<BadRecord> coder = BadRecord.getCoder(Pipeline.create());
+    String unkeyable =
+        KeyFn.unkeyable(
+            BadRecord.fromExceptionInformation(
+                "r", StringUtf8Coder.of(), new IllegalArgumentException("NaN"), "can't key"),
+            coder);
+    record(unkeyable);
+    record(unkeyable);
+    assertEquals(List.of(unkeyable, unkeyable), passed);
+    assertTrue("nothing remembered", expiry.due == null);
   }
 }

@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -26,12 +28,14 @@ import org.junit.runners.JUnit4;
 @RunWith(JUnit4.class)
 public class WriteFnTest {
   private static final long SECOND = 1_000_000L;
+  private static final Coder<BadRecord> BAD_RECORD_CODER = BadRecord.getCoder(Pipeline.create());
   private final TupleTag<BadRecord> failedTag = new TupleTag<>();
   private final TupleTag<KV<Integer, TimeRange>> progressTag = new TupleTag<>();
   private final TestClock clock = new TestClock(0);
 
   /** What a bundle emitted, by output. */
   private final List<String> written = new ArrayList<>();
+
   private final List<String> failed = new ArrayList<>();
   private final List<Object> signals = new ArrayList<>();
 
@@ -46,13 +50,24 @@ public class WriteFnTest {
       TestSink<BadRecord> deadLetterSink,
       TupleTag<KV<Integer, TimeRange>> progress) {
     return new WriteFn<>(
-        sink, StringUtf8Coder.of(), batchSize, maxDelay, 0, Duration.ofMillis(1), deadLetterSink,
-        failedTag, progress, clock);
+        sink,
+        StringUtf8Coder.of(),
+        BAD_RECORD_CODER,
+        batchSize,
+        maxDelay,
+        0,
+        Duration.ofMillis(1),
+        deadLetterSink,
+        failedTag,
+        progress,
+        clock);
   }
 
   private void process(WriteFn<String> fn, String record, long timestampMillis) throws Exception {
     fn.process(
-        KV.of(IdempotencyKeys.of(record), record), new Instant(timestampMillis), GlobalWindow.INSTANCE);
+        KV.of(IdempotencyKeys.of(record), record),
+        new Instant(timestampMillis),
+        GlobalWindow.INSTANCE);
   }
 
   private void finish(WriteFn<String> fn) throws Exception {
@@ -64,15 +79,19 @@ public class WriteFnTest {
           }
 
           @Override
-          public void output(String key, Instant timestamp, BoundedWindow window) {
-            written.add(key + "@" + timestamp.getMillis());
+          public void output(List<String> keys, Instant timestamp, BoundedWindow window) {
+            for (String key : keys) {
+              written.add(key + "@" + timestamp.getMillis());
+            }
           }
 
           @Override
           @SuppressWarnings("unchecked")
-          public <T> void output(TupleTag<T> tag, T value, Instant timestamp, BoundedWindow window) {
+          public <T> void output(
+              TupleTag<T> tag, T value, Instant timestamp, BoundedWindow window) {
             if (tag.equals(failedTag)) {
-              failed.add(((BadRecord) value).getFailure().getDescription() + "@" + timestamp.getMillis());
+              failed.add(
+                  ((BadRecord) value).getFailure().getDescription() + "@" + timestamp.getMillis());
             } else {
               signals.add(value);
             }
@@ -133,7 +152,8 @@ public class WriteFnTest {
     assertEquals(
         List.of(
             "TimeRangeIO.write(): the sink rejected the record with idempotency key "
-                + IdempotencyKeys.of("r5") + "@105"),
+                + IdempotencyKeys.of("r5")
+                + "@105"),
         failed);
   }
 
@@ -190,7 +210,47 @@ public class WriteFnTest {
     fn.startBundle();
     process(fn, "a", 0);
     Exception e = assertThrows(Exception.class, () -> finish(fn));
-    assertThat(e.getMessage(), containsString("writing a batch of 1 records to the sink failed 1 times"));
+    assertThat(
+        e.getMessage(), containsString("writing a batch of 1 records to the sink failed 1 times"));
     assertEquals(List.of(), written);
+  }
+
+  @Test
+  public void anUnkeyableRecordIsEmittedAsItsFailedRecordAndNeverWritten() throws Exception {
+    TestSink<String> sink = TestSink.create();
+    WriteFn<String> fn = fn(sink, 8, Duration.ofHours(1), null, null);
+    BadRecord bad =
+        BadRecord.fromExceptionInformation(
+            "nan", StringUtf8Coder.of(), new IllegalArgumentException("NaN"), "can't key: NaN");
+    fn.startBundle();
+    process(fn, "r0", 100);
+    fn.process(
+        KV.of(KeyFn.unkeyable(bad, BAD_RECORD_CODER), "nan"),
+        new Instant(101),
+        GlobalWindow.INSTANCE);
+    finish(fn);
+
+    assertEquals(Set.of(IdempotencyKeys.of("r0")), sink.stored().keySet());
+    assertEquals(List.of(IdempotencyKeys.of("r0") + "@100"), written);
+    assertEquals(List.of("can't key: NaN@101"), failed);
+  }
+
+  @Test
+  public void writtenKeysKeepEachRecordsTimestampAndOrderWhenRecordsShareTimestamps()
+      throws Exception {
+    TestSink<String> sink = TestSink.create();
+    WriteFn<String> fn = fn(sink, 2, Duration.ofHours(1), null, null);
+    long[] timestamps = {5, 5, 5, 7, 5, 5};
+    fn.startBundle();
+    for (int i = 0; i < timestamps.length; i++) {
+      process(fn, "r" + i, timestamps[i]);
+    }
+    finish(fn);
+
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < timestamps.length; i++) {
+      expected.add(IdempotencyKeys.of("r" + i) + "@" + timestamps[i]);
+    }
+    assertEquals(expected, written);
   }
 }
