@@ -61,6 +61,19 @@ final class WriteExpansion {
             write.getMaxRetries(),
             write.getInitialBackoff(),
             Metrics.counter(TimeRangeIOMetrics.NAMESPACE, TimeRangeIOMetrics.WRITE_RETRIES));
+    WriteFn<T> writeFn =
+        new WriteFn<>(
+            sink,
+            recordCoder,
+            badRecordCoder,
+            write.getBatchSize(),
+            write.getMaxBatchDelay(),
+            write.getMaxRetries(),
+            write.getInitialBackoff(),
+            write.getDeadLetterSink(),
+            failedTag,
+            progressTag,
+            write.getClock());
     // Every step up to the sink has one output, so a runner can chain them (see KeyFn).
     PCollectionTuple outputs =
         input
@@ -84,19 +97,7 @@ final class WriteExpansion {
             .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
             .apply(
                 "WriteToSink",
-                ParDo.of(
-                        new WriteFn<>(
-                            sink,
-                            recordCoder,
-                            badRecordCoder,
-                            write.getBatchSize(),
-                            write.getMaxBatchDelay(),
-                            write.getMaxRetries(),
-                            write.getInitialBackoff(),
-                            write.getDeadLetterSink(),
-                            failedTag,
-                            progressTag,
-                            write.getClock()))
+                ParDo.of(writeFn)
                     .withOutputTags(
                         writtenTag,
                         progressTag == null
@@ -119,7 +120,12 @@ final class WriteExpansion {
           .apply("CommitProgress", ParDo.of(new ProgressFn(location)));
     }
     return new Write.Result(
-        input.getPipeline(), new TupleTag<String>() {}, written, failedTag, failed);
+        input.getPipeline(),
+        new TupleTag<String>() {},
+        written,
+        writeFn::emitWrittenKeys,
+        failedTag,
+        failed);
   }
 
   /** The keys of a list of written keys, one by one, each at the list's timestamp. */

@@ -37,14 +37,14 @@ import org.slf4j.LoggerFactory;
  * watermark. Without one but with a progress location, a rejected record fails the bundle: the
  * position must not pass a record that is stored nowhere.
  *
- * <p><b>Outputs.</b> The keys of the acknowledged records, as lists of the keys of consecutive
- * records that share a timestamp and window, at that timestamp (the write's next step emits them
- * one by one: each key at its record's timestamp, with a fraction of the elements through this
- * step's outputs, which Flink's batch translation reads once per output); the failed records,
- * rejected by the sink or {@linkplain KeyFn#unkeyable unkeyable}; and (when progress is committed)
- * an output that carries no elements: its watermark is the watermark after the sink, which {@link
- * ProgressFn} waits on. Once the sink acknowledged a record, only its key is kept until the end of
- * the bundle.
+ * <p><b>Outputs.</b> When the pipeline asked for them ({@link #emitWrittenKeys}), the keys of the
+ * acknowledged records, as lists of the keys of consecutive records that share a timestamp and
+ * window, at that timestamp (the write's next step emits them one by one: each key at its record's
+ * timestamp, with a fraction of the elements through this step's outputs, which Flink's batch
+ * translation reads once per output); the failed records, rejected by the sink or {@linkplain
+ * KeyFn#unkeyable unkeyable}; and (when progress is committed) an output that carries no elements:
+ * its watermark is the watermark after the sink, which {@link ProgressFn} waits on. Once the sink
+ * acknowledged a record, only its key is kept until the end of the bundle.
  */
 class WriteFn<T> extends DoFn<KV<String, T>, List<String>> {
   private static final Logger LOG = LoggerFactory.getLogger(WriteFn.class);
@@ -94,6 +94,12 @@ class WriteFn<T> extends DoFn<KV<String, T>, List<String>> {
   /** The sink's name for Beam's Lineage, taken when the write is applied; null: not reported. */
   private final @Nullable LineageName lineage;
 
+  /**
+   * Whether to emit the written keys: set while the pipeline is built, when someone asks for them
+   * ({@link TimeRangeIO.Write.Result#getWrittenKeys}), before this is serialized to run.
+   */
+  private boolean emitWrittenKeys;
+
   /** Whether this bundle has reported the lineage (metrics count per bundle, once is enough). */
   private transient boolean lineageReported;
 
@@ -120,6 +126,11 @@ class WriteFn<T> extends DoFn<KV<String, T>, List<String>> {
     this.failedTag = failedTag;
     this.progressTag = progressTag;
     this.clock = clock;
+  }
+
+  /** Emit the keys of acknowledged records (see {@link #emitWrittenKeys}). */
+  void emitWrittenKeys() {
+    emitWrittenKeys = true;
   }
 
   @Setup
@@ -210,6 +221,9 @@ class WriteFn<T> extends DoFn<KV<String, T>, List<String>> {
   }
 
   private void acknowledge(List<Pending<T>> records) {
+    if (!emitWrittenKeys) {
+      return;
+    }
     KeyRun run = acknowledged.isEmpty() ? null : acknowledged.get(acknowledged.size() - 1);
     for (Pending<T> p : records) {
       if (run == null || !run.timestamp.equals(p.timestamp) || !run.window.equals(p.window)) {

@@ -49,6 +49,18 @@ public class WriteFnTest {
       Duration maxDelay,
       TestSink<BadRecord> deadLetterSink,
       TupleTag<KV<Integer, TimeRange>> progress) {
+    WriteFn<String> fn = unasked(sink, batchSize, maxDelay, deadLetterSink, progress);
+    fn.emitWrittenKeys();
+    return fn;
+  }
+
+  /** A WriteFn of a pipeline that never asked for the written keys. */
+  private WriteFn<String> unasked(
+      TestSink<String> sink,
+      int batchSize,
+      Duration maxDelay,
+      TestSink<BadRecord> deadLetterSink,
+      TupleTag<KV<Integer, TimeRange>> progress) {
     return new WriteFn<>(
         sink,
         StringUtf8Coder.of(),
@@ -252,5 +264,19 @@ public class WriteFnTest {
       expected.add(IdempotencyKeys.of("r" + i) + "@" + timestamps[i]);
     }
     assertEquals(expected, written);
+  }
+
+  @Test
+  public void writtenKeysNobodyAskedForAreNotEmittedButTheRecordsAreWritten() throws Exception {
+    TestSink<String> sink = TestSink.create();
+    WriteFn<String> fn = unasked(sink, 2, Duration.ofHours(1), null, null);
+    fn.startBundle();
+    for (int i = 0; i < 5; i++) {
+      process(fn, "r" + i, i);
+    }
+    finish(fn);
+
+    assertEquals(5, sink.stored().size());
+    assertEquals(List.of(), written);
   }
 }
