@@ -928,6 +928,11 @@ public final class TimeRangeIO {
         return pipeline;
       }
 
+      /**
+       * The written keys and the failed records by tag, for Beam. The written keys are emitted
+       * only if {@link #getWrittenKeys} was called: a consumer that reaches them through this map
+       * alone (a generic wrapper of this transform) must call it too, or receives none.
+       */
       @Override
       public Map<TupleTag<?>, PValue> expand() {
         Map<TupleTag<?>, PValue> outputs = new LinkedHashMap<>();

@@ -208,7 +208,7 @@ class WriteFn<T> extends DoFn<KV<String, T>, List<String>> {
     unkeyable = new ArrayList<>();
   }
 
-  /** The keys of consecutive acknowledged records of one timestamp and window. */
+  /** The keys of consecutive acknowledged records of one timestamp and window, at most a batch. */
   private static final class KeyRun {
     final Instant timestamp;
     final BoundedWindow window;
@@ -226,7 +226,10 @@ class WriteFn<T> extends DoFn<KV<String, T>, List<String>> {
     }
     KeyRun run = acknowledged.isEmpty() ? null : acknowledged.get(acknowledged.size() - 1);
     for (Pending<T> p : records) {
-      if (run == null || !run.timestamp.equals(p.timestamp) || !run.window.equals(p.window)) {
+      if (run == null
+          || run.keys.size() >= batchSize // bounds an element: all of a batch input shares MIN
+          || !run.timestamp.equals(p.timestamp)
+          || !run.window.equals(p.window)) {
         run = new KeyRun(p.timestamp, p.window);
         acknowledged.add(run);
       }

@@ -279,4 +279,33 @@ public class WriteFnTest {
     assertEquals(5, sink.stored().size());
     assertEquals(List.of(), written);
   }
+
+  @Test
+  public void aRunOfWrittenKeysHoldsAtMostABatch() throws Exception {
+    TestSink<String> sink = TestSink.create();
+    WriteFn<String> fn = fn(sink, 3, Duration.ofHours(1), null, null);
+    List<Integer> runSizes = new ArrayList<>();
+    fn.startBundle();
+    for (int i = 0; i < 7; i++) {
+      process(fn, "r" + i, 0);
+    }
+    fn.finishBundle(
+        fn.new FinishBundleContext() {
+          @Override
+          public PipelineOptions getPipelineOptions() {
+            return PipelineOptionsFactory.create();
+          }
+
+          @Override
+          public void output(List<String> keys, Instant timestamp, BoundedWindow window) {
+            runSizes.add(keys.size());
+          }
+
+          @Override
+          public <T> void output(
+              TupleTag<T> tag, T value, Instant timestamp, BoundedWindow window) {}
+        });
+
+    assertEquals(List.of(3, 3, 1), runSizes);
+  }
 }
