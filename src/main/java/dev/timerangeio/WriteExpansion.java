@@ -27,6 +27,7 @@ import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.WindowingStrategy;
 
 /**
  * What {@link TimeRangeIO.Write} expands to — keys, global window, dedup shards, sink batches,
@@ -75,7 +76,7 @@ final class WriteExpansion {
             progressTag,
             write.getClock());
     // Every step up to the sink has one output, so a runner can chain them (see KeyFn).
-    PCollectionTuple outputs =
+    PCollection<KV<String, T>> keyed =
         input
             .apply(
                 "ComputeIdempotencyKeys",
@@ -88,9 +89,10 @@ final class WriteExpansion {
                         writes,
                         location != null,
                         badRecordCoder)))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder))
-            // Duplicates in different windows are still duplicates.
-            .apply("IntoGlobalWindow", defaultGlobalWindow())
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), recordCoder));
+    PCollectionTuple outputs =
+        // Duplicates in different windows are still duplicates.
+        intoGlobalWindow(keyed)
             .apply("ShardByKey", WithKeys.of(new ShardFn<T>()))
             .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), recordCoder)))
             .apply("DropDuplicates", ParDo.of(new DedupFn<T>(write.getDedupTtl())))
@@ -152,6 +154,17 @@ final class WriteExpansion {
     public Integer apply(KV<String, T> keyed) {
       return DedupFn.shardOf(keyed.getKey());
     }
+  }
+
+  /**
+   * {@code keyed} in the global window with the default trigger: as it is where it has it already
+   * (a bounded source's output, the read's), without a step that assigns every record the window
+   * it has.
+   */
+  private static <X> PCollection<X> intoGlobalWindow(PCollection<X> keyed) {
+    return keyed.getWindowingStrategy().equals(WindowingStrategy.globalDefault())
+        ? keyed
+        : keyed.apply("IntoGlobalWindow", defaultGlobalWindow());
   }
 
   /**
