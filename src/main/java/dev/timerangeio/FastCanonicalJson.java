@@ -18,7 +18,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The canonical JSON of the common record shapes — maps with string names, lists, strings,
- * integers, doubles, booleans, nulls — written straight into a buffer, without the Jackson tree,
+ * integers, doubles, booleans, nulls — written straight into UTF-8 bytes ({@link JsonBytes}),
+ * without the Jackson tree,
  * the sorted {@code TreeMap} per object and the name checks of {@link IdempotencyKeys}' general
  * path (issue 19: that path cost 4× a plain Jackson serialization). It writes exactly what the
  * general path writes: any value of another class is written by the general path itself ({@link
@@ -31,8 +32,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code Path} or a Beam type, may be keyed otherwise by {@link CanonicalTypes}' order.
  */
 final class FastCanonicalJson {
-  private FastCanonicalJson() {}
-
   /** Thrown where only the general path knows what to do (or what to say). */
   static final class Unsupported extends RuntimeException {
     static final Unsupported INSTANCE = new Unsupported();
@@ -65,85 +64,122 @@ final class FastCanonicalJson {
     return Set.copyOf(Arrays.asList(classes));
   }
 
-  /** Appends the canonical JSON of {@code value} ({@code null} as {@code null}) to {@code out}. */
-  static void write(Object value, StringBuilder out) {
-    if (value == null) {
-      out.append("null");
-      return;
+  /** Where a buffer starts; a 7-field record of ~200 bytes fits. */
+  private static final int INITIAL_CAPACITY = 512;
+
+  /** A buffer grown past this (a huge value) is dropped after use, not kept by its thread. */
+  private static final int RETAINED_CAPACITY = 64 * 1024;
+
+  private final JsonBytes out = new JsonBytes(INITIAL_CAPACITY);
+
+  /**
+   * Writes the canonical JSON of {@code value} as UTF-8, replacing what was written before; false
+   * where the general path must write it or say why it can't ({@link Unsupported}, or JSON {@code
+   * null} at the top level), the bytes then undefined.
+   */
+  boolean tryWrite(Object value) {
+    out.truncate(0);
+    try {
+      write(value);
+    } catch (Unsupported | IllegalArgumentException e) {
+      return false; // redone on the general path, which says why in its own words
     }
-    Class<?> type = value.getClass();
-    if (type == String.class) {
-      writeString((String) value, out);
-    } else if (type == Long.class || type == Integer.class || type == Short.class || type == Byte.class) {
-      out.append(((Number) value).longValue());
-    } else if (type == Boolean.class) {
-      out.append(((Boolean) value) ? "true" : "false");
-    } else if (type == Double.class) {
-      writeDouble((Double) value, out);
-    } else if (type == Float.class) {
-      out.append(number(FloatNode.valueOf((Float) value)));
-    } else if (type == BigInteger.class) {
-      out.append(value);
-    } else if (MAPS.contains(type)) {
-      writeMap((Map<?, ?>) value, out);
-    } else if (LISTS.contains(type)) {
-      out.append('[');
-      boolean first = true;
-      for (Object element : (List<?>) value) {
-        if (!first) {
-          out.append(',');
-        }
-        first = false;
-        write(element, out);
-      }
-      out.append(']');
-    } else {
-      out.append(IdempotencyKeys.canonicalJsonOrNull(value));
-    }
+    return !out.isNull();
+  }
+
+  /** The buffer holding {@link #length()} bytes of canonical JSON; valid until the next write. */
+  byte[] bytes() {
+    return out.bytes();
+  }
+
+  int length() {
+    return out.length();
+  }
+
+  /** The canonical JSON written, as text. */
+  String text() {
+    return out.text();
+  }
+
+  /** Drops a buffer a huge value grew, so the thread keeping this writer doesn't keep it. */
+  void trim() {
+    out.shrink(RETAINED_CAPACITY, INITIAL_CAPACITY);
   }
 
   /**
-   * A double from its shortest digits (Schubfach, as the general path) without the BigDecimal
-   * round trip where Java's notation is already plain: 10^-3 ≤ |d| < 10^7, where the only
-   * difference from the canonical form is the ".0" Java forces on an integral value. Zero,
-   * exponents, NaN and infinities take the general path.
+   * Appends the canonical JSON of {@code value} ({@code null} as {@code null}) to {@code out},
+   * throwing {@link Unsupported} where {@link #tryWrite} returns false; tests compare it with the
+   * general path.
    */
-  private static void writeDouble(double d, StringBuilder out) {
-    String digits = NumberOutput.toString(d, true);
-    if (d == 0 || !Double.isFinite(d) || digits.indexOf('E') >= 0) {
-      out.append(number(DoubleNode.valueOf(d)));
-    } else if (digits.endsWith(".0")) {
-      out.append(digits, 0, digits.length() - 2);
+  static void write(Object value, StringBuilder out) {
+    FastCanonicalJson writer = new FastCanonicalJson();
+    writer.write(value);
+    out.append(writer.text());
+  }
+
+  private void write(Object value) {
+    if (value == null) {
+      out.ascii("null");
+      return;
+    }
+    // The record shapes first, by identity: a Set.contains per value costs more than these.
+    Class<?> type = value.getClass();
+    if (type == String.class) {
+      out.string((String) value);
+    } else if (type == Long.class || type == Integer.class || type == Short.class || type == Byte.class) {
+      out.longValue(((Number) value).longValue());
+    } else if (type == Double.class) {
+      writeDouble((Double) value);
+    } else if (type == Boolean.class) {
+      out.ascii(((Boolean) value) ? "true" : "false");
+    } else if (type == HashMap.class || type == LinkedHashMap.class || MAPS.contains(type)) {
+      writeMap((Map<?, ?>) value);
+    } else if (type == ArrayList.class || LISTS.contains(type)) {
+      writeList((List<?>) value);
+    } else if (type == Float.class) {
+      out.ascii(number(FloatNode.valueOf((Float) value)));
+    } else if (type == BigInteger.class) {
+      out.ascii(value.toString());
     } else {
-      out.append(digits);
+      out.utf8(IdempotencyKeys.canonicalJsonOrNull(value));
     }
   }
 
-  private static String number(com.fasterxml.jackson.databind.JsonNode node) {
-    try {
-      return IdempotencyKeys.canonicalNumber(node);
-    } catch (IllegalArgumentException e) {
-      throw Unsupported.INSTANCE;
+  private void writeList(List<?> list) {
+    out.punct('[');
+    boolean first = true;
+    for (Object element : list) {
+      if (!first) {
+        out.punct(',');
+      }
+      first = false;
+      write(element);
     }
+    out.punct(']');
   }
 
-  private static void writeMap(Map<?, ?> map, StringBuilder out) {
+  private void writeMap(Map<?, ?> map) {
     int size = map.size();
     String[] names = new String[size];
     Object[] values = new Object[size];
     int n = 0;
     for (Map.Entry<?, ?> entry : map.entrySet()) {
+      Object key = entry.getKey();
       String name;
-      try {
-        name = CanonicalTypes.keyText(entry.getKey());
-      } catch (IOException e) {
-        throw Unsupported.INSTANCE;
+      if (key != null && key.getClass() == String.class) {
+        name = (String) key; // what keyText returns, without its chain of type tests
+      } else {
+        try {
+          name = CanonicalTypes.keyText(key);
+        } catch (IOException e) {
+          throw Unsupported.INSTANCE;
+        }
       }
       // Insertion sort by UTF-16 code units (String.compareTo), as RFC 8785 orders members;
       // records have a handful of fields.
       int i = n++;
       while (i > 0) {
-        int c = names[i - 1].compareTo(name);
+        int c = compare(names[i - 1], name);
         if (c == 0) {
           throw Unsupported.INSTANCE; // two names alike as text: the general path says why
         }
@@ -160,23 +196,56 @@ final class FastCanonicalJson {
     if (n != size) {
       throw Unsupported.INSTANCE; // changed while being read
     }
-    out.append('{');
+    out.punct('{');
     for (int i = 0; i < n; i++) {
       if (i > 0) {
-        out.append(',');
+        out.punct(',');
       }
-      writeString(names[i], out);
-      out.append(':');
-      write(values[i], out);
+      out.string(names[i]);
+      out.punct(':');
+      write(values[i]);
     }
-    out.append('}');
+    out.punct('}');
   }
 
-  private static void writeString(String s, StringBuilder out) {
+  /**
+   * {@link String#compareTo}'s order (UTF-16 code units, then length), inline: names mostly differ
+   * in their first char, where the intrinsic's setup costs more than the comparison.
+   */
+  private static int compare(String a, String b) {
+    int n = Math.min(a.length(), b.length());
+    for (int i = 0; i < n; i++) {
+      char x = a.charAt(i);
+      char y = b.charAt(i);
+      if (x != y) {
+        return x - y;
+      }
+    }
+    return a.length() - b.length();
+  }
+
+  /**
+   * A double from its shortest digits (Schubfach, as the general path) without the BigDecimal
+   * round trip where Java's notation is already plain: 10^-3 ≤ |d| < 10^7, where the only
+   * difference from the canonical form is the ".0" Java forces on an integral value. Zero,
+   * exponents, NaN and infinities take the general path.
+   */
+  private void writeDouble(double d) {
+    String digits = NumberOutput.toString(d, true);
+    if (d == 0 || !Double.isFinite(d) || digits.indexOf('E') >= 0) {
+      out.ascii(number(DoubleNode.valueOf(d)));
+    } else if (digits.endsWith(".0")) {
+      out.ascii(digits.substring(0, digits.length() - 2));
+    } else {
+      out.ascii(digits);
+    }
+  }
+
+  private static String number(com.fasterxml.jackson.databind.JsonNode node) {
     try {
-      IdempotencyKeys.writeString(s, out);
+      return IdempotencyKeys.canonicalNumber(node);
     } catch (IllegalArgumentException e) {
-      throw Unsupported.INSTANCE; // a lone surrogate: the general path says where
+      throw Unsupported.INSTANCE;
     }
   }
 }

@@ -1,0 +1,143 @@
+package dev.timerangeio;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.Test;
+
+/**
+ * The fast writer's bytes are the general path's text in UTF-8, for strings of every kind of
+ * char (issue 19: strings are encoded by hand, ASCII runs of long ones in bulk), generated from a
+ * fixed seed, so the test can't pass or fail by chance.
+ */
+public class FastCanonicalJsonTest {
+  private static final long SEED = 19;
+
+  @Test
+  public void stringsAreTheGeneralPathsStrings() {
+    Random random = new Random(SEED);
+    for (int i = 0; i < 100_000; i++) {
+      String s = string(random);
+      assertSameJson(s);
+    }
+  }
+
+  @Test
+  public void stringsInMapsAndListsAreTheGeneralPathsStrings() {
+    Random random = new Random(SEED + 1);
+    for (int i = 0; i < 20_000; i++) {
+      Map<String, Object> map = new HashMap<>();
+      for (int j = random.nextInt(6); j > 0; j--) {
+        map.put(string(random), random.nextBoolean() ? string(random) : List.of(string(random)));
+      }
+      assertSameJson(map);
+    }
+  }
+
+  /** Equal bytes, or both refuse (a lone surrogate): the general path then says why. */
+  private static void assertSameJson(Object value) {
+    String general;
+    try {
+      general = IdempotencyKeys.canonicalJsonOrNull(value);
+    } catch (IllegalArgumentException e) {
+      general = null;
+    }
+    FastCanonicalJson fast = new FastCanonicalJson();
+    boolean written = fast.tryWrite(value);
+    if (general == null) {
+      assertFalse(describe(value), written);
+      return;
+    }
+    assertTrue(describe(value), written);
+    assertArrayEquals(
+        describe(value),
+        general.getBytes(StandardCharsets.UTF_8),
+        Arrays.copyOf(fast.bytes(), fast.length()));
+    assertEquals(describe(value), general, IdempotencyKeys.canonicalJson(value));
+  }
+
+  private static String describe(Object value) {
+    StringBuilder out = new StringBuilder();
+    String text = String.valueOf(value);
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      out.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\u%04x", (int) c));
+    }
+    return out.toString();
+  }
+
+  /**
+   * Short and long strings (the bulk scan starts at 16 chars, 8 at a time), mostly plain ASCII
+   * with now and then a char of another kind at any place: controls, quotes, backslashes, '?',
+   * DEL, Latin-1, other BMP chars, surrogate pairs, lone surrogates.
+   */
+  static String string(Random r) {
+    int length = r.nextInt(4) == 0 ? r.nextInt(200) : r.nextInt(40);
+    int specialsPerHundred = new int[] {0, 1, 5, 30, 100}[r.nextInt(5)];
+    StringBuilder s = new StringBuilder();
+    while (s.length() < length) {
+      if (r.nextInt(100) >= specialsPerHundred) {
+        s.append((char) (0x20 + r.nextInt(0x5f))); // printable ASCII, '"', '\\' and '?' included
+      } else {
+        s.append(special(r));
+      }
+    }
+    return s.toString();
+  }
+
+  private static String special(Random r) {
+    switch (r.nextInt(12)) {
+      case 0:
+        return String.valueOf((char) r.nextInt(0x20));
+      case 1:
+        return "\"";
+      case 2:
+        return "\\";
+      case 3:
+        return "?";
+      case 4:
+        return "\u007f";
+      case 5:
+        return String.valueOf((char) (0x80 + r.nextInt(0x80)));
+      case 6:
+        return String.valueOf((char) (0x100 + r.nextInt(0x700)));
+      case 7:
+        {
+          char c = (char) (0x800 + r.nextInt(0x10000 - 0x800));
+          return Character.isSurrogate(c) ? "\u2028" : String.valueOf(c);
+        }
+      case 8:
+      case 9:
+        return new String(Character.toChars(0x10000 + r.nextInt(0x100000)));
+      case 10:
+        return String.valueOf((char) (0xD800 + r.nextInt(0x400))); // lone high
+      default:
+        return String.valueOf((char) (0xDC00 + r.nextInt(0x400))); // lone low
+    }
+  }
+
+  /** A long plain string with one special char at each place, across the 8-byte words. */
+  @Test
+  public void oneSpecialCharAtEveryPlace() {
+    String plain = "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0";
+    List<String> specials =
+        new ArrayList<>(
+            List.of(
+                "\u0000", "\u001f", "\"", "\\", "?", "\u007f", "\u00e9", "\u00ff", "\u0100",
+                "\u65e5", "\uD83D\uDE00", "\uD800", "\uDC00"));
+    for (String special : specials) {
+      for (int i = 0; i <= plain.length(); i++) {
+        assertSameJson(plain.substring(0, i) + special + plain.substring(i));
+      }
+    }
+  }
+}
