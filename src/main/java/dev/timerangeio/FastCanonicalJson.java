@@ -70,7 +70,21 @@ final class FastCanonicalJson {
   /** A buffer grown past this (a huge value) is dropped after use, not kept by its thread. */
   private static final int RETAINED_CAPACITY = 64 * 1024;
 
+  /** Maps nested deeper than this have their names sorted each time. */
+  private static final int SHAPE_DEPTHS = 4;
+
+  /** Larger maps, or longer names, aren't remembered: a record has a few short ones. */
+  private static final int MAX_REMEMBERED_MEMBERS = 64;
+
+  private static final int MAX_REMEMBERED_NAME_BYTES = 4096;
+
   private final JsonBytes out = new JsonBytes(INITIAL_CAPACITY);
+
+  /** How many maps are being written around the value being written. */
+  private int depth;
+
+  /** Per depth, the members of the last map written there. */
+  private final MapShape[] shapes = new MapShape[SHAPE_DEPTHS];
 
   /**
    * Writes the canonical JSON of {@code value} as UTF-8, replacing what was written before; false
@@ -79,10 +93,16 @@ final class FastCanonicalJson {
    */
   boolean tryWrite(Object value) {
     out.truncate(0);
+    boolean written = false;
     try {
       write(value);
+      written = true;
     } catch (Unsupported | IllegalArgumentException e) {
       return false; // redone on the general path, which says why in its own words
+    } finally {
+      if (!written) {
+        depth = 0; // left mid-map
+      }
     }
     return !out.isNull();
   }
@@ -122,17 +142,27 @@ final class FastCanonicalJson {
       out.ascii("null");
       return;
     }
-    // The record shapes first, by identity: a Set.contains per value costs more than these.
-    Class<?> type = value.getClass();
-    if (type == String.class) {
+    // The record shapes first, by instanceof of final classes (an exact class test that needs no
+    // Class object), then by class identity: a Set.contains per value costs more than these.
+    if (value instanceof String) {
       out.string((String) value);
-    } else if (type == Long.class || type == Integer.class || type == Short.class || type == Byte.class) {
+    } else if (value instanceof Long
+        || value instanceof Integer
+        || value instanceof Short
+        || value instanceof Byte) {
       out.longValue(((Number) value).longValue());
-    } else if (type == Double.class) {
+    } else if (value instanceof Double) {
       writeDouble((Double) value);
-    } else if (type == Boolean.class) {
+    } else if (value instanceof Boolean) {
       out.ascii(((Boolean) value) ? "true" : "false");
-    } else if (type == HashMap.class || type == LinkedHashMap.class || MAPS.contains(type)) {
+    } else {
+      writeOther(value);
+    }
+  }
+
+  private void writeOther(Object value) {
+    Class<?> type = value.getClass();
+    if (type == HashMap.class || type == LinkedHashMap.class || MAPS.contains(type)) {
       writeMap((Map<?, ?>) value);
     } else if (type == ArrayList.class || LISTS.contains(type)) {
       writeList((List<?>) value);
@@ -158,54 +188,138 @@ final class FastCanonicalJson {
     out.punct(']');
   }
 
+  /**
+   * A map: its entries read into an array, then its members written in the order of their names.
+   * The names come from the {@link MapShape} of this depth when the map's keys are the very same
+   * strings, in the same iteration order, as the last map written here (the records of one
+   * source, mostly); else they are sorted and encoded anew ({@link #shape}).
+   */
   private void writeMap(Map<?, ?> map) {
     int size = map.size();
-    String[] names = new String[size];
-    Object[] values = new Object[size];
+    // Keys, then values. A new array: the young generation's stores skip G1's card marking, which
+    // costs more per reference stored into an array kept from key to key.
+    Object[] entries = new Object[2 * size];
+    MapShape shape = depth < SHAPE_DEPTHS ? shapes[depth] : null;
+    boolean same = shape != null && shape.size == size;
     int n = 0;
     for (Map.Entry<?, ?> entry : map.entrySet()) {
+      if (n == size) {
+        throw Unsupported.INSTANCE; // grew while being read
+      }
       Object key = entry.getKey();
+      same = same && key == shape.keys[n];
+      entries[n] = key;
+      entries[size + n] = entry.getValue();
+      n++;
+    }
+    if (n != size) {
+      throw Unsupported.INSTANCE; // changed while being read
+    }
+    if (!same) {
+      shape = shape(entries, size);
+    }
+    depth++;
+    out.punct('{');
+    int from = 0;
+    for (int j = 0; j < size; j++) {
+      int to = shape.ends[j];
+      out.append(shape.names, from, to);
+      from = to;
+      write(entries[size + shape.order[j]]);
+    }
+    out.punct('}');
+    depth--;
+  }
+
+  /**
+   * The members of the map whose keys are {@code keys[0, size)}: their names as text, sorted by
+   * UTF-16 code units (String.compareTo), as RFC 8785 orders members, and encoded; remembered for
+   * this depth when the keys are strings, few and short.
+   */
+  private MapShape shape(Object[] keys, int size) {
+    boolean remember = depth < SHAPE_DEPTHS && size <= MAX_REMEMBERED_MEMBERS;
+    MapShape shape = remember && shapes[depth] != null ? shapes[depth] : new MapShape();
+    if (remember) {
+      shapes[depth] = shape;
+    }
+    shape.size = -1; // remembers nothing until it is whole
+    String[] names = new String[size];
+    int[] order = shape.order.length >= size ? shape.order : new int[size];
+    shape.order = order;
+    boolean strings = true;
+    for (int i = 0; i < size; i++) {
+      Object key = keys[i];
       String name;
       if (key != null && key.getClass() == String.class) {
         name = (String) key; // what keyText returns, without its chain of type tests
       } else {
+        strings = false; // a key's text is a function of the key only for strings
         try {
           name = CanonicalTypes.keyText(key);
         } catch (IOException e) {
           throw Unsupported.INSTANCE;
         }
       }
-      // Insertion sort by UTF-16 code units (String.compareTo), as RFC 8785 orders members;
-      // records have a handful of fields.
-      int i = n++;
-      while (i > 0) {
-        int c = compare(names[i - 1], name);
+      // Insertion sort: records have a handful of fields.
+      int j = i;
+      while (j > 0) {
+        int c = compare(names[j - 1], name);
         if (c == 0) {
           throw Unsupported.INSTANCE; // two names alike as text: the general path says why
         }
         if (c < 0) {
           break;
         }
-        names[i] = names[i - 1];
-        values[i] = values[i - 1];
-        i--;
+        names[j] = names[j - 1];
+        order[j] = order[j - 1];
+        j--;
       }
-      names[i] = name;
-      values[i] = entry.getValue();
+      names[j] = name;
+      order[j] = i;
     }
-    if (n != size) {
-      throw Unsupported.INSTANCE; // changed while being read
-    }
-    out.punct('{');
-    for (int i = 0; i < n; i++) {
-      if (i > 0) {
+    // Encoded where the map will be written, then moved into the shape.
+    int[] ends = shape.ends.length >= size ? shape.ends : new int[size];
+    shape.ends = ends;
+    int mark = out.length();
+    for (int j = 0; j < size; j++) {
+      if (j > 0) {
         out.punct(',');
       }
-      out.string(names[i]);
+      out.string(names[j]);
       out.punct(':');
-      write(values[i]);
+      ends[j] = out.length() - mark;
     }
-    out.punct('}');
+    int encoded = out.length() - mark;
+    if (shape.names.length < encoded) {
+      shape.names = new byte[encoded];
+    }
+    System.arraycopy(out.bytes(), mark, shape.names, 0, encoded);
+    out.truncate(mark);
+    if (remember && strings && encoded <= MAX_REMEMBERED_NAME_BYTES) {
+      if (shape.keys.length < size) {
+        shape.keys = new Object[size];
+      }
+      System.arraycopy(keys, 0, shape.keys, 0, size);
+      Arrays.fill(shape.keys, size, shape.keys.length, null);
+      shape.size = size;
+    } else if (remember && encoded > MAX_REMEMBERED_NAME_BYTES) {
+      shapes[depth] = null; // don't keep its names
+    }
+    return shape;
+  }
+
+  /**
+   * A map's members in canonical order: {@code names} holds each one's encoded name and colon,
+   * with a comma before all but the first, up to {@code ends[j]}; {@code order[j]} is where the
+   * j-th member came in the map's iteration. {@code keys} and {@code size} say which map it is,
+   * by the identity of its string keys in iteration order ({@code size} -1: none).
+   */
+  private static final class MapShape {
+    Object[] keys = new Object[0];
+    int size = -1;
+    int[] order = new int[0];
+    int[] ends = new int[0];
+    byte[] names = new byte[0];
   }
 
   /**

@@ -109,8 +109,12 @@ final class JsonBytes {
   void append(byte[] source, int from, int to) {
     int n = to - from;
     ensure(n);
-    System.arraycopy(source, from, bytes, length, n);
-    length += n;
+    byte[] b = bytes;
+    int p = length;
+    for (int i = from; i < to; i++) {
+      b[p++] = source[i];
+    }
+    length = p;
   }
 
   /** A long's decimal digits, as {@code Long.toString}, without the String. */

@@ -8,10 +8,13 @@ import static org.junit.Assert.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import org.junit.Test;
 
 /**
@@ -43,15 +46,69 @@ public class FastCanonicalJsonTest {
     }
   }
 
+  /**
+   * Maps whose keys are the same String objects as an earlier map's, in the same order or not,
+   * nested at every depth, some with other keys or keys alike as text, written by one writer as a
+   * thread keeps it: the names it remembers per depth are the ones the general path writes.
+   */
+  @Test
+  public void mapsOfRememberedShapesAreTheGeneralPathsMaps() {
+    Random random = new Random(SEED);
+    String[] names = {"id", "time", "host", "status", "latency", "é", "\uD83D\uDE00", "a\"b", "1"};
+    FastCanonicalJson writer = new FastCanonicalJson();
+    for (int i = 0; i < 50_000; i++) {
+      Object value = shaped(random, names, 0);
+      if (value != null) { // JSON null at the top is no key: tryWrite leaves it to the general path
+        assertSameJson(writer, value);
+      }
+    }
+  }
+
+  private static Object shaped(Random r, String[] names, int depth) {
+    switch (r.nextInt(depth >= 7 ? 2 : 6)) {
+      case 0:
+        return r.nextInt(4) == 0 ? null : (Object) (long) r.nextInt(1000);
+      case 1:
+        return names[r.nextInt(names.length)];
+      case 2:
+        {
+          List<Object> list = new ArrayList<>();
+          for (int i = r.nextInt(3); i > 0; i--) {
+            list.add(shaped(r, names, depth + 1));
+          }
+          return list;
+        }
+      default:
+        {
+          int type = r.nextInt(3);
+          Map<Object, Object> map =
+              type == 0 ? new HashMap<>() : type == 1 ? new LinkedHashMap<>() : new TreeMap<>();
+          // Few names, few sizes: the same shapes come back, in one order or another.
+          List<String> keys = new ArrayList<>(Arrays.asList(names).subList(0, r.nextInt(4)));
+          Collections.shuffle(keys, new Random(r.nextInt(2)));
+          for (String key : keys) {
+            map.put(key, shaped(r, names, depth + 1));
+          }
+          if (type != 2 && r.nextInt(10) == 0) {
+            map.put((long) r.nextInt(3), "a number key"); // 1 is alike "1" as text
+          }
+          return map;
+        }
+    }
+  }
+
   /** Equal bytes, or both refuse (a lone surrogate): the general path then says why. */
   private static void assertSameJson(Object value) {
+    assertSameJson(new FastCanonicalJson(), value);
+  }
+
+  private static void assertSameJson(FastCanonicalJson fast, Object value) {
     String general;
     try {
       general = IdempotencyKeys.canonicalJsonOrNull(value);
     } catch (IllegalArgumentException e) {
       general = null;
     }
-    FastCanonicalJson fast = new FastCanonicalJson();
     boolean written = fast.tryWrite(value);
     if (general == null) {
       assertFalse(describe(value), written);
