@@ -339,12 +339,16 @@ final class FastCanonicalJson {
   }
 
   /**
-   * A double from its shortest digits (Schubfach, as the general path) without the BigDecimal
-   * round trip where Java's notation is already plain: 10^-3 ≤ |d| < 10^7, where the only
-   * difference from the canonical form is the ".0" Java forces on an integral value. Zero,
-   * exponents, NaN and infinities take the general path.
+   * A double: a short decimal (most measured values) by {@link JsonBytes#shortDecimal}; else
+   * from its shortest digits (Schubfach, as the general path) without the BigDecimal round trip
+   * where Java's notation is already plain: 10^-3 ≤ |d| < 10^7, where the only difference from
+   * the canonical form is the ".0" Java forces on an integral value. Zero, exponents, NaN and
+   * infinities take the general path.
    */
   private void writeDouble(double d) {
+    if (out.shortDecimal(d)) {
+      return;
+    }
     String digits = NumberOutput.toString(d, true);
     if (d == 0 || !Double.isFinite(d) || digits.indexOf('E') >= 0) {
       out.ascii(number(DoubleNode.valueOf(d)));

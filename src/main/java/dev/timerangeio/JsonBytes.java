@@ -33,7 +33,24 @@ final class JsonBytes {
   private static final long LOW_BITS = 0x0101010101010101L;
   private static final long HIGH_BITS = 0x8080808080808080L;
 
+  private static final double LOG10_2 = 0.30102999566398120;
+
+  /** 10^0 … 10^22: the powers of ten a double holds exactly. */
+  private static final double[] POWERS_OF_TEN = new double[23];
+
+  private static final long[] POWERS_OF_TEN_LONG = new long[19];
+
   static {
+    double power = 1;
+    for (int i = 0; i < POWERS_OF_TEN.length; i++) {
+      POWERS_OF_TEN[i] = power; // exact: 10^i < 2^53·2^i
+      power *= 10;
+    }
+    long powerLong = 1;
+    for (int i = 0; i < POWERS_OF_TEN_LONG.length; i++) {
+      POWERS_OF_TEN_LONG[i] = powerLong;
+      powerLong *= 10;
+    }
     for (int c = 0; c < 0x20; c++) {
       ESCAPES[c] = 'u';
     }
@@ -149,6 +166,93 @@ final class JsonBytes {
       count++;
     }
     return count;
+  }
+
+  /**
+   * Writes {@code d} and returns true if it is a decimal of at most 15 significant digits
+   * between 10^-7 and 10^15 (0.0123, 200, -1234.5), as canonical JSON writes it: the digits
+   * plain, no trailing zeros, no ".0". Else writes nothing and returns false, for Schubfach.
+   *
+   * <p>Why this is what the general path writes: with m = rint(|d|·10^k) below 10^15 and k ≤ 22,
+   * m and 10^k are exact doubles, so {@code m / 10^k} is m·10^-k correctly rounded; when that is
+   * |d|, the decimal m·10^-k, of at most 15 significant digits, rounds to |d|. Two decimals of at
+   * most 15 significant digits never round to one normal double (DBL_DIG is 15: as 10^15 < 2^52,
+   * their spacing is wider than a double's rounding interval), so no other decimal that short
+   * rounds to |d|. What the general path picks is such a decimal: Schubfach's shortest one (at
+   * most as long as this; of one or two digits where Java's rule wants two), then its one-digit
+   * rounding where that reads back. So it is this one, written out plain.
+   */
+  boolean shortDecimal(double d) {
+    double a = Math.abs(d);
+    if (!(a >= 1e-7 && a < 1e15)) {
+      return false; // NaN too
+    }
+    // a·10^k in [10^14, 10^16): floor(log10(a)) is floor(e·log10(2)) or one more.
+    int k = 14 - (int) Math.floor(Math.getExponent(a) * LOG10_2);
+    double scaled = a * POWERS_OF_TEN[k];
+    if (scaled >= 1e15) {
+      k--;
+      scaled = a * POWERS_OF_TEN[k];
+    }
+    double m = Math.rint(scaled);
+    if (m >= 1e15 || m < 1 || m / POWERS_OF_TEN[k] != a) {
+      return false;
+    }
+    long digits = (long) m;
+    // Drop the fraction's trailing zeros, 8, 4, 2 and 1 at a time: there are at most 14.
+    if (k >= 8 && digits % 100_000_000 == 0) {
+      digits /= 100_000_000;
+      k -= 8;
+    }
+    if (k >= 4 && digits % 10_000 == 0) {
+      digits /= 10_000;
+      k -= 4;
+    }
+    if (k >= 2 && digits % 100 == 0) {
+      digits /= 100;
+      k -= 2;
+    }
+    if (k >= 1 && digits % 10 == 0) {
+      digits /= 10;
+      k -= 1;
+    }
+    int count = digitCount(digits);
+    ensure(3 + k + count); // sign, "0.", zeros, digits
+    byte[] b = bytes;
+    int p = length;
+    if (d < 0) {
+      b[p++] = '-';
+    }
+    if (k == 0) {
+      p += count;
+      digits(digits, p);
+    } else if (count > k) {
+      long whole = digits / POWERS_OF_TEN_LONG[k];
+      int wholeEnd = p + count - k;
+      digits(whole, wholeEnd);
+      b[wholeEnd] = '.';
+      p = wholeEnd + 1 + k;
+      fraction(digits - whole * POWERS_OF_TEN_LONG[k], p, k);
+    } else {
+      b[p++] = '0';
+      b[p++] = '.';
+      for (int i = count; i < k; i++) {
+        b[p++] = '0';
+      }
+      p += count;
+      digits(digits, p);
+    }
+    length = p;
+    return true;
+  }
+
+  /** Writes {@code v} as exactly {@code width} digits, leading zeros kept, ending before end. */
+  private void fraction(long v, int end, int width) {
+    byte[] b = bytes;
+    for (int p = end - 1; p >= end - width; p--) {
+      b[p] = (byte) ('0' + v % 10);
+      v /= 10;
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import com.fasterxml.jackson.databind.node.DoubleNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -180,6 +181,50 @@ public class FastCanonicalJsonTest {
       default:
         return String.valueOf((char) (0xDC00 + r.nextInt(0x400))); // lone low
     }
+  }
+
+  /**
+   * Doubles written as short decimals ({@link JsonBytes#shortDecimal}) are the general path's:
+   * decimals of 1 to 17 digits at every scale from 10^-24 to 10^17, their neighbours, and any bits.
+   */
+  @Test
+  public void doublesAreTheGeneralPathsDoubles() {
+    Random random = new Random(SEED);
+    int shortOnes = 0;
+    int n = 500_000;
+    for (int i = 0; i < n; i++) {
+      double d;
+      switch (i % 4) {
+        case 0:
+        case 1:
+          long digits = (long) (random.nextDouble() * Math.pow(10, 1 + random.nextInt(17)));
+          d = digits / Math.pow(10, random.nextInt(25));
+          break;
+        case 2:
+          d = random.nextBoolean() ? Math.nextUp(i / 1000.0) : Math.nextDown(i / 1000.0);
+          break;
+        default:
+          d = Double.longBitsToDouble(random.nextLong());
+      }
+      d = random.nextBoolean() ? d : -d;
+      String general;
+      try {
+        general = IdempotencyKeys.canonicalNumber(DoubleNode.valueOf(d));
+      } catch (IllegalArgumentException e) {
+        general = "!";
+      }
+      StringBuilder fast = new StringBuilder();
+      try {
+        FastCanonicalJson.write(d, fast);
+      } catch (FastCanonicalJson.Unsupported e) {
+        fast.append('!');
+      }
+      assertEquals("double " + d, general, fast.toString());
+      if (new JsonBytes(8).shortDecimal(d)) {
+        shortOnes++;
+      }
+    }
+    assertTrue("short decimals tested: " + shortOnes, shortOnes > n / 4);
   }
 
   /** A long plain string with one special char at each place, across the 8-byte words. */
