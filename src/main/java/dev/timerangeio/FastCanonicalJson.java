@@ -223,7 +223,7 @@ final class FastCanonicalJson {
     int from = 0;
     for (int j = 0; j < size; j++) {
       int to = shape.ends[j];
-      out.append(shape.names, from, to);
+      out.appendPadded(shape.names, from, to);
       from = to;
       write(entries[size + shape.order[j]]);
     }
@@ -290,8 +290,8 @@ final class FastCanonicalJson {
       ends[j] = out.length() - mark;
     }
     int encoded = out.length() - mark;
-    if (shape.names.length < encoded) {
-      shape.names = new byte[encoded];
+    if (shape.names.length < encoded + 8) {
+      shape.names = new byte[encoded + 8]; // appendPadded reads up to 7 bytes past a name
     }
     System.arraycopy(out.bytes(), mark, shape.names, 0, encoded);
     out.truncate(mark);
@@ -310,7 +310,8 @@ final class FastCanonicalJson {
 
   /**
    * A map's members in canonical order: {@code names} holds each one's encoded name and colon,
-   * with a comma before all but the first, up to {@code ends[j]}; {@code order[j]} is where the
+   * with a comma before all but the first, up to {@code ends[j]} (and 8 bytes to spare for {@link
+   * JsonBytes#appendPadded}); {@code order[j]} is where the
    * j-th member came in the map's iteration. {@code keys} and {@code size} say which map it is,
    * by the identity of its string keys in iteration order ({@code size} -1: none).
    */

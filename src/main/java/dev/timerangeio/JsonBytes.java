@@ -33,6 +33,9 @@ final class JsonBytes {
   private static final long LOW_BITS = 0x0101010101010101L;
   private static final long HIGH_BITS = 0x8080808080808080L;
 
+  /** "00", "01", … "99". */
+  private static final byte[] DIGIT_PAIRS = new byte[200];
+
   private static final double LOG10_2 = 0.30102999566398120;
 
   /** 10^0 … 10^22: the powers of ten a double holds exactly. */
@@ -50,6 +53,10 @@ final class JsonBytes {
     for (int i = 0; i < POWERS_OF_TEN_LONG.length; i++) {
       POWERS_OF_TEN_LONG[i] = powerLong;
       powerLong *= 10;
+    }
+    for (int i = 0; i < 100; i++) {
+      DIGIT_PAIRS[2 * i] = (byte) ('0' + i / 10);
+      DIGIT_PAIRS[2 * i + 1] = (byte) ('0' + i % 10);
     }
     for (int c = 0; c < 0x20; c++) {
       ESCAPES[c] = 'u';
@@ -120,18 +127,24 @@ final class JsonBytes {
   /** Canonical JSON the general path wrote, encoded as the whole text used to be. */
   void utf8(String s) {
     byte[] encoded = s.getBytes(StandardCharsets.UTF_8);
-    append(encoded, 0, encoded.length);
+    ensure(encoded.length);
+    System.arraycopy(encoded, 0, bytes, length, encoded.length);
+    length += encoded.length;
   }
 
-  void append(byte[] source, int from, int to) {
+  /**
+   * Appends {@code source[from, to)}, eight bytes at a time: {@code source} must hold up to 7
+   * bytes more after {@code to}, which are written past the end and then overwritten.
+   */
+  void appendPadded(byte[] source, int from, int to) {
     int n = to - from;
-    ensure(n);
+    ensure(n + 8L);
     byte[] b = bytes;
     int p = length;
-    for (int i = from; i < to; i++) {
-      b[p++] = source[i];
+    for (int i = 0; i < n; i += 8) {
+      LONGS.set(b, p + i, (long) LONGS.get(source, from + i));
     }
-    length = p;
+    length = p + n;
   }
 
   /** A long's decimal digits, as {@code Long.toString}, without the String. */
@@ -154,10 +167,18 @@ final class JsonBytes {
   void digits(long v, int end) {
     byte[] b = bytes;
     int p = end;
-    do {
-      b[--p] = (byte) ('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
+    while (v >= 100) { // two digits a division
+      int pair = (int) (v % 100) << 1;
+      v /= 100;
+      b[--p] = DIGIT_PAIRS[pair + 1];
+      b[--p] = DIGIT_PAIRS[pair];
+    }
+    if (v >= 10) {
+      b[--p] = DIGIT_PAIRS[((int) v << 1) + 1];
+      b[--p] = DIGIT_PAIRS[(int) v << 1];
+    } else {
+      b[--p] = (byte) ('0' + v);
+    }
   }
 
   static int digitCount(long v) {
@@ -323,25 +344,36 @@ final class JsonBytes {
 
   /**
    * How many leading chars of {@code s} are written as they are, one ASCII byte each, as read
-   * from {@code latin1} ({@code s} in ISO-8859-1, a byte per char): eight at a time while none is
-   * a control char, {@code "}, {@code \}, non-ASCII or {@code ?} (which may stand for a char
-   * beyond Latin-1), then one at a time, a {@code ?} checked against {@code s}.
+   * from {@code latin1} ({@code s} in ISO-8859-1, a byte per char), maybe fewer: eight at a time
+   * while none is a control char, {@code "}, {@code \}, non-ASCII or {@code ?} (which may stand
+   * for a char beyond Latin-1); past a flagged byte that is a real {@code ?} of {@code s}; the
+   * last bytes as one word overlapping those checked. The first flagged byte of a word is a true
+   * one (a borrow only runs on from a flagged byte), and a true one is always flagged.
    */
   private static int plainPrefix(String s, byte[] latin1) {
     int n = latin1.length;
     int i = 0;
-    while (i < n) {
-      if (i + 8 <= n && specials((long) LONGS.get(latin1, i)) == 0) {
+    while (i <= n - 8) {
+      long flags = specials((long) LONGS.get(latin1, i));
+      if (flags == 0) {
         i += 8;
         continue;
       }
-      int c = latin1[i];
-      if (c < 0 || ESCAPES[c] != 0 || (c == '?' && s.charAt(i) != '?')) {
-        return i;
+      int first = i + (Long.numberOfTrailingZeros(flags) >>> 3);
+      if (latin1[first] != '?' || s.charAt(first) != '?') {
+        return first;
       }
-      i++;
+      i = first + 1;
     }
-    return n;
+    if (i < n && n >= 8) {
+      // Only the flags of bytes from i count: those below are plain, or a '?' that may borrow.
+      long flags = specials((long) LONGS.get(latin1, n - 8)) & (-1L << ((i - (n - 8)) << 3));
+      if (flags != 0) {
+        return n - 8 + (Long.numberOfTrailingZeros(flags) >>> 3); // the char loop goes on there
+      }
+      return n;
+    }
+    return i;
   }
 
   /**
