@@ -92,10 +92,30 @@ final class FastCanonicalJson {
    * null} at the top level), the bytes then undefined.
    */
   boolean tryWrite(Object value) {
+    return tryWrite(null, value) && !out.isNull();
+  }
+
+  /**
+   * Writes {@code {"source":source,"value":value}}, the canonical JSON of the map {@link
+   * IdempotencyKeys#of(String, Object)} keys, without the map; false as {@link #tryWrite}.
+   */
+  boolean tryWriteSourced(String source, Object value) {
+    return tryWrite(source, value);
+  }
+
+  private boolean tryWrite(String source, Object value) {
     out.truncate(0);
     boolean written = false;
     try {
+      if (source != null) {
+        out.ascii("{\"source\":"); // "source" sorts before "value"
+        out.string(source);
+        out.ascii(",\"value\":");
+      }
       write(value);
+      if (source != null) {
+        out.punct('}');
+      }
       written = true;
     } catch (Unsupported | IllegalArgumentException e) {
       return false; // redone on the general path, which says why in its own words
@@ -104,7 +124,7 @@ final class FastCanonicalJson {
         depth = 0; // left mid-map
       }
     }
-    return !out.isNull();
+    return true;
   }
 
   /** The buffer holding {@link #length()} bytes of canonical JSON; valid until the next write. */

@@ -157,13 +157,20 @@ public final class IdempotencyKeys {
     if (source == null) {
       throw new IllegalArgumentException("IdempotencyKeys.of(source, value): source must not be null");
     }
-    if (value == null) {
-      canonicalJson(null); // throws, naming why
+    requireNonNull(value);
+    PerThread thread = PER_THREAD.get();
+    FastCanonicalJson json = thread.acquire();
+    try {
+      if (json.tryWriteSourced(source, value)) { // the map below, without the map
+        return sha256Hex(thread.sha256, json.bytes(), json.length());
+      }
+    } finally {
+      thread.release(json);
     }
     Map<String, Object> wrapped = new LinkedHashMap<>();
     wrapped.put("source", source);
     wrapped.put("value", value);
-    return of(wrapped);
+    return of(wrapped); // the general path says why it can't be keyed
   }
 
   /** The RFC 8785-style canonical JSON text of {@code value}. */

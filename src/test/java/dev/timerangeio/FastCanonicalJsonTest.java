@@ -65,6 +65,38 @@ public class FastCanonicalJsonTest {
     }
   }
 
+  /** A key from a source is the key of {"source":…,"value":…}, written without that map. */
+  @Test
+  public void sourcedValuesAreTheGeneralPathsWrappedMaps() {
+    Random random = new Random(SEED);
+    String[] names = {"id", "source", "value", "é"};
+    FastCanonicalJson writer = new FastCanonicalJson();
+    for (int i = 0; i < 20_000; i++) {
+      String source = string(random);
+      Object value = shaped(random, names, 0);
+      Map<String, Object> wrapped = new LinkedHashMap<>();
+      wrapped.put("source", source);
+      wrapped.put("value", value);
+      String general;
+      try {
+        general = IdempotencyKeys.canonicalJsonOrNull(wrapped);
+      } catch (IllegalArgumentException e) {
+        general = null;
+      }
+      boolean written = writer.tryWriteSourced(source, value);
+      assertEquals(describe(wrapped), general != null, written);
+      if (written) {
+        assertArrayEquals(
+            describe(wrapped),
+            general.getBytes(StandardCharsets.UTF_8),
+            Arrays.copyOf(writer.bytes(), writer.length()));
+      }
+      if (general != null && value != null) {
+        assertEquals(IdempotencyKeys.of(wrapped), IdempotencyKeys.of(source, value));
+      }
+    }
+  }
+
   private static Object shaped(Random r, String[] names, int depth) {
     switch (r.nextInt(depth >= 7 ? 2 : 6)) {
       case 0:
