@@ -19,12 +19,11 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The canonical JSON of the common record shapes — maps with string names, lists, strings,
  * integers, doubles, booleans, nulls — written straight into UTF-8 bytes ({@link JsonBytes}),
- * without the Jackson tree,
- * the sorted {@code TreeMap} per object and the name checks of {@link IdempotencyKeys}' general
- * path (issue 19: that path cost 4× a plain Jackson serialization). It writes exactly what the
- * general path writes: any value of another class is written by the general path itself ({@link
- * IdempotencyKeys#canonicalJsonOrNull}), and anything the general path would reject (a lone
- * surrogate, NaN, two map names alike as text, an unsupported map key) throws {@link
+ * without the Jackson tree, the sorted {@code TreeMap} per object and the name checks of {@link
+ * IdempotencyKeys}' general path (issue 19: that path cost 4× a plain Jackson serialization). It
+ * writes exactly what the general path writes: any value of another class is written by the general
+ * path itself ({@link IdempotencyKeys#canonicalJsonOrNull}), and anything the general path would
+ * reject (a lone surrogate, NaN, two map names alike as text, an unsupported map key) throws {@link
  * Unsupported}, so the caller redoes the whole value on the general path and fails with its
  * message. {@code IdempotencyKeysGoldenTest} holds both to the keys of 5,000 generated values.
  *
@@ -211,8 +210,8 @@ final class FastCanonicalJson {
   /**
    * A map: its entries read into an array, then its members written in the order of their names.
    * The names come from the {@link MapShape} of this depth when the map's keys are the very same
-   * strings, in the same iteration order, as the last map written here (the records of one
-   * source, mostly); else they are sorted and encoded anew ({@link #shape}).
+   * strings, in the same iteration order, as the last map written here (the records of one source,
+   * mostly); else they are sorted and encoded anew ({@link #shape}).
    */
   private void writeMap(Map<?, ?> map) {
     int size = map.size();
@@ -329,11 +328,11 @@ final class FastCanonicalJson {
   }
 
   /**
-   * A map's members in canonical order: {@code names} holds each one's encoded name and colon,
-   * with a comma before all but the first, up to {@code ends[j]} (and 8 bytes to spare for {@link
-   * JsonBytes#appendPadded}); {@code order[j]} is where the
-   * j-th member came in the map's iteration. {@code keys} and {@code size} say which map it is,
-   * by the identity of its string keys in iteration order ({@code size} -1: none).
+   * A map's members in canonical order: {@code names} holds each one's encoded name and colon, with
+   * a comma before all but the first, up to {@code ends[j]} (and 8 bytes to spare for {@link
+   * JsonBytes#appendPadded}); {@code order[j]} is where the j-th member came in the map's
+   * iteration. {@code keys} and {@code size} say which map it is, by the identity of its string
+   * keys in iteration order ({@code size} -1: none).
    */
   private static final class MapShape {
     Object[] keys = new Object[0];
@@ -360,10 +359,10 @@ final class FastCanonicalJson {
   }
 
   /**
-   * A double: a short decimal (most measured values) by {@link JsonBytes#shortDecimal}; else
-   * from its shortest digits (Schubfach, as the general path) without the BigDecimal round trip
-   * where Java's notation is already plain: 10^-3 ≤ |d| < 10^7, where the only difference from
-   * the canonical form is the ".0" Java forces on an integral value. Zero, exponents, NaN and
+   * A double: a short decimal (most measured values) by {@link JsonBytes#shortDecimal}; else from
+   * its shortest digits (Schubfach, as the general path) without the BigDecimal round trip where
+   * Java's notation is already plain: 10^-3 ≤ |d| < 10^7, where the only difference from the
+   * canonical form is the ".0" Java forces on an integral value. Zero, exponents, NaN and
    * infinities take the general path.
    */
   private void writeDouble(double d) {

@@ -133,8 +133,8 @@ final class JsonBytes {
   }
 
   /**
-   * Appends {@code source[from, to)}, eight bytes at a time: {@code source} must hold up to 7
-   * bytes more after {@code to}, which are written past the end and then overwritten.
+   * Appends {@code source[from, to)}, eight bytes at a time: {@code source} must hold up to 7 bytes
+   * more after {@code to}, which are written past the end and then overwritten.
    */
   void appendPadded(byte[] source, int from, int to) {
     int n = to - from;
@@ -190,18 +190,18 @@ final class JsonBytes {
   }
 
   /**
-   * Writes {@code d} and returns true if it is a decimal of at most 15 significant digits
-   * between 10^-7 and 10^15 (0.0123, 200, -1234.5), as canonical JSON writes it: the digits
-   * plain, no trailing zeros, no ".0". Else writes nothing and returns false, for Schubfach.
+   * Writes {@code d} and returns true if it is a decimal of at most 15 significant digits between
+   * 10^-7 and 10^15 (0.0123, 200, -1234.5), as canonical JSON writes it: the digits plain, no
+   * trailing zeros, no ".0". Else writes nothing and returns false, for Schubfach.
    *
-   * <p>Why this is what the general path writes: with m = rint(|d|·10^k) below 10^15 and k ≤ 22,
-   * m and 10^k are exact doubles, so {@code m / 10^k} is m·10^-k correctly rounded; when that is
-   * |d|, the decimal m·10^-k, of at most 15 significant digits, rounds to |d|. Two decimals of at
-   * most 15 significant digits never round to one normal double (DBL_DIG is 15: as 10^15 < 2^52,
-   * their spacing is wider than a double's rounding interval), so no other decimal that short
-   * rounds to |d|. What the general path picks is such a decimal: Schubfach's shortest one (at
-   * most as long as this; of one or two digits where Java's rule wants two), then its one-digit
-   * rounding where that reads back. So it is this one, written out plain.
+   * <p>Why this is what the general path writes: with m = rint(|d|·10^k) below 10^15 and k ≤ 22, m
+   * and 10^k are exact doubles, so {@code m / 10^k} is m·10^-k correctly rounded; when that is |d|,
+   * the decimal m·10^-k, of at most 15 significant digits, rounds to |d|. Two decimals of at most
+   * 15 significant digits never round to one normal double (DBL_DIG is 15: as 10^15 < 2^52, their
+   * spacing is wider than a double's rounding interval), so no other decimal that short rounds to
+   * |d|. What the general path picks is such a decimal: Schubfach's shortest one (at most as long
+   * as this; of one or two digits where Java's rule wants two), then its one-digit rounding where
+   * that reads back. So it is this one, written out plain.
    */
   boolean shortDecimal(double d) {
     double a = Math.abs(d);
@@ -335,7 +335,8 @@ final class JsonBytes {
         b[p++] = (byte) (0x80 | cp >> 6 & 0x3F);
         b[p++] = (byte) (0x80 | cp & 0x3F);
       } else {
-        throw FastCanonicalJson.Unsupported.INSTANCE; // a lone surrogate: the general path says where
+        // A lone surrogate: the general path says where.
+        throw FastCanonicalJson.Unsupported.INSTANCE;
       }
     }
     b[p++] = '"';
@@ -343,12 +344,12 @@ final class JsonBytes {
   }
 
   /**
-   * How many leading chars of {@code s} are written as they are, one ASCII byte each, as read
-   * from {@code latin1} ({@code s} in ISO-8859-1, a byte per char), maybe fewer: eight at a time
-   * while none is a control char, {@code "}, {@code \}, non-ASCII or {@code ?} (which may stand
-   * for a char beyond Latin-1); past a flagged byte that is a real {@code ?} of {@code s}; the
-   * last bytes as one word overlapping those checked. The first flagged byte of a word is a true
-   * one (a borrow only runs on from a flagged byte), and a true one is always flagged.
+   * How many leading chars of {@code s} are written as they are, one ASCII byte each, as read from
+   * {@code latin1} ({@code s} in ISO-8859-1, a byte per char), maybe fewer: eight at a time while
+   * none is a control char, {@code "}, {@code \}, non-ASCII or {@code ?} (which may stand for a
+   * char beyond Latin-1); past a flagged byte that is a real {@code ?} of {@code s}; the last bytes
+   * as one word overlapping those checked. The first flagged byte of a word is a true one (a borrow
+   * only runs on from a flagged byte), and a true one is always flagged.
    */
   private static int plainPrefix(String s, byte[] latin1) {
     int n = latin1.length;
@@ -377,10 +378,10 @@ final class JsonBytes {
   }
 
   /**
-   * Nonzero when one of the 8 bytes of {@code x} is below 0x20, {@code "}, {@code \}, {@code ?}
-   * or from 0x80; zero otherwise. The usual SWAR tests: a byte below 0x20 borrows into its high
-   * bit, a byte equal to {@code c} is a zero byte of {@code x ^ c}; a borrow only ever runs on
-   * from a byte that is itself flagged, so the result is exact as a zero test.
+   * Nonzero when one of the 8 bytes of {@code x} is below 0x20, {@code "}, {@code \}, {@code ?} or
+   * from 0x80; zero otherwise. The usual SWAR tests: a byte below 0x20 borrows into its high bit, a
+   * byte equal to {@code c} is a zero byte of {@code x ^ c}; a borrow only ever runs on from a byte
+   * that is itself flagged, so the result is exact as a zero test.
    */
   private static long specials(long x) {
     long quote = x ^ (LOW_BITS * '"');
