@@ -84,27 +84,69 @@ import java.util.TreeMap;
 public final class IdempotencyKeys {
   private static final ObjectMapper MAPPER = new ObjectMapper().registerModule(CanonicalTypes.module());
   private static final char[] HEX = "0123456789abcdef".toCharArray();
-  /** One digest per thread: {@code MessageDigest.getInstance} is a provider lookup per key. */
-  private static final ThreadLocal<MessageDigest> SHA_256 =
-      ThreadLocal.withInitial(
-          () -> {
-            try {
-              return MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-              throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-            }
-          });
+  private static final byte[] HEX_BYTES = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
+  /** What a thread reuses from key to key: see {@link PerThread}. */
+  private static final ThreadLocal<PerThread> PER_THREAD = ThreadLocal.withInitial(PerThread::new);
   /** The longest number written out, in digits; far beyond any double (~330) or id. */
   static final int MAX_NUMBER_DIGITS = 1_000;
 
   private IdempotencyKeys() {}
 
   /**
+   * A thread's digest ({@code MessageDigest.getInstance} is a provider lookup per key) and its
+   * canonical JSON writer, whose buffer holds the bytes hashed, so a key allocates no buffer.
+   */
+  private static final class PerThread {
+    final MessageDigest sha256;
+    private final FastCanonicalJson json = new FastCanonicalJson();
+    private boolean busy;
+
+    PerThread() {
+      try {
+        sha256 = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+      }
+    }
+
+    /**
+     * The thread's writer; a new one while it's in use: a key or text asked for while another is
+     * being written (a bean's getter may) must not overwrite its bytes.
+     */
+    FastCanonicalJson acquire() {
+      if (busy) {
+        return new FastCanonicalJson();
+      }
+      busy = true;
+      return json;
+    }
+
+    void release(FastCanonicalJson used) {
+      if (used == json) {
+        json.trim();
+        busy = false;
+      }
+    }
+  }
+
+  /**
    * The key of {@code value}: lowercase hex SHA-256 of {@link #canonicalJson(Object)}; an {@link
    * IllegalArgumentException} naming why when it can't be keyed (see above), {@code null} included.
    */
   public static String of(Object value) {
-    return sha256Hex(canonicalJson(value));
+    requireNonNull(value);
+    PerThread thread = PER_THREAD.get();
+    // The canonical UTF-8 bytes straight into the thread's buffer, hashed there: no String.
+    FastCanonicalJson json = thread.acquire();
+    try {
+      if (json.tryWrite(value)) {
+        return sha256Hex(thread.sha256, json.bytes(), json.length());
+      }
+    } finally {
+      thread.release(json);
+    }
+    byte[] general = generalCanonicalJson(value).getBytes(StandardCharsets.UTF_8);
+    return sha256Hex(thread.sha256, general, general.length);
   }
 
   /**
@@ -115,26 +157,50 @@ public final class IdempotencyKeys {
     if (source == null) {
       throw new IllegalArgumentException("IdempotencyKeys.of(source, value): source must not be null");
     }
-    if (value == null) {
-      canonicalJson(null); // throws, naming why
+    requireNonNull(value);
+    PerThread thread = PER_THREAD.get();
+    FastCanonicalJson json = thread.acquire();
+    try {
+      if (json.tryWriteSourced(source, value)) { // the map below, without the map
+        return sha256Hex(thread.sha256, json.bytes(), json.length());
+      }
+    } finally {
+      thread.release(json);
     }
     Map<String, Object> wrapped = new LinkedHashMap<>();
     wrapped.put("source", source);
     wrapped.put("value", value);
-    return of(wrapped);
+    return of(wrapped); // the general path says why it can't be keyed
   }
 
   /** The RFC 8785-style canonical JSON text of {@code value}. */
   public static String canonicalJson(Object value) {
+    requireNonNull(value);
+    PerThread thread = PER_THREAD.get();
+    FastCanonicalJson json = thread.acquire();
+    try {
+      if (json.tryWrite(value)) {
+        return json.text(); // the same text, without the Jackson tree
+      }
+    } finally {
+      thread.release(json);
+    }
+    return generalCanonicalJson(value);
+  }
+
+  private static void requireNonNull(Object value) {
     if (value == null) {
       throw new IllegalArgumentException(
           "IdempotencyKeys: null can't be keyed: every record would share its key; a key"
               + " function must return what identifies the record");
     }
-    String fast = fastCanonicalJson(value);
-    if (fast != null) {
-      return fast;
-    }
+  }
+
+  /**
+   * The canonical JSON through the Jackson tree, for what {@link FastCanonicalJson} leaves to it,
+   * naming why where a value can't be keyed.
+   */
+  private static String generalCanonicalJson(Object value) {
     JsonNode tree;
     try {
       tree = MAPPER.valueToTree(value);
@@ -159,21 +225,6 @@ public final class IdempotencyKeys {
               + " record would share its key");
     }
     return json;
-  }
-
-  /**
-   * The canonical JSON by {@link FastCanonicalJson}, or null where only the general path below
-   * knows what to write or what to say: the same text, without the Jackson tree.
-   */
-  private static String fastCanonicalJson(Object value) {
-    StringBuilder out = new StringBuilder(256);
-    try {
-      FastCanonicalJson.write(value, out);
-    } catch (FastCanonicalJson.Unsupported | IllegalArgumentException e) {
-      return null; // redone on the general path, which says why in its own words
-    }
-    String json = out.toString();
-    return json.equals("null") ? null : json; // the general path names why it can't be keyed
   }
 
   /** The canonical JSON of a set element, "null" included; for sorting sets. */
@@ -350,13 +401,14 @@ public final class IdempotencyKeys {
     out.append(s, run, s.length()).append('"');
   }
 
-  private static String sha256Hex(String text) {
-    byte[] digest = SHA_256.get().digest(text.getBytes(StandardCharsets.UTF_8));
-    char[] hex = new char[digest.length * 2];
+  private static String sha256Hex(MessageDigest sha256, byte[] bytes, int length) {
+    sha256.update(bytes, 0, length);
+    byte[] digest = sha256.digest();
+    byte[] hex = new byte[digest.length * 2];
     for (int i = 0; i < digest.length; i++) {
-      hex[2 * i] = HEX[(digest[i] >> 4) & 0xF];
-      hex[2 * i + 1] = HEX[digest[i] & 0xF];
+      hex[2 * i] = HEX_BYTES[(digest[i] >> 4) & 0xF];
+      hex[2 * i + 1] = HEX_BYTES[digest[i] & 0xF];
     }
-    return new String(hex);
+    return new String(hex, StandardCharsets.ISO_8859_1); // one copy, no char[] to compress
   }
 }
