@@ -281,19 +281,7 @@ public class FastCanonicalJsonTest {
           d = Double.longBitsToDouble(random.nextLong());
       }
       d = random.nextBoolean() ? d : -d;
-      String general;
-      try {
-        general = IdempotencyKeys.canonicalNumber(DoubleNode.valueOf(d));
-      } catch (IllegalArgumentException e) {
-        general = "!";
-      }
-      StringBuilder fast = new StringBuilder();
-      try {
-        FastCanonicalJson.write(d, fast);
-      } catch (FastCanonicalJson.Unsupported e) {
-        fast.append('!');
-      }
-      assertEquals("double " + d, general, fast.toString());
+      assertDoubleWrittenAsTheGeneralPathDoes(d);
       if (new JsonBytes(8).shortDecimal(d)) {
         shortOnes++;
       }
@@ -316,5 +304,22 @@ public class FastCanonicalJsonTest {
         assertSameJson(plain.substring(0, i) + special + plain.substring(i));
       }
     }
+  }
+
+  /** The fast path writes {@code d} as the general path does, or both refuse it ("!"). */
+  static void assertDoubleWrittenAsTheGeneralPathDoes(double d) {
+    String general;
+    try {
+      general = IdempotencyKeys.canonicalNumber(DoubleNode.valueOf(d));
+    } catch (IllegalArgumentException e) {
+      general = "!";
+    }
+    StringBuilder fast = new StringBuilder();
+    try {
+      FastCanonicalJson.write(d, fast);
+    } catch (FastCanonicalJson.Unsupported e) {
+      fast.append('!');
+    }
+    assertEquals("double " + d, general, fast.toString());
   }
 }

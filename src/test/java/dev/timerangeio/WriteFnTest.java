@@ -39,6 +39,9 @@ public class WriteFnTest {
   private final List<String> failed = new ArrayList<>();
   private final List<Object> signals = new ArrayList<>();
 
+  /** The sizes of the lists of written keys emitted. */
+  private final List<Integer> runSizes = new ArrayList<>();
+
   private WriteFn<String> fn(TestSink<String> sink, int batchSize, Duration maxDelay) {
     return fn(sink, batchSize, maxDelay, null, progressTag);
   }
@@ -92,6 +95,7 @@ public class WriteFnTest {
 
           @Override
           public void output(List<String> keys, Instant timestamp, BoundedWindow window) {
+            runSizes.add(keys.size());
             for (String key : keys) {
               written.add(key + "@" + timestamp.getMillis());
             }
@@ -284,27 +288,11 @@ public class WriteFnTest {
   public void aRunOfWrittenKeysHoldsAtMostABatch() throws Exception {
     TestSink<String> sink = TestSink.create();
     WriteFn<String> fn = fn(sink, 3, Duration.ofHours(1), null, null);
-    List<Integer> runSizes = new ArrayList<>();
     fn.startBundle();
     for (int i = 0; i < 7; i++) {
       process(fn, "r" + i, 0);
     }
-    fn.finishBundle(
-        fn.new FinishBundleContext() {
-          @Override
-          public PipelineOptions getPipelineOptions() {
-            return PipelineOptionsFactory.create();
-          }
-
-          @Override
-          public void output(List<String> keys, Instant timestamp, BoundedWindow window) {
-            runSizes.add(keys.size());
-          }
-
-          @Override
-          public <T> void output(
-              TupleTag<T> tag, T value, Instant timestamp, BoundedWindow window) {}
-        });
+    finish(fn);
 
     assertEquals(List.of(3, 3, 1), runSizes);
   }
