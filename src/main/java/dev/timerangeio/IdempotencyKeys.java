@@ -129,6 +129,11 @@ public final class IdempotencyKeys {
     }
   }
 
+  /** The calling thread's digest, for a test that leaves it as an interrupted key would. */
+  static MessageDigest threadDigest() {
+    return PER_THREAD.get().sha256;
+  }
+
   /**
    * The key of {@code value}: lowercase hex SHA-256 of {@link #canonicalJson(Object)}; an {@link
    * IllegalArgumentException} naming why when it can't be keyed (see above), {@code null} included.
@@ -402,6 +407,9 @@ public final class IdempotencyKeys {
   }
 
   private static String sha256Hex(MessageDigest sha256, byte[] bytes, int length) {
+    // A StackOverflowError between an update and its digest (a key asked for deep in a getter)
+    // leaves the thread's digest holding those bytes: the next key must not start from them.
+    sha256.reset();
     sha256.update(bytes, 0, length);
     byte[] digest = sha256.digest();
     byte[] hex = new byte[digest.length * 2];

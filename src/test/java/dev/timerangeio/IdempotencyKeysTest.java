@@ -8,6 +8,7 @@ import static org.junit.Assert.assertThrows;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -106,8 +107,7 @@ public class IdempotencyKeysTest {
             .addArrayField("weights", Schema.FieldType.DOUBLE)
             .build();
     Row row = Row.withSchema(schema).addValues(3, "p", List.of(1.0, 2.5)).build();
-    assertEquals(
-        IdempotencyKeys.of(new Point(3, "p", List.of(1.0, 2.5))), IdempotencyKeys.of(row));
+    assertEquals(IdempotencyKeys.of(new Point(3, "p", List.of(1.0, 2.5))), IdempotencyKeys.of(row));
   }
 
   @Test
@@ -233,20 +233,27 @@ public class IdempotencyKeysTest {
 
   @Test
   public void datesBytesAndCharsAreKeyedAsDocumented() {
-    java.sql.Timestamp timestamp = java.sql.Timestamp.from(Instant.parse("2024-05-01T00:00:00.000000001Z"));
+    java.sql.Timestamp timestamp =
+        java.sql.Timestamp.from(Instant.parse("2024-05-01T00:00:00.000000001Z"));
     assertEquals(
         "{\"bytes\":\"AQID\",\"char\":\"a\",\"date\":\"2024-05-01T00:00:00.001Z\","
             + "\"sqlDate\":\"1970-01-02T00:00:00Z\",\"sqlTime\":\"1970-01-01T00:00:00.100Z\","
             + "\"timestamp\":\"2024-05-01T00:00:00.000000001Z\"}",
         IdempotencyKeys.canonicalJson(
             Map.of(
-                "bytes", new byte[] {1, 2, 3},
-                "char", 'a',
-                "date", java.util.Date.from(Instant.parse("2024-05-01T00:00:00.001Z")),
+                "bytes",
+                new byte[] {1, 2, 3},
+                "char",
+                'a',
+                "date",
+                java.util.Date.from(Instant.parse("2024-05-01T00:00:00.001Z")),
                 // The instant they hold, whatever the worker's time zone; to the millisecond.
-                "sqlDate", new java.sql.Date(86_400_000L),
-                "sqlTime", new java.sql.Time(100),
-                "timestamp", timestamp)));
+                "sqlDate",
+                new java.sql.Date(86_400_000L),
+                "sqlTime",
+                new java.sql.Time(100),
+                "timestamp",
+                timestamp)));
     assertNotEquals(
         IdempotencyKeys.of(new java.sql.Time(100)), IdempotencyKeys.of(new java.sql.Time(200)));
   }
@@ -270,16 +277,16 @@ public class IdempotencyKeysTest {
     assertThat(
         "nested in a record too",
         assertThrows(
-                IllegalArgumentException.class,
-                () -> IdempotencyKeys.of(KV.of("k", List.of(map))))
+                IllegalArgumentException.class, () -> IdempotencyKeys.of(KV.of("k", List.of(map))))
             .getMessage(),
         containsString("\"1\" as text"));
-    assertEquals("{\"1\":\"a\",\"2\":\"b\"}", IdempotencyKeys.canonicalJson(Map.of(1, "a", 2L, "b")));
+    assertEquals(
+        "{\"1\":\"a\",\"2\":\"b\"}", IdempotencyKeys.canonicalJson(Map.of(1, "a", 2L, "b")));
   }
 
   /**
-   * RFC 8785 Appendix B's samples (IEEE 754 bits, RFC output), plus 1e-7: the same digits, in
-   * plain notation where RFC 8785 uses an exponent (the documented deviation).
+   * RFC 8785 Appendix B's samples (IEEE 754 bits, RFC output), plus 1e-7: the same digits, in plain
+   * notation where RFC 8785 uses an exponent (the documented deviation).
    */
   @Test
   public void doublesMatchRfc8785DigitsOnEveryJdk() {
@@ -329,7 +336,8 @@ public class IdempotencyKeysTest {
         org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.FluentIterable.of("a");
     Iterable<String> b =
         org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.collect.FluentIterable.of("b");
-    assertEquals("{\"id\":\"1\",\"items\":[\"a\"]}", IdempotencyKeys.canonicalJson(new Outer("1", a)));
+    assertEquals(
+        "{\"id\":\"1\",\"items\":[\"a\"]}", IdempotencyKeys.canonicalJson(new Outer("1", a)));
     assertNotEquals(IdempotencyKeys.of(new Outer("1", a)), IdempotencyKeys.of(new Outer("1", b)));
   }
 
@@ -346,7 +354,8 @@ public class IdempotencyKeysTest {
     assertEquals(IdempotencyKeys.of(small), IdempotencyKeys.of(java.util.Set.of("q", "a")));
     assertEquals(
         "[\"1\",1,null]",
-        IdempotencyKeys.canonicalJson(new java.util.HashSet<>(java.util.Arrays.asList(1, null, "1"))));
+        IdempotencyKeys.canonicalJson(
+            new java.util.HashSet<>(java.util.Arrays.asList(1, null, "1"))));
   }
 
   @Test
@@ -367,10 +376,13 @@ public class IdempotencyKeysTest {
   @Test
   public void aValueThatIsJsonNullIsNotAKey() {
     assertThat(
-        assertThrows(IllegalArgumentException.class, () -> IdempotencyKeys.of(java.util.Optional.empty()))
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> IdempotencyKeys.of(java.util.Optional.empty()))
             .getMessage(),
         containsString("JSON null"));
-    assertThrows(IllegalArgumentException.class, () -> IdempotencyKeys.of(java.util.OptionalLong.empty()));
+    assertThrows(
+        IllegalArgumentException.class, () -> IdempotencyKeys.of(java.util.OptionalLong.empty()));
   }
 
   @Test
@@ -382,7 +394,8 @@ public class IdempotencyKeysTest {
     utc.setTimeInMillis(123);
     assertEquals("\"1970-01-01T00:00:00.123Z[UTC]\"", IdempotencyKeys.canonicalJson(utc));
     assertEquals(
-        "\"127.0.0.1\"", IdempotencyKeys.canonicalJson(java.net.InetAddress.getByName("127.0.0.1")));
+        "\"127.0.0.1\"",
+        IdempotencyKeys.canonicalJson(java.net.InetAddress.getByName("127.0.0.1")));
   }
 
   @Test
@@ -391,5 +404,23 @@ public class IdempotencyKeysTest {
         IllegalArgumentException.class, () -> IdempotencyKeys.of(new BigDecimal("1E+3000000")));
     assertThrows(
         IllegalArgumentException.class, () -> IdempotencyKeys.of(new BigDecimal("1E-30000000")));
+  }
+
+  @Test
+  public void aKeyInterruptedBetweenUpdateAndDigestDoesNotChangeTheNextKey() throws Exception {
+    // What a StackOverflowError after update() and before digest() leaves behind, then a key by
+    // the fast path and one by the general path (an Instant).
+    IdempotencyKeys.threadDigest().update("{\"half a key".getBytes(StandardCharsets.UTF_8));
+    assertEquals(
+        sha256Hex("{\"host\":\"h\",\"id\":1}"), IdempotencyKeys.of(Map.of("id", 1, "host", "h")));
+    IdempotencyKeys.threadDigest().update((byte) 1);
+    assertEquals(sha256Hex("\"1970-01-01T00:00:00Z\""), IdempotencyKeys.of(Instant.EPOCH));
+  }
+
+  private static String sha256Hex(String text) throws Exception {
+    return java.util.HexFormat.of()
+        .formatHex(
+            java.security.MessageDigest.getInstance("SHA-256")
+                .digest(text.getBytes(StandardCharsets.UTF_8)));
   }
 }
